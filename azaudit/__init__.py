@@ -1,0 +1,5 @@
+"""azaudit: an Azure HIPAA posture auditor."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,347 @@
+"""Loading and validating the check catalogue (`checks/<family>/<check_id>.yaml`).
+
+The catalogue is data a compliance reviewer can read; this module makes sure it is also data the
+engine can trust: every problem is reported as one line naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import jmespath
+import jmespath.exceptions
+import yaml
+
+from azaudit.errors import CatalogueError
+from azaudit.evaluators import get_evaluator
+from azaudit.models import CheckMeta, Citation, Remediation, Severity, Status, TargetKind
+from azaudit.paths import checks_dir
+from azaudit.sources import find_source
+
+CHECK_ID_RE = re.compile(r"^[a-z]+(_[a-z0-9]+)+$")
+CITATIONS_FILE = "citations.yaml"
+
+FAMILY_TITLES: dict[str, str] = {
+    "scope": "BAA scope",
+    "residency": "US data residency",
+    "encryption_at_rest": "Encryption at rest and key management",
+    "encryption_in_transit": "Encryption in transit",
+    "identity": "Identity, MFA and least privilege",
+    "network": "Network access control",
+    "logging": "Audit logging and monitoring",
+    "defender": "Defender for Cloud and threat protection",
+    "backup": "Backup, contingency and integrity",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How a check decides: a registered evaluator and its parameters."""
+
+    evaluator: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """An inline example world and the status the check must give it."""
+
+    name: str
+    expect: Status
+    body: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A check: its reader-facing metadata plus the rule and its examples."""
+
+    meta: CheckMeta
+    rule: Rule
+    requires: tuple[str, ...]
+    applies_if: str | None
+    aliases: tuple[str, ...]
+    cases: tuple[Case, ...]
+    path: Path
+
+    @property
+    def id(self) -> str:
+        """The check's public id (stable: used in waivers, SARIF and history)."""
+        return self.meta.id
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """All checks in force for a scan, and the citation table they cite."""
+
+    checks: tuple[Check, ...]
+    citations: Mapping[str, Citation]
+    safeguards: Mapping[str, str]
+
+    def get(self, check_id: str) -> Check | None:
+        """A check by id or alias."""
+        for check in self.checks:
+            if check.id == check_id or check_id in check.aliases:
+                return check
+        return None
+
+
+def load_citations(path: Path) -> tuple[dict[str, Citation], dict[str, str]]:
+    """The canonical citation table and the safeguard titles."""
+    document = _read_yaml(path)
+    safeguards = document.get("safeguards")
+    citations = document.get("citations")
+    if not isinstance(safeguards, dict) or not isinstance(citations, dict):
+        raise CatalogueError(f"{path}: expected 'safeguards' and 'citations' mappings")
+    table: dict[str, Citation] = {}
+    for cid, entry in citations.items():
+        if not isinstance(entry, dict) or entry.get("safeguard") not in safeguards:
+            raise CatalogueError(
+                f"{path}: citations[{cid!r}]: expected title, safeguard, implementation"
+            )
+        table[str(cid)] = Citation(
+            id=str(cid),
+            title=str(entry["title"]),
+            safeguard=str(entry["safeguard"]),
+            implementation=str(entry["implementation"]),
+        )
+    return table, {str(k): str(v) for k, v in safeguards.items()}
+
+
+def load_catalogue(extra_dirs: Sequence[Path] = ()) -> Catalogue:
+    """Load the built-in checks and any organisation directories (`--checks-dir`).
+
+    Raises:
+        CatalogueError: on the first invalid file, naming it and the field.
+    """
+    builtin = checks_dir()
+    citations, safeguards = load_citations(builtin / CITATIONS_FILE)
+    checks: list[Check] = []
+    for directory, origin in [(builtin, "builtin"), *((d, str(d)) for d in extra_dirs)]:
+        if not directory.is_dir():
+            raise CatalogueError(f"--checks-dir {directory}: not a directory")
+        files = sorted(p for p in directory.rglob("*.yaml") if p.name != CITATIONS_FILE)
+        if origin != "builtin" and not files:
+            raise CatalogueError(f"--checks-dir {directory}: no check files (*.yaml) found")
+        checks.extend(parse_check(p, directory, citations, origin) for p in files)
+    _reject_duplicates(checks)
+    return Catalogue(tuple(sorted(checks, key=lambda c: c.id)), citations, safeguards)
+
+
+def _reject_duplicates(checks: Iterable[Check]) -> None:
+    seen: dict[str, Path] = {}
+    for check in checks:
+        for name in (check.id, *check.aliases):
+            if name in seen:
+                raise CatalogueError(f"{check.path}: id: {name!r} is already used by {seen[name]}")
+            seen[name] = check.path
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise CatalogueError(f"{path}: invalid YAML{where}") from None
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(document, dict):
+        raise CatalogueError(f"{path}: expected a YAML mapping at the top level")
+    return document
+
+
+def parse_check(path: Path, root: Path, citations: Mapping[str, Citation], origin: str) -> Check:
+    """Parse and validate one check file."""
+    doc = _read_yaml(path)
+    p = _Fields(path, doc)
+    check_id = p.string("id")
+    if not CHECK_ID_RE.match(check_id):
+        p.fail("id", f"{check_id!r} must match {CHECK_ID_RE.pattern}")
+    if path.stem != check_id:
+        p.fail("id", f"{check_id!r} must equal the file name {path.stem!r}")
+    relative = path.relative_to(root)
+    family = relative.parts[0] if len(relative.parts) > 1 else "custom"
+    severity_raw = p.string("severity")
+    try:
+        severity = Severity(severity_raw)
+    except ValueError:
+        p.fail("severity", f"expected one of {', '.join(s.value for s in Severity)}")
+    cited = p.string_list("hipaa")
+    if not cited:
+        p.fail("hipaa", "expected at least one citation")
+    unknown = [c for c in cited if c not in citations]
+    if unknown:
+        p.fail("hipaa", f"unknown citation(s) {', '.join(unknown)}; see checks/{CITATIONS_FILE}")
+    remediation = _remediation(p)
+    target = p.mapping("target")
+    try:
+        kind = TargetKind(str(target.get("kind")))
+    except ValueError:
+        p.fail("target.kind", f"expected one of {', '.join(k.value for k in TargetKind)}")
+    types = tuple(str(t) for t in target.get("types") or ())
+    if kind is TargetKind.RESOURCE and not types:
+        p.fail("target.types", "a resource check needs at least one resource type")
+    requires = tuple(p.string_list("requires", required=False))
+    for name in requires:
+        if _resolve_source(kind, name) is None:
+            p.fail("requires", f"unknown data source {name!r}; see azaudit/sources.py")
+    applies_if = doc.get("applies_if")
+    if applies_if is not None:
+        _compile(p, "applies_if", applies_if)
+    rule = _rule(p, kind)
+    cases = _cases(p, rule)
+    meta = CheckMeta(
+        id=check_id,
+        title=p.string("title"),
+        family=family,
+        severity=severity,
+        citations=tuple(citations[c] for c in cited),
+        rationale=p.string("rationale").strip(),
+        remediation=remediation,
+        references=tuple(p.string_list("references", required=False)),
+        target=kind,
+        resource_types=types,
+        origin=origin,
+    )
+    return Check(
+        meta=meta,
+        rule=rule,
+        requires=requires,
+        applies_if=applies_if,
+        aliases=tuple(p.string_list("aliases", required=False)),
+        cases=cases,
+        path=path,
+    )
+
+
+def _resolve_source(kind: TargetKind, name: str) -> object | None:
+    if name.startswith("graph:"):
+        return find_source(TargetKind.TENANT, name)
+    return find_source(kind, name) or find_source(TargetKind.SUBSCRIPTION, name)
+
+
+def source_scope_kind(kind: TargetKind, name: str) -> TargetKind:
+    """At which scope a required source is read for a target of `kind`."""
+    if name.startswith("graph:"):
+        return TargetKind.TENANT
+    if find_source(kind, name) is not None:
+        return kind
+    return TargetKind.SUBSCRIPTION
+
+
+def _remediation(p: _Fields) -> Remediation:
+    rem = p.mapping("remediation")
+    policy = rem.get("azure_policy")
+    if policy is not None and (
+        not isinstance(policy, dict) or not isinstance(policy.get("id"), str)
+    ):
+        p.fail("remediation.azure_policy", "expected a mapping with 'id' (and 'name')")
+    summary = rem.get("summary")
+    if not isinstance(summary, str) or not summary.strip():
+        p.fail("remediation.summary", "expected a non-empty string")
+    if not rem.get("cli") and not rem.get("portal"):
+        p.fail("remediation", "expected at least one of 'cli' or 'portal'")
+    return Remediation(
+        summary=str(summary).strip(),
+        cli=_opt_str(rem.get("cli")),
+        portal=_opt_str(rem.get("portal")),
+        azure_policy_id=policy["id"] if policy else None,
+        azure_policy_name=policy.get("name") if policy else None,
+    )
+
+
+def _opt_str(value: Any) -> str | None:
+    return str(value).strip() if value else None
+
+
+def _rule(p: _Fields, kind: TargetKind) -> Rule:
+    raw = p.mapping("rule")
+    if "expression" in raw:
+        params = dict(raw.items())
+        name = "expression"
+        _compile(p, "rule.expression", params["expression"])
+        if "path" in params:
+            _compile(p, "rule.path", params["path"])
+    else:
+        raw_name = raw.get("evaluator")
+        if not isinstance(raw_name, str):
+            p.fail("rule", "expected 'expression' or 'evaluator'")
+        name = raw_name
+        params = raw.get("params") or {}
+        if not isinstance(params, dict):
+            p.fail("rule.params", "expected a mapping")
+        extra = set(raw) - {"evaluator", "params"}
+        if extra:
+            p.fail("rule", f"unexpected key(s) {', '.join(sorted(extra))}")
+    spec = get_evaluator(name)
+    if spec is None:
+        p.fail("rule.evaluator", f"unknown evaluator {name!r}")
+    if kind not in spec.targets:
+        p.fail("rule.evaluator", f"{name!r} cannot evaluate a {kind.value} target")
+    problems = list(spec.validate(params))
+    if problems:
+        p.fail("rule.params", problems[0])
+    return Rule(evaluator=name, params=params)
+
+
+def _cases(p: _Fields, rule: Rule) -> tuple[Case, ...]:
+    raw = p.doc.get("cases")
+    if not isinstance(raw, list) or not raw:
+        p.fail("cases", "expected a list of named pass/fail cases")
+    cases = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            p.fail(f"cases[{i}]", "expected a mapping with 'name' and 'expect'")
+        try:
+            expect = Status(str(entry.get("expect")))
+        except ValueError:
+            p.fail(f"cases[{i}].expect", f"expected one of {', '.join(s.value for s in Status)}")
+        cases.append(Case(name=entry["name"], expect=expect, body=entry))
+    statuses = {c.expect for c in cases}
+    if rule.evaluator != "manual" and not {Status.PASS, Status.FAIL} <= statuses:
+        p.fail("cases", "expected at least one PASS case and one FAIL case")
+    return tuple(cases)
+
+
+def _compile(p: _Fields, where: str, expression: Any) -> None:
+    if not isinstance(expression, str):
+        p.fail(where, "expected a JMESPath expression string")
+    try:
+        jmespath.compile(expression)
+    except jmespath.exceptions.JMESPathError as exc:
+        p.fail(where, f"invalid JMESPath: {str(exc).splitlines()[0]}")
+
+
+class _Fields:
+    """Field accessors whose errors name the file and the field."""
+
+    def __init__(self, path: Path, doc: dict[str, Any]) -> None:
+        self.path = path
+        self.doc = doc
+
+    def fail(self, field: str, what: str) -> NoReturn:
+        raise CatalogueError(f"{self.path}: {field}: {what}")
+
+    def string(self, key: str) -> str:
+        value = self.doc.get(key)
+        if not isinstance(value, str) or not value.strip():
+            self.fail(key, "expected a non-empty string")
+        return str(value)
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        value = self.doc.get(key)
+        if not isinstance(value, dict):
+            self.fail(key, "expected a mapping")
+        return value
+
+    def string_list(self, key: str, required: bool = True) -> list[str]:
+        value = self.doc.get(key)
+        if value is None and not required:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, "expected a list of strings")
+        return list(value)

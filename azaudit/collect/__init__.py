@@ -1,0 +1,1 @@
+"""Collectors: read Azure (read-only) and produce a `Snapshot`. They never evaluate."""

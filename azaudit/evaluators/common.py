@@ -1,0 +1,240 @@
+"""General-purpose evaluators: JMESPath expressions, allowed values, TLS floors, residency, BAA."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import jmespath
+
+from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome, Param, passed
+from azaudit.models import JSON, Status, TargetKind
+from azaudit.reference import normalise_region
+
+ALL_TARGETS = frozenset(TargetKind)
+RESOURCE_ONLY = frozenset({TargetKind.RESOURCE})
+
+
+def document(ctx: EvalContext, source: str | None) -> JSON:
+    """The document a rule reads: the target's resource row, or one of its detail documents."""
+    if source is None or source == "resource":
+        if ctx.kind is TargetKind.RESOURCE:
+            return ctx.resource
+        raise ValueError("source 'resource' needs a resource target")
+    if source.startswith("graph:"):
+        return ctx.graph(source)
+    return ctx.own(source)
+
+
+def search(path: str, doc: JSON) -> JSON:
+    """JMESPath search (the language Azure CLI users know from `--query`)."""
+    return jmespath.search(path, doc)
+
+
+def _expression(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    doc = document(ctx, params.get("source"))
+    observed = search(params["path"], doc)
+    verdict = search(params["expression"], doc)
+    ok = verdict is True
+    if ok:
+        message = f"{params['path']} is {_show(observed)} as required"
+    else:
+        message = f"{params['path']} is {_show(observed)}; expected {params['expected']}"
+    yield Outcome(passed(ok), params["path"], observed, params["expected"], message)
+
+
+def _value_in(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    doc = document(ctx, params.get("source"))
+    observed = search(params["path"], doc)
+    allowed = [str(v).lower() for v in params["allowed"]]
+    ok = observed is not None and str(observed).lower() in allowed
+    expected = "one of " + ", ".join(str(v) for v in params["allowed"])
+    message = f"{params['path']} is {_show(observed)}" + ("" if ok else f"; expected {expected}")
+    yield Outcome(passed(ok), params["path"], observed, expected, message)
+
+
+_TLS_RE = re.compile(r"(\d)[._]?(\d)")
+
+
+def tls_number(value: JSON) -> float | None:
+    """`TLS1_2`, `1.2`, `TLSv1.2`, `Tls12` and `TLS12` all mean 1.2; None if unrecognised."""
+    if value is None:
+        return None
+    match = _TLS_RE.search(str(value))
+    if match is None:
+        return None
+    return float(f"{match.group(1)}.{match.group(2)}")
+
+
+def _min_tls_version(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    doc = document(ctx, params.get("source"))
+    minimum = tls_number(params["minimum"])
+    if minimum is None:
+        raise ValueError(f"minimum {params['minimum']!r} is not a TLS version")
+    paths = [params["path"], *list(params.get("also", []))]
+    expected = f"TLS {minimum:.1f} or later"
+    observed = {path: search(path, doc) for path in paths}
+    problems = []
+    for path, value in observed.items():
+        number = tls_number(value)
+        if value is None:
+            problems.append(f"{path} is not set (the service default may allow older TLS)")
+        elif number is None:
+            problems.append(f"{path} is {_show(value)}, not a recognised TLS version")
+        elif number < minimum:
+            problems.append(f"{path} is {_show(value)}")
+    shown_path = ", ".join(paths)
+    shown = observed[paths[0]] if len(paths) == 1 else observed
+    if problems:
+        message = "; ".join(problems) + f"; expected {expected}"
+    else:
+        message = ", ".join(f"{p} is {_show(v)}" for p, v in observed.items())
+    yield Outcome(passed(not problems), shown_path, shown, expected, message)
+
+
+def _location_in_allowed(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    doc = document(ctx, params.get("source"))
+    path = params.get("path", "location")
+    observed = search(path, doc)
+    values = observed if isinstance(observed, list) else [observed]
+    allowed = ctx.config.allowed_regions
+    expected = "an allowed (US) region"
+    if not values or all(v in (None, "") for v in values):
+        yield Outcome(
+            Status.NOT_APPLICABLE, path, observed, expected, "no location (not region-bound)"
+        )
+        return
+    normalised = [normalise_region(str(v)) for v in values if v not in (None, "")]
+    if normalised == ["global"]:
+        yield Outcome(
+            Status.NOT_APPLICABLE,
+            path,
+            observed,
+            expected,
+            "global resource: residency is set by the service, not a region",
+        )
+        return
+    outside = [v for v in normalised if v not in allowed and v != "global"]
+    if outside:
+        message = f"{path} includes non-allowed region(s): {', '.join(outside)}"
+    else:
+        message = f"{path} is {_show(observed)}, inside the allowed regions"
+    yield Outcome(passed(not outside), path, observed, expected, message)
+
+
+def _baa_in_scope(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    resource_type = str(ctx.resource.get("type", ""))
+    mapping, service = ctx.config.baa_list.service_for_type(resource_type)
+    expected = "a service covered by the Microsoft HIPAA BAA"
+    if mapping is None or service is None:
+        yield Outcome(
+            Status.MANUAL,
+            "type",
+            resource_type,
+            expected,
+            f"{resource_type} is not in the BAA list's type map: confirm BAA coverage with your "
+            "legal team and add it with --baa-list",
+        )
+        return
+    observed = f"{resource_type} ({service.name})"
+    if service.in_scope is True:
+        qualifier = (
+            ""
+            if service.confidence in ("high", "organisation")
+            else (f" (presumed; confidence {service.confidence})")
+        )
+        yield Outcome(
+            Status.PASS, "type", observed, expected, f"{service.name} is in BAA scope{qualifier}"
+        )
+    elif service.in_scope is False:
+        note = f": {mapping.note}" if mapping.note else ""
+        yield Outcome(
+            Status.FAIL,
+            "type",
+            observed,
+            expected,
+            f"{service.name} is not covered by the Microsoft HIPAA BAA{note}; keep PHI out of it",
+        )
+    else:
+        yield Outcome(
+            Status.MANUAL,
+            "type",
+            observed,
+            expected,
+            f"BAA coverage of {service.name} is not verified: confirm with your legal team",
+        )
+
+
+def _manual(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    yield Outcome(Status.MANUAL, "", None, "attested by the organisation", params["attest"])
+
+
+def _show(value: JSON) -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+SPECS: tuple[EvaluatorSpec, ...] = (
+    EvaluatorSpec(
+        "expression",
+        _expression,
+        {
+            "expression": Param((str,), doc="JMESPath that must evaluate to true"),
+            "path": Param((str,), doc="JMESPath of the property reported as evidence"),
+            "expected": Param((str,), doc="the expected value, as a reader would write it"),
+            "source": Param((str,), required=False, doc="document to read; default the resource"),
+        },
+        ALL_TARGETS,
+        "PASS when a JMESPath expression over the document is exactly true.",
+    ),
+    EvaluatorSpec(
+        "value_in",
+        _value_in,
+        {
+            "path": Param((str,)),
+            "allowed": Param((list,)),
+            "source": Param((str,), required=False),
+        },
+        ALL_TARGETS,
+        "PASS when the property is one of the allowed values (case-insensitive).",
+    ),
+    EvaluatorSpec(
+        "min_tls_version",
+        _min_tls_version,
+        {
+            "path": Param((str,)),
+            "minimum": Param((str,)),
+            "also": Param((list,), required=False, doc="more paths that must meet the floor"),
+            "source": Param((str,), required=False),
+        },
+        ALL_TARGETS,
+        "PASS when every TLS version property is at least `minimum`; unset fails.",
+    ),
+    EvaluatorSpec(
+        "location_in_allowed",
+        _location_in_allowed,
+        {"path": Param((str,), required=False), "source": Param((str,), required=False)},
+        RESOURCE_ONLY,
+        "PASS when the location(s) at `path` are all in the allowed regions; global is N/A.",
+    ),
+    EvaluatorSpec(
+        "baa_in_scope",
+        _baa_in_scope,
+        {},
+        RESOURCE_ONLY,
+        "PASS when the resource's service is covered by the BAA list in force; unknown is MANUAL.",
+    ),
+    EvaluatorSpec(
+        "manual",
+        _manual,
+        {"attest": Param((str,), doc="what the organisation must attest")},
+        frozenset({TargetKind.TENANT}),
+        "Always MANUAL: the control cannot be observed in Azure and needs attestation.",
+    ),
+)

@@ -1,0 +1,7 @@
+"""encryption evaluators."""
+
+from __future__ import annotations
+
+from azaudit.evaluators.base import EvaluatorSpec
+
+SPECS: tuple[EvaluatorSpec, ...] = ()

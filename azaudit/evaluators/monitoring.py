@@ -1,0 +1,7 @@
+"""monitoring evaluators."""
+
+from __future__ import annotations
+
+from azaudit.evaluators.base import EvaluatorSpec
+
+SPECS: tuple[EvaluatorSpec, ...] = ()

@@ -1,0 +1,235 @@
+"""The value types every layer hands to the next: gaps, findings, checks' metadata, results.
+
+Collectors produce a `Snapshot` (see `snapshot.py`) that carries `CollectionGap`s; the engine turns
+it into `Finding`s; `ScanResult` bundles them with the metadata the renderers need. All of them are
+frozen so that no layer can change what an earlier layer decided.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = Any
+"""A value decoded from JSON (dict, list, str, int, float, bool or None)."""
+
+
+class Status(enum.StrEnum):
+    """Outcome of one check against one scope.
+
+    PASS is only ever produced from positive evidence; missing data gives ERROR.
+    """
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ERROR = "ERROR"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+    MANUAL = "MANUAL"
+    WAIVED = "WAIVED"
+
+
+class Severity(enum.StrEnum):
+    """How much a failing finding matters for a PHI-bearing subscription."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Larger is more severe; used for sorting and `--fail-on` thresholds."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+class TargetKind(enum.StrEnum):
+    """What a check iterates over."""
+
+    RESOURCE = "resource"
+    SUBSCRIPTION = "subscription"
+    TENANT = "tenant"
+
+
+TENANT_SCOPE = "/"
+"""Scope string for tenant-wide data (Microsoft Graph, tenant-level ARM)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionGap:
+    """Data a collector tried and failed to read.
+
+    Attributes:
+        scope: ARM id the gap covers (a subscription `/subscriptions/<id>`, a resource id) or
+            `/` for the whole tenant. Everything below the scope is affected.
+        source: the data source that failed (`resources` for inventory, an ARM path suffix such as
+            `config/web`, `graph:<path>` for Microsoft Graph) or `*` for every source.
+        reason: a human sentence; never contains a token or a secret.
+        status_code: HTTP status if there was one.
+        error_code: the ARM/Graph error code if there was one.
+    """
+
+    scope: str
+    source: str
+    reason: str
+    status_code: int | None = None
+    error_code: str | None = None
+
+    def covers(self, scope: str, source: str) -> bool:
+        """Whether this gap makes `source` at `scope` unknowable."""
+        if self.source != "*" and self.source.lower() != source.lower():
+            return False
+        return scope_contains(self.scope, scope)
+
+    def to_json(self) -> dict[str, JSON]:
+        """Return the documented JSON form used by the snapshot and results.json."""
+        return {
+            "scope": self.scope,
+            "source": self.source,
+            "reason": self.reason,
+            "status_code": self.status_code,
+            "error_code": self.error_code,
+        }
+
+
+def scope_contains(outer: str, inner: str) -> bool:
+    """Whether ARM scope `inner` is `outer` or lies below it (case-insensitive, by segment)."""
+    outer_norm = outer.strip("/").lower()
+    inner_norm = inner.strip("/").lower()
+    if not outer_norm:
+        return True
+    return inner_norm == outer_norm or inner_norm.startswith(outer_norm + "/")
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """One paragraph of the HIPAA Security Rule (45 CFR Part 164 Subpart C)."""
+
+    id: str
+    title: str
+    safeguard: str
+    implementation: str  # "required", "addressable" or "standard"
+
+    @property
+    def label(self) -> str:
+        """`45 CFR 164.312(e)(1)` - how an auditor writes it."""
+        return f"45 CFR {self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Remediation:
+    """How to fix a failing finding, in the forms an engineer can act on."""
+
+    summary: str
+    cli: str | None = None
+    portal: str | None = None
+    azure_policy_id: str | None = None
+    azure_policy_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckMeta:
+    """What a reader of a report needs to know about a check (no rule logic)."""
+
+    id: str
+    title: str
+    family: str
+    severity: Severity
+    citations: tuple[Citation, ...]
+    rationale: str
+    remediation: Remediation
+    references: tuple[str, ...]
+    target: TargetKind
+    resource_types: tuple[str, ...]
+    origin: str  # "builtin" or the path of an organisation's checks directory
+
+    @property
+    def primary_citation(self) -> Citation:
+        """The citation the check is filed under in the report."""
+        return self.citations[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One check's verdict on one scope, with the evidence behind it."""
+
+    check_id: str
+    status: Status
+    resource_id: str
+    resource_type: str
+    resource_name: str
+    subscription_id: str | None
+    location: str | None
+    property_path: str
+    observed: JSON
+    expected: str
+    message: str
+
+    def to_json(self) -> dict[str, JSON]:
+        """Return the documented JSON form used in results.json."""
+        return {
+            "check_id": self.check_id,
+            "status": self.status.value,
+            "resource_id": self.resource_id,
+            "resource_type": self.resource_type,
+            "resource_name": self.resource_name,
+            "subscription_id": self.subscription_id,
+            "location": self.location,
+            "property_path": self.property_path,
+            "observed": self.observed,
+            "expected": self.expected,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BaaListInfo:
+    """Provenance of the BAA in-scope service list used for a scan (shown in every report)."""
+
+    source: str
+    version: str
+    verified: bool
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionInfo:
+    """A subscription as shown in reports."""
+
+    subscription_id: str
+    display_name: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """Everything a renderer needs; renderers compute nothing beyond formatting this.
+
+    Summaries are precomputed by `result.summarise`, not by templates.
+    """
+
+    tool_version: str
+    generated_at: str
+    collected_at: str
+    snapshot_schema_version: int
+    tenant_id: str
+    tenant_name: str
+    cloud: str
+    subscriptions: tuple[SubscriptionInfo, ...]
+    baa_list: BaaListInfo
+    allowed_regions: tuple[str, ...]
+    checks: tuple[CheckMeta, ...]
+    findings: tuple[Finding, ...]
+    gaps: tuple[CollectionGap, ...]
+    summary: Mapping[str, JSON] = field(default_factory=dict)

@@ -1,0 +1,314 @@
+"""The snapshot: raw Azure JSON exactly as Azure returned it, plus what could not be collected.
+
+It is the one data format between collection and evaluation. `docs/snapshot.md` documents it.
+Loading validates the structure strictly (fail closed): a file we do not understand is an input
+error, never an empty tenant.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from azaudit.errors import SnapshotError
+from azaudit.files import write_atomic
+from azaudit.models import JSON, CollectionGap
+
+SCHEMA_VERSION = 1
+
+
+def subscription_scope(subscription_id: str) -> str:
+    """`/subscriptions/<id>` - the ARM scope string of a subscription."""
+    return f"/subscriptions/{subscription_id}"
+
+
+def subscription_of(resource_id: str) -> str | None:
+    """The subscription id inside an ARM resource id, or None."""
+    parts = resource_id.strip("/").split("/")
+    if len(parts) >= 2 and parts[0].lower() == "subscriptions":
+        return parts[1]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What a collector saw, grouped by source. Documents are raw Azure JSON.
+
+    Attributes:
+        collected_at: ISO 8601 UTC time the collection started.
+        tool_version: azaudit version that wrote the snapshot.
+        cloud: `{"name": "AzureCloud", ...}` - the cloud and its endpoints.
+        tenant: `{"tenantId": ..., "displayName": ...}`.
+        subscriptions: subscription objects as ARM's Subscriptions - List returns them.
+        resources: resource rows as Resource Graph's `resources` table returns them
+            (`id`, `name`, `type`, `location`, `subscriptionId`, `properties`, ...).
+        details: per-scope documents: scope id -> data-source name -> response body. A list
+            response is stored as `{"value": [...]}` with every page merged.
+        graph: Microsoft Graph documents: `graph:<path>` -> response body.
+        gaps: data that could not be collected.
+    """
+
+    collected_at: str
+    tool_version: str
+    cloud: Mapping[str, JSON]
+    tenant: Mapping[str, JSON]
+    subscriptions: tuple[Mapping[str, JSON], ...]
+    resources: tuple[Mapping[str, JSON], ...]
+    details: Mapping[str, Mapping[str, JSON]]
+    graph: Mapping[str, JSON]
+    gaps: tuple[CollectionGap, ...]
+    schema_version: int = SCHEMA_VERSION
+    _details_index: dict[str, dict[str, JSON]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _graph_index: dict[str, JSON] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        # ARM ids and paths are case-insensitive; index once so lookups need not care.
+        for scope, docs in self.details.items():
+            bucket = self._details_index.setdefault(scope.strip("/").lower(), {})
+            for name, body in docs.items():
+                bucket[name.lower()] = body
+        for name, body in self.graph.items():
+            self._graph_index[name.lower()] = body
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant id, or an empty string when unknown."""
+        return str(self.tenant.get("tenantId") or "")
+
+    def subscription_ids(self) -> list[str]:
+        """Subscription ids in the order collected."""
+        return [str(s["subscriptionId"]) for s in self.subscriptions]
+
+    def detail(self, scope: str, name: str) -> tuple[bool, JSON]:
+        """`(found, body)` for the document `name` stored for `scope`."""
+        docs = self._details_index.get(scope.strip("/").lower())
+        if docs is None or name.lower() not in docs:
+            return False, None
+        return True, docs[name.lower()]
+
+    def graph_doc(self, name: str) -> tuple[bool, JSON]:
+        """`(found, body)` for a Microsoft Graph document (`graph:<path>`)."""
+        key = name.lower()
+        if key not in self._graph_index:
+            return False, None
+        return True, self._graph_index[key]
+
+    def gap_for(self, scope: str, source: str) -> CollectionGap | None:
+        """The first collection gap that covers `source` at `scope`, if any."""
+        for gap in self.gaps:
+            if gap.covers(scope, source):
+                return gap
+        return None
+
+    def resources_in(self, subscription_id: str) -> Iterator[Mapping[str, JSON]]:
+        """Resources whose id lies in the given subscription."""
+        wanted = subscription_id.lower()
+        for resource in self.resources:
+            owner = resource_subscription(resource)
+            if owner is not None and owner.lower() == wanted:
+                yield resource
+
+    def to_json(self) -> dict[str, JSON]:
+        """Return the documented JSON form (schema_version 1)."""
+        return {
+            "schema_version": self.schema_version,
+            "tool": {"name": "azaudit", "version": self.tool_version},
+            "collected_at": self.collected_at,
+            "cloud": dict(self.cloud),
+            "tenant": dict(self.tenant),
+            "subscriptions": [dict(s) for s in self.subscriptions],
+            "resources": [dict(r) for r in self.resources],
+            "details": {scope: dict(docs) for scope, docs in self.details.items()},
+            "graph": dict(self.graph),
+            "collection_gaps": [g.to_json() for g in self.gaps],
+        }
+
+
+def resource_subscription(resource: Mapping[str, JSON]) -> str | None:
+    """The subscription a resource row belongs to (`subscriptionId`, else parsed from `id`)."""
+    explicit = resource.get("subscriptionId")
+    if isinstance(explicit, str) and explicit:
+        return explicit
+    rid = resource.get("id")
+    return subscription_of(rid) if isinstance(rid, str) else None
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def load_snapshot(path: Path) -> Snapshot:
+    """Read and validate a snapshot file (`.json` or `.json.gz`).
+
+    Raises:
+        SnapshotError: with one line naming the file and field, on any problem.
+    """
+    try:
+        raw_bytes = path.read_bytes()
+    except FileNotFoundError:
+        raise SnapshotError(f"{path}: no such snapshot file") from None
+    except IsADirectoryError:
+        raise SnapshotError(f"{path}: is a directory, expected a snapshot file") from None
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot read: {exc.strerror}") from None
+    if raw_bytes[:2] == b"\x1f\x8b":
+        try:
+            raw_bytes = gzip.decompress(raw_bytes)
+        except (OSError, EOFError, zlib.error):
+            raise SnapshotError(
+                f"{path}: truncated or corrupt gzip data, expected a complete .json.gz snapshot"
+            ) from None
+    try:
+        document = json.loads(raw_bytes.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SnapshotError(f"{path}: not UTF-8 text, expected a JSON snapshot") from None
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg}); "
+            "expected a complete JSON snapshot"
+        ) from None
+    return snapshot_from_json(document, origin=str(path))
+
+
+def snapshot_from_json(document: JSON, origin: str = "snapshot") -> Snapshot:
+    """Validate a decoded snapshot document and build a `Snapshot`.
+
+    Raises:
+        SnapshotError: naming `origin` and the offending field.
+    """
+    v = _Validator(origin)
+    root = v.mapping(document, "")
+    version = root.get("schema_version")
+    if version is None:
+        v.fail("schema_version", "missing; expected 1 (is this an azaudit snapshot?)")
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        v.fail("schema_version", f"unsupported value {version!r}; expected {SCHEMA_VERSION}")
+    tool = v.mapping(v.required(root, "tool"), "tool")
+    tool_version = v.string(v.required(tool, "version", "tool"), "tool.version")
+    collected_at = v.string(v.required(root, "collected_at"), "collected_at")
+    cloud = v.mapping(v.required(root, "cloud"), "cloud")
+    tenant = v.mapping(v.required(root, "tenant"), "tenant")
+    subscriptions = v.sequence(v.required(root, "subscriptions"), "subscriptions")
+    for i, sub in enumerate(subscriptions):
+        where = f"subscriptions[{i}]"
+        v.string(
+            v.required(v.mapping(sub, where), "subscriptionId", where), f"{where}.subscriptionId"
+        )
+    resources = v.sequence(v.required(root, "resources"), "resources")
+    for i, res in enumerate(resources):
+        where = f"resources[{i}]"
+        row = v.mapping(res, where)
+        v.string(v.required(row, "id", where), f"{where}.id")
+        v.string(v.required(row, "type", where), f"{where}.type")
+        if "properties" in row and row["properties"] is not None:
+            v.mapping(row["properties"], f"{where}.properties")
+    details = v.mapping(root.get("details", {}), "details")
+    for scope, docs in details.items():
+        v.mapping(docs, f"details[{scope!r}]")
+    graph = v.mapping(root.get("graph", {}), "graph")
+    for name in graph:
+        if not name.startswith("graph:"):
+            v.fail(f"graph[{name!r}]", "expected a key of the form 'graph:<path>'")
+    gaps_raw = v.sequence(root.get("collection_gaps", []), "collection_gaps")
+    gaps = []
+    for i, gap in enumerate(gaps_raw):
+        where = f"collection_gaps[{i}]"
+        g = v.mapping(gap, where)
+        status_code = g.get("status_code")
+        if status_code is not None and (
+            not isinstance(status_code, int) or isinstance(status_code, bool)
+        ):
+            v.fail(f"{where}.status_code", f"expected an integer or null, got {status_code!r}")
+        error_code = g.get("error_code")
+        if error_code is not None and not isinstance(error_code, str):
+            v.fail(f"{where}.error_code", f"expected a string or null, got {error_code!r}")
+        gaps.append(
+            CollectionGap(
+                scope=v.string(v.required(g, "scope", where), f"{where}.scope"),
+                source=v.string(v.required(g, "source", where), f"{where}.source"),
+                reason=v.string(v.required(g, "reason", where), f"{where}.reason"),
+                status_code=status_code,
+                error_code=error_code,
+            )
+        )
+    return Snapshot(
+        collected_at=collected_at,
+        tool_version=tool_version,
+        cloud=cloud,
+        tenant=tenant,
+        subscriptions=tuple(subscriptions),
+        resources=tuple(resources),
+        details=details,
+        graph=graph,
+        gaps=tuple(gaps),
+    )
+
+
+class _Validator:
+    """Small structural checks whose errors name the file and the JSON path."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, where: str, what: str) -> None:
+        location = f"{self.origin}: {where}" if where else self.origin
+        raise SnapshotError(f"{location}: {what}")
+
+    def required(self, obj: Mapping[str, Any], key: str, parent: str = "") -> Any:
+        if key not in obj:
+            self.fail(f"{parent}.{key}" if parent else key, "missing required field")
+        return obj[key]
+
+    def mapping(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(where or "top level", f"expected a JSON object, got {_kind(value)}")
+        return value  # type: ignore[no-any-return]
+
+    def sequence(self, value: Any, where: str) -> Sequence[Any]:
+        if not isinstance(value, list):
+            self.fail(where, f"expected a JSON array, got {_kind(value)}")
+        return value  # type: ignore[no-any-return]
+
+    def string(self, value: Any, where: str) -> str:
+        if not isinstance(value, str):
+            self.fail(where, f"expected a string, got {_kind(value)}")
+        return value  # type: ignore[no-any-return]
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    return "a number"
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def dump_snapshot(snapshot: Snapshot) -> bytes:
+    """Serialise a snapshot to compact, key-stable JSON bytes."""
+    return json.dumps(snapshot.to_json(), sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def write_snapshot(snapshot: Snapshot, path: Path) -> None:
+    """Write a snapshot atomically; gzip when the name ends with `.gz`."""
+    data = dump_snapshot(snapshot)
+    if path.name.endswith(".gz"):
+        # mtime=0 keeps the file byte-identical for the same snapshot.
+        data = gzip.compress(data, mtime=0)
+    write_atomic(path, data)

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from azaudit import __version__
+from azaudit import __version__, cli_live
 from azaudit.casebook import run_case
 from azaudit.catalogue import FAMILY_TITLES, Catalogue, load_catalogue
 from azaudit.collect.options import LiveOptions, LogFormat
@@ -82,6 +82,7 @@ ChecksDirOption = Annotated[
 
 @app.command()
 def scan(
+    ctx: typer.Context,
     demo: Annotated[bool, typer.Option("--demo", help="Scan the bundled demo tenant.")] = False,
     snapshot_file: Annotated[
         Path | None, typer.Option("--snapshot", help="Scan a snapshot file (.json or .json.gz).")
@@ -193,6 +194,7 @@ def scan(
             ),
             catalogue,
             log_format,
+            ctx.obj,
         )
 
     findings = evaluate(snapshot, checks, config)
@@ -209,10 +211,15 @@ def scan(
     raise typer.Exit(int(exit_code(result, fail_on, strict)))
 
 
-def _collect_live(options: LiveOptions, catalogue: Catalogue, log_format: LogFormat) -> Snapshot:
-    from azaudit.collect.live import collect_live
+def _collect_live(
+    options: LiveOptions, catalogue: Catalogue, log_format: LogFormat, deps: object
+) -> Snapshot:
+    from azaudit.cli_live import collect_with_progress
 
-    return collect_live(options, catalogue, log_format)
+    return collect_with_progress(options, catalogue, log_format, deps)
+
+
+app.command("doctor")(cli_live.doctor)
 
 
 def _check_out_dir(out: Path) -> None:

@@ -1,13 +1,538 @@
-"""Live collection from Azure (ARM, Resource Graph, Microsoft Graph) into a `Snapshot`."""
+"""Live collection from Azure (ARM, Resource Graph, Microsoft Graph) into a `Snapshot`.
+
+Read-only, bounded and fail-closed:
+1. authenticate (no ARM token: stop with one clear line);
+2. resolve the subscriptions in scope (explicit ids are each verified; one that cannot be read
+   becomes a gap covering everything of it);
+3. concurrently: Microsoft Graph sources, Resource Graph inventory (subscriptions batched per
+   query, `$skipToken` paging) and, per subscription, its ARM documents and the resource-scoped
+   documents of its inventory rows (`plan.py`);
+4. at the `--timeout` deadline, every document not yet read becomes a gap.
+
+Requests are bounded by a global semaphore (`--concurrency`) and one per subscription; the
+pipeline paces subscriptions whose read budget runs low and retries 429/5xx (`pipeline.py`).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core.credentials_async import AsyncTokenCredential
+
+from azaudit import __version__
 from azaudit.catalogue import Catalogue
-from azaudit.collect.options import LiveOptions, LogFormat
-from azaudit.errors import InputError
-from azaudit.snapshot import Snapshot
+from azaudit.collect.auth import default_credential, token_claims
+from azaudit.collect.clouds import CloudEndpoints, resolve_endpoints
+from azaudit.collect.fetch import (
+    FetchError,
+    arm_next_link,
+    clean,
+    error_from_exception,
+    get_document,
+    get_list,
+)
+from azaudit.collect.options import LiveDeps, LiveOptions
+from azaudit.collect.pipeline import Clients
+from azaudit.collect.plan import CollectionPlan, arm_url, build_plan, graph_url
+from azaudit.collect.progress import CollectionStats, ProgressObserver
+from azaudit.collect.throttle import Pacer
+from azaudit.errors import AzauditError
+from azaudit.models import JSON, CollectionGap
+from azaudit.snapshot import Snapshot, resource_subscription, subscription_of, subscription_scope
+from azaudit.sources import INVENTORY, DataSource
+
+SUBSCRIPTIONS_API = "2022-12-01"
+MANAGEMENT_GROUPS_API = "2020-05-01"
+ARG_QUERY = "resources | order by id asc"
+ARG_MAX_PAGES = 100_000
+EVERYTHING = "*"
+"""Gap source covering every document of a scope (a subscription that cannot be read)."""
+# Resource Graph queries are POSTs; azure-core retries POSTs only on 500/503/504 by default,
+# yet the query is a read and safe to repeat.
+ARG_RETRY_METHODS = frozenset({"GET", "POST"})
 
 
-def collect_live(options: LiveOptions, catalogue: Catalogue, log_format: LogFormat) -> Snapshot:
-    """Collect a snapshot of the requested scope."""
-    raise InputError("live collection is not available in this build")
+class CollectionError(AzauditError):
+    """The collection cannot start or cannot know its scope (no token, no subscription)."""
+
+
+def collect_live(
+    options: LiveOptions,
+    catalogue: Catalogue,
+    observer: ProgressObserver | None = None,
+    deps: LiveDeps | None = None,
+) -> Snapshot:
+    """Collect a snapshot of the requested scope.
+
+    Raises:
+        InputError: malformed options or endpoint overrides.
+        CollectionError: no ARM token, or the subscriptions in scope cannot be determined.
+    """
+    options.validate()
+    deps = deps or LiveDeps()
+    endpoints = resolve_endpoints(options.cloud, deps.environ)
+    collection = _Collection(
+        options, endpoints, build_plan(catalogue.checks), observer or ProgressObserver(), deps
+    )
+    return asyncio.run(collection.run())
+
+
+class _Collection:
+    """The state of one run: what was read, what failed, what is still outstanding."""
+
+    def __init__(
+        self,
+        options: LiveOptions,
+        endpoints: CloudEndpoints,
+        plan: CollectionPlan,
+        observer: ProgressObserver,
+        deps: LiveDeps,
+    ) -> None:
+        self.options = options
+        self.endpoints = endpoints
+        self.plan = plan
+        self.observer = observer
+        self.deps = deps
+        self.subscriptions: dict[str, dict[str, JSON]] = {}
+        self.resources: list[dict[str, JSON]] = []
+        self.details: dict[str, dict[str, JSON]] = {}
+        self.graph: dict[str, JSON] = {}
+        self.gaps: list[CollectionGap] = []
+        self.organization: dict[str, JSON] = {}
+        self.token_tenant: str | None = None
+        self.scope_known = False
+        # (scope, source) of every document planned but not yet read or failed.
+        self.pending: dict[tuple[str, str], None] = {}
+        self.gaps_by_subscription: dict[str, int] = {}
+        self._clients: Clients | None = None
+        self._global: asyncio.Semaphore | None = None
+        self._scope_semaphores: dict[str, asyncio.Semaphore] = {}
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def run(self) -> Snapshot:
+        started = time.monotonic()
+        collected_at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        factory = self.deps.credential_factory or default_credential
+        credential = factory(self.endpoints, self.options.tenant)
+        self._global = asyncio.Semaphore(self.options.concurrency)
+        try:
+            async with Clients(
+                self.endpoints,
+                credential,
+                self.observer,
+                self.options.concurrency,
+                retry=self.options.retry,
+                pacer=Pacer(self.deps.throttle),
+            ) as clients:
+                self._clients = clients
+                deadline = asyncio.timeout(self.options.timeout)
+                try:
+                    async with deadline:
+                        await self._authenticate(credential)
+                        await self._collect()
+                except TimeoutError:
+                    if not deadline.expired():
+                        raise
+                    self._expire()
+                meter = clients.meter
+        finally:
+            await credential.close()
+        self.observer.collection_done(
+            CollectionStats(
+                subscriptions=len(self.subscriptions),
+                resources=len(self.resources),
+                requests=meter.requests,
+                throttled=meter.throttled,
+                failed=meter.failed,
+                gaps=len(self.gaps),
+                elapsed=time.monotonic() - started,
+            )
+        )
+        return self._snapshot(collected_at)
+
+    @property
+    def clients(self) -> Clients:
+        assert self._clients is not None
+        return self._clients
+
+    async def _authenticate(self, credential: AsyncTokenCredential) -> None:
+        try:
+            token = await credential.get_token(self.endpoints.arm_scope)
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise CollectionError(
+                f"cannot get a token for Azure Resource Manager ({self.endpoints.arm}): "
+                f"{clean(first)}; run 'azaudit doctor' to check the credential"
+            ) from None
+        tid = token_claims(token.token).get("tid")
+        self.token_tenant = tid if isinstance(tid, str) else None
+
+    async def _collect(self) -> None:
+        readable = await self._resolve_scope()
+        self.observer.scope_resolved(len(self.subscriptions))
+        loop = asyncio.get_running_loop()
+        inventories: dict[str, asyncio.Future[list[dict[str, JSON]] | None]] = {
+            sid: loop.create_future() for sid in readable
+        }
+        for sid in readable:
+            self._plan(subscription_scope(sid), INVENTORY)
+        for source in self.plan.graph_sources:
+            self._plan("/", source.name)
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._organization())
+            for source in self.plan.graph_sources:
+                tasks.create_task(self._graph_source(source))
+            for batch in _chunks(readable, self.options.arg_batch_size):
+                tasks.create_task(self._inventory(batch, inventories))
+            for sid in readable:
+                tasks.create_task(self._subscription(sid, inventories[sid]))
+
+    # -- scope -----------------------------------------------------------------------------
+
+    async def _resolve_scope(self) -> list[str]:
+        """Subscription ids in scope whose subscription document could be read."""
+        if self.options.all_subscriptions:
+            docs = await self._listing(
+                f"{self.endpoints.arm}/subscriptions?api-version={SUBSCRIPTIONS_API}",
+                "list the subscriptions",
+            )
+            for doc in docs:
+                sid = doc.get("subscriptionId")
+                if not isinstance(sid, str) or not sid:
+                    raise CollectionError(
+                        "the subscription list holds an entry without subscriptionId"
+                    )
+                self.subscriptions.setdefault(sid.lower(), dict(doc))
+            self.scope_known = True
+            if not self.subscriptions:
+                raise CollectionError(
+                    "--all-subscriptions: the credential can see no subscription "
+                    "(grant it Reader on the subscriptions to audit; see 'azaudit doctor')"
+                )
+            return [str(d["subscriptionId"]) for d in self.subscriptions.values()]
+        if self.options.management_group is not None:
+            ids = await self._management_group_subscriptions(self.options.management_group)
+        else:
+            ids = list(dict.fromkeys(s.lower() for s in self.options.subscriptions))
+        for sid in ids:
+            self.subscriptions.setdefault(sid.lower(), _stub(sid))
+            self._plan(subscription_scope(sid), EVERYTHING)
+        self.scope_known = True
+        verified = await asyncio.gather(*(self._verify(sid) for sid in ids))
+        return [sid for sid, ok in zip(ids, verified, strict=True) if ok]
+
+    async def _listing(self, url: str, what: str) -> list[dict[str, JSON]]:
+        try:
+            async with self._semaphore():
+                body = await get_list(
+                    self.clients.arm_get, url, "nextLink", arm_next_link(_api_version(url))
+                )
+        except Exception as exc:
+            error = error_from_exception(exc)
+            raise CollectionError(f"cannot {what}: {error.reason}") from None
+        return [v for v in body["value"] if isinstance(v, dict)]
+
+    async def _management_group_subscriptions(self, group: str) -> list[str]:
+        url = (
+            f"{self.endpoints.arm}/providers/Microsoft.Management/managementGroups/{group}"
+            f"/descendants?api-version={MANAGEMENT_GROUPS_API}"
+        )
+        items = await self._listing(url, f"list the descendants of management group {group!r}")
+        ids: list[str] = []
+        for item in items:
+            # A subscription is of type "/subscriptions" (".../managementGroups/subscriptions").
+            if str(item.get("type", "")).lower().endswith("/subscriptions"):
+                name = item.get("name")
+                if isinstance(name, str) and name:
+                    ids.append(name.lower())
+        if not ids:
+            raise CollectionError(
+                f"--management-group {group}: no subscription below it is visible to the "
+                "credential (grant it Reader on the management group; see 'azaudit doctor')"
+            )
+        return list(dict.fromkeys(ids))
+
+    async def _verify(self, sid: str) -> bool:
+        scope = subscription_scope(sid)
+        url = f"{self.endpoints.arm}{scope}?api-version={SUBSCRIPTIONS_API}"
+        try:
+            async with self._semaphore():
+                doc = await get_document(self.clients.arm_get, url)
+            if not isinstance(doc.get("subscriptionId"), str):
+                raise FetchError("unexpected response: no subscriptionId", 200, "UnexpectedShape")
+        except Exception as exc:
+            self._gap(scope, EVERYTHING, error_from_exception(exc))
+            return False
+        self.subscriptions[sid.lower()] = doc
+        self._done(scope, EVERYTHING)
+        return True
+
+    # -- per subscription ------------------------------------------------------------------
+
+    async def _subscription(
+        self, sid: str, inventory: asyncio.Future[list[dict[str, JSON]] | None]
+    ) -> None:
+        scope = subscription_scope(sid)
+        doc = self.subscriptions.get(sid.lower(), {})
+        self.observer.subscription_started(sid, str(doc.get("displayName") or sid))
+        limit = self._scope_semaphore(sid.lower())
+        async with asyncio.TaskGroup() as tasks:
+            await self._spawn(tasks, limit, [(scope, s) for s in self.plan.subscription_sources])
+            rows = await inventory
+            if rows is not None:
+                items = [(str(r["id"]), s) for r in rows for s in self.plan.sources_for(r)]
+                await self._spawn(tasks, limit, items)
+        self.observer.subscription_done(
+            sid, len(rows or ()), self.gaps_by_subscription.get(sid.lower(), 0)
+        )
+
+    async def _spawn(
+        self,
+        tasks: asyncio.TaskGroup,
+        limit: asyncio.Semaphore,
+        items: Sequence[tuple[str, DataSource]],
+    ) -> None:
+        """Start one task per document, never more than `limit` at once (bounded memory)."""
+        for scope, source in items:
+            self._plan(scope, source.name)
+        for scope, source in items:
+            await limit.acquire()
+            tasks.create_task(self._arm_source(scope, source, limit))
+
+    async def _arm_source(self, scope: str, source: DataSource, limit: asyncio.Semaphore) -> None:
+        try:
+            url = arm_url(self.endpoints.arm, scope, source)
+            async with self._semaphore():
+                if source.paged:
+                    body = await get_list(
+                        self.clients.arm_get,
+                        url,
+                        "nextLink",
+                        arm_next_link(source.api_version or ""),
+                    )
+                else:
+                    body = await get_document(self.clients.arm_get, url)
+        except Exception as exc:
+            self._gap(scope, source.name, error_from_exception(exc))
+            return
+        finally:
+            limit.release()
+        self.details.setdefault(scope, {})[source.name] = body
+        self._done(scope, source.name)
+
+    # -- inventory (Resource Graph) --------------------------------------------------------
+
+    async def _inventory(
+        self,
+        batch: Sequence[str],
+        futures: dict[str, asyncio.Future[list[dict[str, JSON]] | None]],
+    ) -> None:
+        try:
+            async with self._semaphore():
+                rows = await self._query_resources(batch)
+        except Exception as exc:
+            error = error_from_exception(exc)
+            for sid in batch:
+                self._gap(subscription_scope(sid), INVENTORY, error)
+                futures[sid].set_result(None)
+            return
+        by_subscription: dict[str, list[dict[str, JSON]]] = {}
+        for row in rows:
+            owner = (resource_subscription(row) or "").lower()
+            by_subscription.setdefault(owner, []).append(row)
+        for sid in batch:
+            mine = by_subscription.get(sid.lower(), [])
+            self.resources.extend(mine)
+            self.observer.resources_counted(sid, len(mine))
+            self._done(subscription_scope(sid), INVENTORY)
+            futures[sid].set_result(mine)
+
+    async def _query_resources(self, batch: Sequence[str]) -> list[dict[str, JSON]]:
+        from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+        rows: list[dict[str, JSON]] = []
+        skip_token: str | None = None
+        total: int | None = None
+        seen: set[str] = set()
+        for _ in range(ARG_MAX_PAGES):
+            request = QueryRequest(
+                subscriptions=list(batch),
+                query=ARG_QUERY,
+                # No $top: it would cap the page size; the service pages at up to 1,000 rows.
+                options=QueryRequestOptions(skip_token=skip_token, result_format="objectArray"),
+            )
+            response = await self.clients.arg.resources(
+                request, retry_on_methods=ARG_RETRY_METHODS, **self.clients.request_options()
+            )
+            rows.extend(_inventory_rows(response.data))
+            if total is None and isinstance(response.total_records, int):
+                total = response.total_records
+            skip_token = response.skip_token
+            if not skip_token:
+                if str(response.result_truncated).lower() == "true":
+                    raise FetchError(
+                        "Resource Graph truncated the inventory and offered no $skipToken",
+                        200,
+                        "ResultTruncated",
+                    )
+                break
+            if skip_token in seen:
+                raise FetchError("Resource Graph paging did not terminate", 200)
+            seen.add(skip_token)
+        else:
+            raise FetchError("Resource Graph paging did not terminate", 200)
+        if total is not None and len(rows) < total:
+            raise FetchError(
+                f"inventory incomplete: Resource Graph announced {total} rows, returned "
+                f"{len(rows)}",
+                200,
+                "IncompleteResult",
+            )
+        return rows
+
+    # -- Microsoft Graph -------------------------------------------------------------------
+
+    async def _graph_source(self, source: DataSource) -> None:
+        try:
+            url = graph_url(self.endpoints.graph, source)
+            async with self._scope_semaphore("graph"), self._semaphore():
+                if source.paged:
+                    body = await get_list(self.clients.graph_get, url, "@odata.nextLink")
+                else:
+                    body = await get_document(self.clients.graph_get, url)
+        except Exception as exc:
+            self._gap("/", source.name, error_from_exception(exc))
+            return
+        self.graph[source.name] = body
+        self._done("/", source.name)
+
+    async def _organization(self) -> None:
+        """The tenant's id and display name, for report headers only (not evidence).
+
+        A failure is not a gap: no check reads it, and the tenant id is also known from the
+        token and the subscriptions.
+        """
+        url = f"{self.endpoints.graph}/v1.0/organization?$select=id,displayName"
+        try:
+            async with self._scope_semaphore("graph"), self._semaphore():
+                body = await get_list(self.clients.graph_get, url, "@odata.nextLink")
+        except Exception:
+            return
+        values = body.get("value")
+        if isinstance(values, list) and values and isinstance(values[0], dict):
+            self.organization = values[0]
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        assert self._global is not None
+        return self._global
+
+    def _scope_semaphore(self, key: str) -> asyncio.Semaphore:
+        if key not in self._scope_semaphores:
+            self._scope_semaphores[key] = asyncio.Semaphore(self.options.per_scope_concurrency)
+        return self._scope_semaphores[key]
+
+    def _plan(self, scope: str, source: str) -> None:
+        self.pending[(scope, source)] = None
+
+    def _done(self, scope: str, source: str) -> None:
+        self.pending.pop((scope, source), None)
+
+    def _gap(self, scope: str, source: str, error: FetchError) -> None:
+        gap = CollectionGap(scope, source, error.reason, error.status_code, error.error_code)
+        self.gaps.append(gap)
+        self._done(scope, source)
+        owner = subscription_of(scope)
+        if owner is not None:
+            key = owner.lower()
+            self.gaps_by_subscription[key] = self.gaps_by_subscription.get(key, 0) + 1
+        self.observer.gap_recorded(gap)
+
+    def _expire(self) -> None:
+        """The deadline passed: what is still outstanding becomes gaps."""
+        if not self.scope_known:
+            raise CollectionError(
+                f"the --timeout deadline ({self.options.timeout:g} s) passed before the "
+                "subscriptions in scope were known"
+            )
+        reason = f"not collected before the --timeout deadline ({self.options.timeout:g} s)"
+        for scope, source in list(self.pending):
+            self._gap(scope, source, FetchError(reason, None, "DeadlineExceeded"))
+
+    def _snapshot(self, collected_at: str) -> Snapshot:
+        tenant_id = (
+            _str(self.organization.get("id"))
+            or (
+                self.options.tenant
+                if self.options.tenant and "." not in self.options.tenant
+                else None
+            )
+            or self.token_tenant
+            or next(
+                (
+                    str(d["tenantId"])
+                    for d in self.subscriptions.values()
+                    if isinstance(d.get("tenantId"), str)
+                ),
+                "",
+            )
+        )
+        tenant: dict[str, JSON] = {"tenantId": tenant_id}
+        name = _str(self.organization.get("displayName"))
+        if name:
+            tenant["displayName"] = name
+        return Snapshot(
+            collected_at=collected_at,
+            tool_version=__version__,
+            cloud=self.endpoints.to_json(),
+            tenant=tenant,
+            subscriptions=tuple(self.subscriptions.values()),
+            resources=tuple(sorted(self.resources, key=lambda r: str(r["id"]).lower())),
+            details={scope: self.details[scope] for scope in sorted(self.details)},
+            graph={name: self.graph[name] for name in sorted(self.graph)},
+            gaps=tuple(sorted(self.gaps, key=lambda g: (g.scope.lower(), g.source.lower()))),
+        )
+
+
+def _inventory_rows(data: Any) -> list[dict[str, JSON]]:
+    if not isinstance(data, list):
+        raise FetchError(
+            "unexpected Resource Graph response: 'data' is not an array", 200, "UnexpectedShape"
+        )
+    for row in data:
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("id"), str)
+            or not isinstance(row.get("type"), str)
+        ):
+            raise FetchError(
+                "unexpected Resource Graph row: expected an object with 'id' and 'type'",
+                200,
+                "UnexpectedShape",
+            )
+    return data
+
+
+def _stub(sid: str) -> dict[str, JSON]:
+    """A subscription known only by id (it could not be read): findings for it are ERRORs."""
+    return {"id": subscription_scope(sid), "subscriptionId": sid}
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _api_version(url: str) -> str:
+    marker = "api-version="
+    return url.split(marker, 1)[1].split("&", 1)[0] if marker in url else ""
+
+
+def _str(value: JSON) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -1,9 +1,24 @@
-"""What a live collection covers and how: parsed by the CLI, used by the collectors."""
+"""What a live collection covers and how: parsed by the CLI, used by the collectors.
+
+Kept free of Azure SDK imports so that the CLI starts fast when no live scan is asked for.
+"""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from azaudit.errors import InputError
+
+if TYPE_CHECKING:
+    from azaudit.collect.auth import CredentialFactory
+    from azaudit.collect.throttle import ThrottleSettings
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_MANAGEMENT_GROUP = re.compile(r"^[A-Za-z0-9_.()\-]{1,90}$")
 
 
 class LogFormat(enum.StrEnum):
@@ -13,6 +28,27 @@ class LogFormat(enum.StrEnum):
     RICH = "rich"
     PLAIN = "plain"
     JSON = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySettings:
+    """Bounded retry of 408/429/5xx, timeouts and connection errors (azure-core RetryPolicy).
+
+    `Retry-After` / `retry-after-ms` from the service take precedence over the backoff.
+
+    Attributes:
+        total: retries per request, all causes together.
+        backoff_factor: exponential backoff base when no `Retry-After` is given (seconds).
+        backoff_max: longest backoff between two attempts (seconds).
+        connect_timeout: TCP/TLS connect timeout per attempt (seconds).
+        read_timeout: socket read timeout per attempt (seconds).
+    """
+
+    total: int = 6
+    backoff_factor: float = 0.8
+    backoff_max: float = 60.0
+    connect_timeout: float = 20.0
+    read_timeout: float = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +63,9 @@ class LiveOptions:
         cloud: `AzureCloud`, `AzureUSGovernment` or `AzureChinaCloud`.
         concurrency: maximum ARM/Graph requests in flight.
         timeout: overall deadline for collection, in seconds.
+        per_scope_concurrency: maximum requests in flight to one subscription (or to Graph).
+        arg_batch_size: subscriptions per Resource Graph query (the service accepts ~1000).
+        retry: retry and timeout settings of every request.
     """
 
     subscriptions: tuple[str, ...] = ()
@@ -36,3 +75,45 @@ class LiveOptions:
     cloud: str = "AzureCloud"
     concurrency: int = 16
     timeout: float = 1800.0
+    per_scope_concurrency: int = 8
+    arg_batch_size: int = 1000
+    retry: RetrySettings = field(default_factory=RetrySettings)
+
+    def validate(self) -> None:
+        """Reject malformed ids before any request is made.
+
+        Raises:
+            InputError: naming the option and what was expected.
+        """
+        for sub in self.subscriptions:
+            if not _GUID.match(sub):
+                raise InputError(
+                    f"--subscription {sub!r}: expected a subscription id "
+                    "(a GUID such as 00000000-0000-0000-0000-000000000000)"
+                )
+        if self.management_group is not None and not _MANAGEMENT_GROUP.match(self.management_group):
+            raise InputError(
+                f"--management-group {self.management_group!r}: expected a management group "
+                "id (letters, digits, - _ . ( ), at most 90 characters)"
+            )
+        if self.tenant is not None and not self.tenant.strip():
+            raise InputError("--tenant: expected a tenant id or domain")
+        if self.concurrency < 1 or self.per_scope_concurrency < 1 or self.arg_batch_size < 1:
+            raise InputError("--concurrency: expected a positive number")
+        if self.timeout <= 0:
+            raise InputError("--timeout: expected a positive number of seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDeps:
+    """What a live collection gets injected instead of reading globals.
+
+    Attributes:
+        credential_factory: builds the credential (default: `DefaultAzureCredential`).
+        environ: environment for endpoint and CA-bundle overrides (default: `os.environ`).
+        throttle: pacing thresholds (default: `ThrottleSettings()`).
+    """
+
+    credential_factory: CredentialFactory | None = None
+    environ: Mapping[str, str] | None = None
+    throttle: ThrottleSettings | None = None

@@ -10,7 +10,20 @@ from azaudit.evaluators.base import EvaluatorSpec
 
 _MODULES = (common, encryption, network, identity, monitoring, backup)
 
-EVALUATORS: dict[str, EvaluatorSpec] = {spec.name: spec for m in _MODULES for spec in m.SPECS}
+
+
+def _registry() -> dict[str, EvaluatorSpec]:
+    registry: dict[str, EvaluatorSpec] = {}
+    for module in _MODULES:
+        for spec in module.SPECS:
+            if spec.name in registry:
+                # A silent override would change what existing checks mean.
+                raise RuntimeError(f"evaluator {spec.name!r} is registered twice")
+            registry[spec.name] = spec
+    return registry
+
+
+EVALUATORS: dict[str, EvaluatorSpec] = _registry()
 
 
 def get_evaluator(name: str) -> EvaluatorSpec | None:

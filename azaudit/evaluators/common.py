@@ -22,9 +22,12 @@ def document(ctx: EvalContext, source: str | None) -> JSON:
         if ctx.kind is TargetKind.RESOURCE:
             return ctx.resource
         raise ValueError("source 'resource' needs a resource target")
-    if source.startswith("graph:"):
-        return ctx.graph(source)
-    return ctx.own(source)
+    body = ctx.graph(source) if source.startswith("graph:") else ctx.own(source)
+    if not isinstance(body, dict):
+        # A property path over a list or scalar would read as "not set" and FAIL; an unknown
+        # shape must surface as ERROR instead.
+        raise ValueError(f"{source}: expected a JSON object, got {type(body).__name__}")
+    return body
 
 
 def search(path: str, doc: JSON) -> JSON:

@@ -1,7 +1,428 @@
-"""encryption evaluators."""
+"""Encryption evaluators: VM host and disk encryption, managed and unattached disks, TLS settings.
+
+The property-set evaluators (`properties_meet`, `server_parameters_meet`) let one check demand
+several settings at once (a cache's non-TLS port closed *and* its TLS floor at 1.2; a database
+server's `require_secure_transport` on *and* its minimum protocol at TLS 1.2) and report every
+setting that falls short in one finding, with each observed value as evidence.
+"""
 
 from __future__ import annotations
 
-from azaudit.evaluators.base import EvaluatorSpec
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-SPECS: tuple[EvaluatorSpec, ...] = ()
+from azaudit.evaluators.base import (
+    EvalContext,
+    EvaluatorSpec,
+    Outcome,
+    Param,
+    list_values,
+    passed,
+)
+from azaudit.evaluators.common import document, search, tls_number
+from azaudit.models import JSON, Status, TargetKind
+
+RESOURCE_ONLY = frozenset({TargetKind.RESOURCE})
+
+VM_EXTENSION_TYPE = "Microsoft.Compute/virtualMachines/extensions"
+ADE_PUBLISHER = "microsoft.azure.security"
+ADE_EXTENSION_TYPES = frozenset({"azurediskencryption", "azurediskencryptionforlinux"})
+CUSTOMER_KEY_TYPES = (
+    "EncryptionAtRestWithCustomerKey",
+    "EncryptionAtRestWithPlatformAndCustomerKeys",
+)
+ATTACHED_DISK_STATES = frozenset({"attached", "reserved"})
+
+
+def _mapping(value: JSON, what: str) -> Mapping[str, Any]:
+    """`value` as an object, or ValueError naming `what` (an unknown shape is an ERROR)."""
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{what}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _properties(ctx: EvalContext) -> Mapping[str, Any]:
+    return _mapping(ctx.resource.get("properties"), "properties")
+
+
+def _show(value: JSON) -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+_BARE_TLS1 = re.compile(r"tls\s*v?1", re.IGNORECASE)
+
+
+def _tls(value: JSON) -> float | None:
+    """A TLS version as a number; PostgreSQL's bare `TLSv1` means TLS 1.0."""
+    if isinstance(value, str) and _BARE_TLS1.fullmatch(value.strip()):
+        return 1.0
+    return tls_number(value)
+
+
+def _text(value: JSON) -> str:
+    """Comparable form of a setting: `False`, `"false"` and `"FALSE"` are the same."""
+    return str(value).lower()
+
+
+# -- virtual machines ---------------------------------------------------------------------------
+
+
+def _ade_extension(ctx: EvalContext, vm_id: str) -> str | None:
+    """The name of an Azure Disk Encryption extension installed on the VM, if any.
+
+    Resource Graph lists VM extensions as their own rows; the VM row does not carry them.
+    """
+    prefix = vm_id.rstrip("/").lower() + "/extensions/"
+    for row in ctx.resources_of_type(VM_EXTENSION_TYPE, subscription_id=ctx.subscription_id):
+        if not str(row.get("id", "")).lower().startswith(prefix):
+            continue
+        props = row.get("properties")
+        if not isinstance(props, Mapping):
+            continue
+        publisher = str(props.get("publisher", "")).lower()
+        kind = str(props.get("type", "")).lower()
+        if publisher == ADE_PUBLISHER and kind in ADE_EXTENSION_TYPES:
+            return str(row.get("name", kind))
+    return None
+
+
+def _vm_host_encryption(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """PASS when the VM's temp disk and disk caches are encrypted, not only its managed disks.
+
+    Server-side encryption already encrypts every managed disk at rest in storage; what it does not
+    cover is the temporary disk and the OS/data disk caches on the host. Those are encrypted only by
+    encryption at host, by Azure Disk Encryption inside the guest, or by confidential disk
+    encryption. A customer-managed key on the disks does not change that, so it is not credited.
+    """
+    props = _properties(ctx)
+    security = props.get("securityProfile") or {}
+    security = _mapping(security, "properties.securityProfile")
+    path = "properties.securityProfile.encryptionAtHost"
+    at_host = security.get("encryptionAtHost")
+    expected = (
+        "encryption at host enabled (or Azure Disk Encryption / confidential disk encryption)"
+    )
+    if at_host is True:
+        yield Outcome(
+            Status.PASS,
+            path,
+            at_host,
+            expected,
+            "encryption at host is enabled (temp disk and disk caches are encrypted on the host)",
+        )
+        return
+    storage = _mapping(props.get("storageProfile"), "properties.storageProfile")
+    os_disk = _mapping(storage.get("osDisk"), "properties.storageProfile.osDisk")
+    managed = os_disk.get("managedDisk") or {}
+    disk_security = _mapping(managed, "osDisk.managedDisk").get("securityProfile") or {}
+    cvm_type = _mapping(disk_security, "osDisk.managedDisk.securityProfile").get(
+        "securityEncryptionType"
+    )
+    if (
+        str(security.get("securityType", "")).lower() == "confidentialvm"
+        and str(cvm_type).lower() == "diskwithvmgueststate"
+    ):
+        yield Outcome(
+            Status.PASS,
+            "properties.storageProfile.osDisk.managedDisk.securityProfile.securityEncryptionType",
+            cvm_type,
+            expected,
+            "confidential VM with confidential OS disk encryption (DiskWithVMGuestState)",
+        )
+        return
+    settings = os_disk.get("encryptionSettings")
+    ade = _ade_extension(ctx, ctx.scope_id)
+    if ade is not None or (isinstance(settings, Mapping) and settings.get("enabled") is True):
+        where = f"extension {ade!r}" if ade else "osDisk.encryptionSettings"
+        yield Outcome(
+            Status.PASS,
+            path,
+            at_host,
+            expected,
+            f"Azure Disk Encryption is in use ({where}); Microsoft has announced its retirement, "
+            "so plan the move to encryption at host",
+        )
+        return
+    yield Outcome(
+        Status.FAIL,
+        path,
+        at_host,
+        expected,
+        f"{path} is {_show(at_host)} and no Azure Disk Encryption extension is installed: the "
+        "temp disk and OS/data disk caches on the host are not encrypted at rest",
+    )
+
+
+def _disk_is_managed(disk: Mapping[str, Any]) -> bool:
+    vhd = disk.get("vhd")
+    if isinstance(vhd, Mapping) and vhd.get("uri"):
+        return False
+    return isinstance(disk.get("managedDisk"), Mapping)
+
+
+def _vm_managed_disks(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """PASS when the OS disk and every data disk are managed disks (no VHD blob in an account).
+
+    An unmanaged disk is a page blob in a customer storage account: its encryption, network access
+    and keys follow that account, and it escapes disk-level controls (disk encryption sets, disk
+    network access policies, disk backups).
+    """
+    props = _properties(ctx)
+    storage = _mapping(props.get("storageProfile"), "properties.storageProfile")
+    os_disk = _mapping(storage.get("osDisk"), "properties.storageProfile.osDisk")
+    data_disks = storage.get("dataDisks") or []
+    if not isinstance(data_disks, list):
+        raise ValueError("properties.storageProfile.dataDisks: expected a list")
+    disks = [("osDisk", os_disk)] + [
+        (f"dataDisks[{i}]", _mapping(d, f"dataDisks[{i}]")) for i, d in enumerate(data_disks)
+    ]
+    unmanaged = {
+        f"{where} ({disk.get('name', '?')})": (disk.get("vhd") or {}).get("uri")
+        if isinstance(disk.get("vhd"), Mapping)
+        else None
+        for where, disk in disks
+        if not _disk_is_managed(disk)
+    }
+    path = "properties.storageProfile"
+    expected = "OS and data disks are managed disks (managedDisk set, no vhd.uri)"
+    if unmanaged:
+        listed = ", ".join(
+            f"{k} {'at ' + str(v) if v else 'has no managedDisk reference'}"
+            for k, v in unmanaged.items()
+        )
+        yield Outcome(Status.FAIL, path, unmanaged, expected, f"unmanaged disk(s): {listed}")
+        return
+    yield Outcome(
+        Status.PASS,
+        path,
+        {where: "managed" for where, _ in disks},
+        expected,
+        f"all {len(disks)} disk(s) are managed disks",
+    )
+
+
+def _unattached_disk(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """An unattached disk must be encrypted with a key the organisation controls, or be removed.
+
+    Attached disks (state Attached, or Reserved for a deallocated VM) are not this check's concern
+    and give NOT_APPLICABLE. A forgotten disk holding PHI is media awaiting disposal: with a
+    customer-managed key (or Azure Disk Encryption) the organisation can render it unreadable by
+    revoking the key; with a platform key only deletion does that.
+    """
+    props = _properties(ctx)
+    state = props.get("diskState")
+    if not isinstance(state, str) or not state:
+        raise ValueError("properties.diskState: expected the disk state (e.g. 'Unattached')")
+    allowed = [str(t) for t in params.get("encryption_types", CUSTOMER_KEY_TYPES)]
+    enc = props.get("encryption") or {}
+    enc_type = _mapping(enc, "properties.encryption").get("type")
+    expected = "attached, or encrypted with a customer-managed key (" + ", ".join(allowed) + ")"
+    if state.lower() in ATTACHED_DISK_STATES:
+        yield Outcome(
+            Status.NOT_APPLICABLE, "properties.diskState", state, expected, f"disk is {state}"
+        )
+        return
+    ade = props.get("encryptionSettingsCollection")
+    ade_on = isinstance(ade, Mapping) and ade.get("enabled") is True
+    observed = {"diskState": state, "encryption.type": enc_type, "ade": ade_on}
+    if enc_type is not None and str(enc_type).lower() in {a.lower() for a in allowed}:
+        message = f"disk is {state} and encrypted with a customer-managed key ({enc_type})"
+        yield Outcome(Status.PASS, "properties.encryption.type", observed, expected, message)
+    elif ade_on:
+        message = f"disk is {state} and encrypted by Azure Disk Encryption with a Key Vault key"
+        yield Outcome(
+            Status.PASS, "properties.encryptionSettingsCollection", observed, expected, message
+        )
+    else:
+        yield Outcome(
+            Status.FAIL,
+            "properties.encryption.type",
+            observed,
+            expected,
+            f"disk is {state} and has no customer-managed key (encryption.type is "
+            f"{_show(enc_type)}): delete it once its retention is settled, or encrypt it with a "
+            "customer-managed key",
+        )
+
+
+# -- property sets and server parameters ------------------------------------------------------
+
+
+def _judge(
+    observed: Mapping[str, JSON],
+    equals: Mapping[str, Any],
+    tls_floor: Mapping[str, Any],
+    absent: Mapping[str, str],
+) -> list[str]:
+    """Every way the observed settings fall short, as short sentences.
+
+    `absent` maps a setting that was not found to the sentence explaining it.
+    """
+    problems: list[str] = []
+    for name, allowed in equals.items():
+        if not isinstance(allowed, list) or not allowed:
+            raise ValueError(f"equals[{name!r}]: expected a non-empty list of allowed values")
+        value = observed.get(name)
+        wanted = " or ".join(_show(a) for a in allowed)
+        if name in absent:
+            problems.append(f"{absent[name]}; expected {wanted}")
+        elif value is None:
+            problems.append(f"{name} is not set; expected {wanted}")
+        elif _text(value) not in {_text(a) for a in allowed}:
+            problems.append(f"{name} is {_show(value)}; expected {wanted}")
+    for name, minimum in tls_floor.items():
+        floor = _tls(minimum)
+        if floor is None:
+            raise ValueError(f"tls_floor[{name!r}]: {minimum!r} is not a TLS version")
+        value = observed.get(name)
+        number = _tls(value)
+        wanted = f"TLS {floor:.1f} or later"
+        if name in absent:
+            problems.append(f"{absent[name]}; expected {wanted}")
+        elif value is None:
+            problems.append(
+                f"{name} is not set (the service default may allow older TLS); expected {wanted}"
+            )
+        elif number is None:
+            problems.append(
+                f"{name} is {_show(value)}, not a recognised TLS version; expected {wanted}"
+            )
+        elif number < floor:
+            problems.append(f"{name} is {_show(value)}; expected {wanted}")
+    return problems
+
+
+def _expected_text(equals: Mapping[str, Any], tls_floor: Mapping[str, Any]) -> str:
+    parts = [f"{k} = {' or '.join(_show(a) for a in v)}" for k, v in equals.items()]
+    parts += [f"{k} >= TLS {_tls(v)}" for k, v in tls_floor.items()]
+    return "; ".join(parts)
+
+
+def _settings_outcome(
+    path: str,
+    observed: Mapping[str, JSON],
+    equals: Mapping[str, Any],
+    tls_floor: Mapping[str, Any],
+    absent: Mapping[str, str],
+) -> Outcome:
+    problems = _judge(observed, equals, tls_floor, absent)
+    expected = _expected_text(equals, tls_floor)
+    if problems:
+        return Outcome(Status.FAIL, path, dict(observed), expected, "; ".join(problems))
+    shown = ", ".join(f"{k} is {_show(v)}" for k, v in observed.items())
+    return Outcome(passed(True), path, dict(observed), expected, shown)
+
+
+def _setting_names(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    equals = dict(params.get("equals") or {})
+    tls_floor = dict(params.get("tls_floor") or {})
+    if not equals and not tls_floor:
+        raise ValueError("expected at least one setting in 'equals' or 'tls_floor'")
+    return equals, tls_floor
+
+
+def _properties_meet(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """PASS when every property (a JMESPath) has an allowed value and every TLS floor is met."""
+    equals, tls_floor = _setting_names(params)
+    doc = document(ctx, params.get("source"))
+    names = [*equals, *(n for n in tls_floor if n not in equals)]
+    observed = {name: search(name, doc) for name in names}
+    yield _settings_outcome(", ".join(names), observed, equals, tls_floor, {})
+
+
+def _server_parameters_meet(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """PASS when named server parameters (a `configurations` list) have the required values.
+
+    Each list item is `{name, properties: {value, ...}}`; names compare case-insensitively. A
+    parameter missing from the list FAILs with that said: a server that does not report a setting
+    gives no evidence that it is enforced.
+    """
+    equals, tls_floor = _setting_names(params)
+    source = str(params["source"])
+    values: dict[str, JSON] = {}
+    for item in list_values(ctx.own(source), source):
+        entry = _mapping(item, f"{source} item")
+        name = entry.get("name")
+        if not isinstance(name, str):
+            raise ValueError(f"{source} item: expected a 'name'")
+        values[name.lower()] = _mapping(entry.get("properties"), f"{source}[{name}]").get("value")
+    names = [*equals, *(n for n in tls_floor if n not in equals)]
+    observed = {name: values.get(name.lower()) for name in names}
+    absent = {
+        name: f"{name} is missing from the server's parameter list"
+        for name in names
+        if name.lower() not in values
+    }
+    path = ", ".join(f"{source}[name={n}].properties.value" for n in names)
+    yield _settings_outcome(path, observed, equals, tls_floor, absent)
+
+
+SPECS: tuple[EvaluatorSpec, ...] = (
+    EvaluatorSpec(
+        "vm_host_encryption",
+        _vm_host_encryption,
+        {},
+        RESOURCE_ONLY,
+        "PASS when a VM has encryption at host, Azure Disk Encryption or confidential disk "
+        "encryption (temp disk and caches encrypted); a CMK on the disks alone does not count.",
+    ),
+    EvaluatorSpec(
+        "vm_managed_disks",
+        _vm_managed_disks,
+        {},
+        RESOURCE_ONLY,
+        "PASS when a VM's OS and data disks are all managed disks (no vhd.uri).",
+    ),
+    EvaluatorSpec(
+        "unattached_disk",
+        _unattached_disk,
+        {
+            "encryption_types": Param(
+                (list,),
+                required=False,
+                doc="encryption.type values that make an unattached disk acceptable "
+                "(default: the two customer-managed-key types)",
+            )
+        },
+        RESOURCE_ONLY,
+        "NOT_APPLICABLE for attached disks; an unattached disk PASSes only with a customer-managed "
+        "key or Azure Disk Encryption.",
+    ),
+    EvaluatorSpec(
+        "properties_meet",
+        _properties_meet,
+        {
+            "equals": Param(
+                (dict,), required=False, doc="JMESPath -> list of allowed values (any case)"
+            ),
+            "tls_floor": Param((dict,), required=False, doc="JMESPath -> minimum TLS version"),
+            "source": Param((str,), required=False, doc="document to read; default the resource"),
+        },
+        frozenset(TargetKind),
+        "PASS when every listed property has an allowed value and meets its TLS floor; unset "
+        "fails. One finding lists every shortfall.",
+    ),
+    EvaluatorSpec(
+        "server_parameters_meet",
+        _server_parameters_meet,
+        {
+            "source": Param((str,), doc="the parameter list, e.g. configurations"),
+            "equals": Param(
+                (dict,), required=False, doc="parameter name -> list of allowed values (any case)"
+            ),
+            "tls_floor": Param(
+                (dict,), required=False, doc="parameter name -> minimum TLS version"
+            ),
+        },
+        RESOURCE_ONLY,
+        "PASS when named server parameters have allowed values / meet TLS floors; a parameter "
+        "missing from the list fails.",
+    ),
+)

@@ -1,7 +1,895 @@
-"""identity evaluators."""
+"""Identity evaluators: MFA enforcement, privileged-role hygiene and RBAC least privilege.
+
+They join three kinds of data: Entra ID (Microsoft Graph) documents of the tenant, Azure RBAC
+role assignments/definitions of each subscription, and the user objects that role assignments
+point at (a role assignment's `principalId` is the Graph object id). Group-held roles are never
+assumed safe: group membership is not collected, so such a holder is reported MANUAL.
+"""
 
 from __future__ import annotations
 
-from azaudit.evaluators.base import EvaluatorSpec
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
-SPECS: tuple[EvaluatorSpec, ...] = ()
+from azaudit.evaluators.base import (
+    EvalContext,
+    EvaluatorSpec,
+    MissingData,
+    Outcome,
+    Param,
+    list_values,
+    passed,
+)
+from azaudit.models import JSON, Status, TargetKind
+from azaudit.snapshot import subscription_scope
+
+CA_POLICIES = "graph:identity/conditionalAccess/policies"
+SECURITY_DEFAULTS = "graph:policies/identitySecurityDefaultsEnforcementPolicy"
+REGISTRATION = "graph:reports/authenticationMethods/userRegistrationDetails"
+DIRECTORY_ROLES = "graph:directoryRoles"
+USERS = "graph:users"
+ROLE_ASSIGNMENTS = "providers/Microsoft.Authorization/roleAssignments"
+ROLE_DEFINITIONS = "providers/Microsoft.Authorization/roleDefinitions"
+
+ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
+DEFINITION_TYPE = "Microsoft.Authorization/roleDefinitions"
+USER_TYPE = "Microsoft.Entra/users"
+GROUP_TYPE = "Microsoft.Entra/groups"
+SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
+
+TENANT = frozenset({TargetKind.TENANT})
+SUBSCRIPTION = frozenset({TargetKind.SUBSCRIPTION})
+SCOPE_CHOICES = ("subscription_or_above", "any")
+
+
+# -- shared helpers ------------------------------------------------------------------------------
+
+
+def role_guid(role_definition_id: str) -> str:
+    """The role definition GUID at the end of a `roleDefinitionId` (lower case)."""
+    return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def at_or_above_subscription(scope: str, subscription_id: str) -> bool:
+    """Whether an RBAC scope is the subscription itself, a management group or the root `/`.
+
+    Listing role assignments for a subscription also returns those on its resource groups and
+    resources; those do not grant subscription-wide rights.
+    """
+    norm = scope.strip().rstrip("/").lower()
+    if norm == "":
+        return True
+    if norm.startswith("/providers/microsoft.management/managementgroups/"):
+        return True
+    return norm == subscription_scope(subscription_id).lower()
+
+
+def _lower_set(values: Any) -> set[str]:
+    if values is None:
+        return set()
+    if not isinstance(values, list):
+        raise ValueError(f"expected a list, got {type(values).__name__}")
+    return {str(v).lower() for v in values}
+
+
+def _role_names(params: Mapping[str, Any], key: str) -> dict[str, str]:
+    """A `{guid: display name}` parameter with lower-case keys."""
+    return {str(k).lower(): str(v) for k, v in params.get(key, {}).items()}
+
+
+def _scope_filter(params: Mapping[str, Any]) -> str:
+    choice = str(params.get("scopes", "subscription_or_above"))
+    if choice not in SCOPE_CHOICES:
+        raise ValueError(f"scopes must be one of {', '.join(SCOPE_CHOICES)}, not {choice!r}")
+    return choice
+
+
+def _assignment_props(assignment: Mapping[str, Any]) -> Mapping[str, Any]:
+    props = assignment.get("properties")
+    if not isinstance(props, Mapping):
+        raise ValueError(f"role assignment {assignment.get('id')!r} has no properties")
+    return props
+
+
+def _matching_assignments(
+    assignments: list[Any], roles: Mapping[str, str], subscription_id: str, scopes: str
+) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any], str]]:
+    """`(assignment, properties, role name)` for assignments of the given roles."""
+    for assignment in assignments:
+        props = _assignment_props(assignment)
+        guid = role_guid(str(props["roleDefinitionId"]))
+        if guid not in roles:
+            continue
+        if scopes == "subscription_or_above" and not at_or_above_subscription(
+            str(props.get("scope", "")), subscription_id
+        ):
+            continue
+        yield assignment, props, roles[guid]
+
+
+def _tenant_object_id(ctx: EvalContext, kind: str, object_id: str) -> str:
+    return f"/tenants/{ctx.snapshot.tenant_id or 'unknown'}/{kind}/{object_id}"
+
+
+def _user_label(user: Mapping[str, Any] | None, object_id: str) -> str:
+    if user is None:
+        return object_id
+    return str(user.get("userPrincipalName") or user.get("displayName") or object_id)
+
+
+def _users(count: int) -> str:
+    return f"{count} user" + ("" if count == 1 else "s")
+
+
+def _principal_kind(principal_type: Any) -> str:
+    """`user`, `group`, `servicePrincipal` or `unknown` for an RBAC/Graph principal type."""
+    value = str(principal_type or "").lower().removeprefix("#microsoft.graph.")
+    if value == "user":
+        return "user"
+    if value in ("group", "foreigngroup"):
+        return "group"
+    if value in ("serviceprincipal", "msi", "application"):
+        return "servicePrincipal"
+    return "unknown"
+
+
+# -- Conditional Access --------------------------------------------------------------------------
+
+_GRANTS = ("mfa", "block")
+
+
+def _ca_conditions_problems(conditions: Mapping[str, Any]) -> list[str]:
+    """Conditions that narrow a policy so that it no longer applies to every sign-in."""
+    problems = []
+    for key in ("signInRiskLevels", "userRiskLevels", "servicePrincipalRiskLevels"):
+        if conditions.get(key):
+            problems.append(f"applies only at {key} {conditions[key]}")
+    platforms = conditions.get("platforms")
+    if isinstance(platforms, Mapping):
+        included = _lower_set(platforms.get("includePlatforms"))
+        if included and "all" not in included:
+            problems.append(f"applies only to platforms {sorted(included)}")
+    locations = conditions.get("locations")
+    if isinstance(locations, Mapping):
+        included = _lower_set(locations.get("includeLocations"))
+        if included and "all" not in included:
+            problems.append(f"applies only to locations {sorted(included)}")
+    devices = conditions.get("devices")
+    if isinstance(devices, Mapping):
+        device_filter = devices.get("deviceFilter")
+        if isinstance(device_filter, Mapping) and str(device_filter.get("mode")) == "include":
+            problems.append("applies only to devices matching a filter")
+    return problems
+
+
+def _ca_exclusions(conditions: Mapping[str, Any]) -> dict[str, list[str]]:
+    users = conditions.get("users") or {}
+    apps = conditions.get("applications") or {}
+    found: dict[str, list[str]] = {}
+    for label, source, key in (
+        ("users", users, "excludeUsers"),
+        ("groups", users, "excludeGroups"),
+        ("roles", users, "excludeRoles"),
+        ("applications", apps, "excludeApplications"),
+    ):
+        values = source.get(key) or []
+        if values:
+            found[label] = [str(v) for v in values]
+    if users.get("excludeGuestsOrExternalUsers"):
+        found["guests or external users"] = ["(configured)"]
+    locations = conditions.get("locations")
+    if isinstance(locations, Mapping) and locations.get("excludeLocations"):
+        found["locations"] = [str(v) for v in locations["excludeLocations"]]
+    platforms = conditions.get("platforms")
+    if isinstance(platforms, Mapping) and platforms.get("excludePlatforms"):
+        found["platforms"] = [str(v) for v in platforms["excludePlatforms"]]
+    return found
+
+
+def _ca_grant_problems(grant: Mapping[str, Any] | None, wanted: str) -> list[str]:
+    if not isinstance(grant, Mapping):
+        return ["has no grant controls"]
+    builtin = _lower_set(grant.get("builtInControls"))
+    names = [str(c) for c in grant.get("builtInControls") or []]
+    if wanted == "block":
+        return [] if "block" in builtin else ["does not block access"]
+    strength = grant.get("authenticationStrength")
+    mfa_controls = (1 if "mfa" in builtin else 0) + (1 if strength else 0)
+    if mfa_controls == 0:
+        return ["does not require MFA or an authentication strength"]
+    others = (
+        len(builtin - {"mfa"})
+        + len(grant.get("termsOfUse") or [])
+        + len(grant.get("customAuthenticationFactors") or [])
+    )
+    if others and str(grant.get("operator", "OR")).upper() == "OR":
+        alternatives = sorted(n for n in names if n.lower() != "mfa") or ["another control"]
+        return [f"lets {', '.join(alternatives)} satisfy the policy instead of MFA (operator OR)"]
+    return []
+
+
+def _ca_policy_problems(policy: Mapping[str, Any], params: Mapping[str, Any]) -> list[str]:
+    """Why a Conditional Access policy does not enforce what the check wants (empty: it does)."""
+    problems = []
+    state = str(policy.get("state", "")).lower()
+    if state != "enabled":
+        problems.append(
+            "is report-only (not enforced)"
+            if state == "enabledforreportingbutnotenforced"
+            else f"is {policy.get('state')!r}, not enabled"
+        )
+    conditions = policy.get("conditions")
+    if not isinstance(conditions, Mapping):
+        raise ValueError(f"conditional access policy {policy.get('id')!r} has no conditions")
+    users = conditions.get("users") or {}
+    if "all" not in _lower_set(users.get("includeUsers")):
+        problems.append("does not include All users")
+    apps = conditions.get("applications") or {}
+    included = _lower_set(apps.get("includeApplications"))
+    excluded = _lower_set(apps.get("excludeApplications"))
+    wanted_apps = [str(a).lower() for a in params.get("applications", ["All"])]
+    covered = [a for a in wanted_apps if ("all" in included or a in included) and a not in excluded]
+    if not covered:
+        problems.append(f"does not target {' or '.join(params.get('applications', ['All']))}")
+    required_types = [str(t).lower() for t in params.get("client_app_types", [])]
+    types = _lower_set(conditions.get("clientAppTypes"))
+    if required_types and "all" not in types and not set(required_types) <= types:
+        missing = sorted(set(required_types) - types)
+        problems.append(f"does not cover client app types {missing}")
+    problems.extend(_ca_conditions_problems(conditions))
+    problems.extend(_ca_grant_problems(policy.get("grantControls"), str(params["grant"])))
+    return problems
+
+
+def _conditional_access(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    grant = str(params["grant"])
+    if grant not in _GRANTS:
+        raise ValueError(f"grant must be one of {', '.join(_GRANTS)}, not {grant!r}")
+    what = str(params.get("describe", f"{grant} for all users"))
+    expected = (
+        f"security defaults enabled, or an enabled Conditional Access policy that enforces {what}"
+    )
+    defaults = ctx.graph(SECURITY_DEFAULTS)
+    if not isinstance(defaults, Mapping) or not isinstance(defaults.get("isEnabled"), bool):
+        raise ValueError("identitySecurityDefaultsEnforcementPolicy: expected a boolean isEnabled")
+    policies = ctx.graph_values(CA_POLICIES)
+    if defaults["isEnabled"] and params.get("security_defaults_satisfy", True):
+        yield Outcome(
+            Status.PASS,
+            "identitySecurityDefaultsEnforcementPolicy.isEnabled",
+            True,
+            expected,
+            f"security defaults are enabled, which enforce {what}",
+        )
+        return
+    observed = []
+    for policy in policies:
+        problems = _ca_policy_problems(policy, params)
+        name = str(policy.get("displayName") or policy.get("id"))
+        if not problems:
+            exclusions = _ca_exclusions(policy["conditions"])
+            note = (
+                "; exclusions: "
+                + "; ".join(f"{k} {', '.join(v)}" for k, v in sorted(exclusions.items()))
+                if exclusions
+                else "; no exclusions"
+            )
+            yield Outcome(
+                Status.PASS,
+                f"conditionalAccess/policies[{name!r}]",
+                {"policy": name, "state": policy.get("state"), "exclusions": exclusions},
+                expected,
+                f"Conditional Access policy {name!r} enforces {what}{note}",
+            )
+            return
+        observed.append({"policy": name, "state": policy.get("state"), "gaps": problems})
+    detail = "; ".join(f"{o['policy']!r} {', '.join(o['gaps'])}" for o in observed)
+    yield Outcome(
+        Status.FAIL,
+        "conditionalAccess/policies",
+        {"securityDefaults": False, "policies": observed},
+        expected,
+        f"security defaults are disabled and no enabled Conditional Access policy enforces {what}"
+        + (f": {detail}" if detail else " (no policies exist)"),
+    )
+
+
+# -- privileged users across Entra roles and Azure RBAC -----------------------------------------
+
+
+@dataclass(slots=True)
+class _Holder:
+    """A principal that holds at least one privileged role, and what it holds."""
+
+    object_id: str
+    kind: str
+    label: str
+    roles: list[str] = field(default_factory=list)
+
+
+def _privileged_holders(
+    ctx: EvalContext, params: Mapping[str, Any]
+) -> tuple[dict[str, _Holder], list[Outcome]]:
+    """Every holder of the configured directory roles and Azure roles, plus ERRORs per scope.
+
+    A subscription whose role assignments could not be read gets its own ERROR outcome instead
+    of failing the whole tenant: the holders found elsewhere are still evaluated.
+    """
+    holders: dict[str, _Holder] = {}
+    errors: list[Outcome] = []
+    directory_roles = _role_names(params, "directory_roles")
+    azure_roles = _role_names(params, "azure_roles")
+
+    def add(object_id: str, kind: str, label: str, role: str) -> None:
+        holder = holders.setdefault(object_id.lower(), _Holder(object_id, kind, label))
+        if role not in holder.roles:
+            holder.roles.append(role)
+
+    for role in ctx.graph_values(DIRECTORY_ROLES):
+        template = str(role.get("roleTemplateId", "")).lower()
+        if template not in directory_roles:
+            continue
+        members = role.get("members")
+        if not isinstance(members, list):
+            raise ValueError(f"directory role {role.get('displayName')!r}: members not expanded")
+        for member in members:
+            kind = _principal_kind(member.get("@odata.type"))
+            label = str(member.get("userPrincipalName") or member.get("displayName") or "")
+            add(str(member["id"]), kind, label or str(member["id"]), directory_roles[template])
+
+    for sub_id in ctx.snapshot.subscription_ids():
+        scope = subscription_scope(sub_id)
+        try:
+            assignments = list_values(ctx.detail(scope, ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
+        except MissingData as missing:
+            errors.append(
+                Outcome(
+                    Status.ERROR,
+                    ROLE_ASSIGNMENTS,
+                    None,
+                    "role assignments collected",
+                    f"cannot list Azure role holders of {scope}: {missing.reason}",
+                    resource_id=scope,
+                    resource_type=SUBSCRIPTION_TYPE,
+                )
+            )
+            continue
+        for _, props, role_name in _matching_assignments(
+            assignments, azure_roles, sub_id, "subscription_or_above"
+        ):
+            principal = str(props["principalId"])
+            add(
+                principal,
+                _principal_kind(props.get("principalType")),
+                principal,
+                f"{role_name} on {props.get('scope')}",
+            )
+    return holders, errors
+
+
+def _holder_outcome(
+    ctx: EvalContext,
+    holder: _Holder,
+    status: Status,
+    path: str,
+    observed: JSON,
+    expected: str,
+    message: str,
+) -> Outcome:
+    kind = "groups" if holder.kind == "group" else "users"
+    return Outcome(
+        status,
+        path,
+        observed,
+        expected,
+        message,
+        resource_id=_tenant_object_id(ctx, kind, holder.object_id),
+        resource_type=GROUP_TYPE if holder.kind == "group" else USER_TYPE,
+    )
+
+
+def _group_manual(ctx: EvalContext, holder: _Holder, expected: str, what: str) -> Outcome:
+    return _holder_outcome(
+        ctx,
+        holder,
+        Status.MANUAL,
+        "members",
+        {"roles": holder.roles},
+        expected,
+        f"group {holder.label} holds {', '.join(holder.roles)}; group members are not collected: "
+        f"confirm that every member {what}",
+    )
+
+
+def _privileged_mfa(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    holders, errors = _privileged_holders(ctx, params)
+    yield from errors
+    registrations = {str(r["id"]).lower(): r for r in ctx.graph_values(REGISTRATION)}
+    expected = "isMfaRegistered true"
+    for key, holder in sorted(holders.items()):
+        if holder.kind == "servicePrincipal":
+            continue
+        if holder.kind == "group":
+            yield _group_manual(ctx, holder, expected, "is registered for MFA")
+            continue
+        record = registrations.get(key)
+        roles = ", ".join(holder.roles)
+        if record is None:
+            yield _holder_outcome(
+                ctx,
+                holder,
+                Status.ERROR,
+                "isMfaRegistered",
+                None,
+                expected,
+                f"{holder.label} holds {roles} but has no MFA registration record",
+            )
+            continue
+        registered = record.get("isMfaRegistered")
+        label = str(record.get("userPrincipalName") or holder.label)
+        if not isinstance(registered, bool):
+            yield _holder_outcome(
+                ctx,
+                holder,
+                Status.ERROR,
+                "isMfaRegistered",
+                registered,
+                expected,
+                f"{label}: isMfaRegistered is {registered!r}, not a boolean",
+            )
+            continue
+        message = (
+            f"{label} ({roles}) is registered for MFA"
+            if registered
+            else f"{label} holds {roles} but has not registered an MFA method"
+        )
+        yield _holder_outcome(
+            ctx, holder, passed(registered), "isMfaRegistered", registered, expected, message
+        )
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no time zone")
+    return parsed
+
+
+def _last_sign_in(activity: Mapping[str, Any]) -> datetime | None:
+    times = [
+        _parse_time(activity.get(key))
+        for key in (
+            "lastSignInDateTime",
+            "lastNonInteractiveSignInDateTime",
+            "lastSuccessfulSignInDateTime",
+        )
+    ]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    holders, errors = _privileged_holders(ctx, params)
+    yield from errors
+    users = {str(u["id"]).lower(): u for u in ctx.graph_values(USERS)}
+    max_days = int(params.get("max_days", 90))
+    cutoff = ctx.now - timedelta(days=max_days)
+    expected = f"a sign-in within the last {max_days} days"
+    for key, holder in sorted(holders.items()):
+        if holder.kind == "servicePrincipal":
+            continue
+        if holder.kind == "group":
+            yield _group_manual(ctx, holder, expected, f"signed in within {max_days} days")
+            continue
+        user = users.get(key)
+        roles = ", ".join(holder.roles)
+        label = _user_label(user, holder.label)
+        if user is None:
+            yield _holder_outcome(
+                ctx,
+                holder,
+                Status.ERROR,
+                "signInActivity",
+                None,
+                expected,
+                f"{label} holds {roles} but is not in the collected Entra users",
+            )
+            continue
+        if "signInActivity" not in user:
+            yield _holder_outcome(
+                ctx,
+                holder,
+                Status.ERROR,
+                "signInActivity",
+                None,
+                expected,
+                f"{label}: signInActivity was not collected (needs AuditLog.Read.All and an "
+                "Entra ID P1 licence)",
+            )
+            continue
+        activity = user.get("signInActivity") or {}
+        last = _last_sign_in(activity)
+        shown = last.isoformat() if last else None
+        if last is None:
+            message = f"{label} holds {roles} and has no recorded sign-in"
+        elif last < cutoff:
+            message = f"{label} holds {roles}; last sign-in {shown} is over {max_days} days ago"
+        else:
+            message = f"{label} ({roles}) last signed in {shown}"
+        ok = last is not None and last >= cutoff
+        yield _holder_outcome(
+            ctx, holder, passed(ok), "signInActivity.lastSignInDateTime", shown, expected, message
+        )
+
+
+def _directory_role_member_count(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    template = str(params["role_template_id"]).lower()
+    minimum, maximum = int(params["min"]), int(params["max"])
+    expected = f"between {minimum} and {maximum} members"
+    roles = [
+        r
+        for r in ctx.graph_values(DIRECTORY_ROLES)
+        if str(r.get("roleTemplateId", "")).lower() == template
+    ]
+    if not roles:
+        raise ValueError(f"directory role with template {template} not found in directoryRoles")
+    role = roles[0]
+    name = str(role.get("displayName") or template)
+    members = role.get("members")
+    if not isinstance(members, list):
+        raise ValueError(f"directory role {name!r}: members not expanded")
+    users = [m for m in members if _principal_kind(m.get("@odata.type")) == "user"]
+    groups = [m for m in members if _principal_kind(m.get("@odata.type")) == "group"]
+    labels = sorted(
+        str(m.get("userPrincipalName") or m.get("displayName") or m["id"]) for m in users
+    )
+    observed: JSON = {
+        "users": labels,
+        "groups": [str(g.get("displayName") or g["id"]) for g in groups],
+    }
+    path = f"directoryRoles[{name!r}].members"
+    count = len(users)
+    if count > maximum:
+        yield Outcome(
+            Status.FAIL,
+            path,
+            observed,
+            expected,
+            f"{name} has {_users(count)} (more than {maximum})",
+        )
+    elif groups:
+        yield Outcome(
+            Status.MANUAL,
+            path,
+            observed,
+            expected,
+            f"{name} has {_users(count)} plus {len(groups)} group(s) whose members are not "
+            "collected: count the group members and confirm the total",
+        )
+    elif count < minimum:
+        yield Outcome(
+            Status.FAIL,
+            path,
+            observed,
+            expected,
+            f"{name} has {_users(count)} (fewer than {minimum}, no redundancy)",
+        )
+    else:
+        yield Outcome(Status.PASS, path, observed, expected, f"{name} has {_users(count)}")
+
+
+# -- Azure RBAC (per subscription) ---------------------------------------------------------------
+
+_PRINCIPAL_CONDITIONS = ("guest", "disabled")
+
+
+def _role_assignments_principal_state(
+    ctx: EvalContext, params: Mapping[str, Any]
+) -> Iterator[Outcome]:
+    condition = str(params["condition"])
+    if condition not in _PRINCIPAL_CONDITIONS:
+        raise ValueError(f"condition must be one of {', '.join(_PRINCIPAL_CONDITIONS)}")
+    roles = _role_names(params, "roles")
+    sub_id = str(ctx.subscription_id)
+    assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
+    users = {str(u["id"]).lower(): u for u in ctx.graph_values(USERS)}
+    path, expected = (
+        ("userType", "a member account (userType Member)")
+        if condition == "guest"
+        else ("accountEnabled", "an enabled account (accountEnabled true)")
+    )
+    for assignment, props, role_name in _matching_assignments(
+        assignments, roles, sub_id, _scope_filter(params)
+    ):
+        principal = str(props["principalId"])
+        kind = _principal_kind(props.get("principalType"))
+        where = f"{role_name} on {props.get('scope')}"
+        rid = str(assignment["id"])
+        if kind == "servicePrincipal":
+            continue
+        if kind == "group":
+            yield Outcome(
+                Status.MANUAL,
+                "principalId",
+                principal,
+                expected,
+                f"group {principal} holds {where}; group members are not collected: confirm it "
+                f"has no {'guest' if condition == 'guest' else 'disabled'} members",
+                resource_id=rid,
+                resource_type=ASSIGNMENT_TYPE,
+            )
+            continue
+        user = users.get(principal.lower())
+        if user is None:
+            yield Outcome(
+                Status.ERROR,
+                "principalId",
+                principal,
+                expected,
+                f"principal {principal} ({props.get('principalType')}) holds {where} but is not "
+                "in the collected Entra users (deleted, or not a user)",
+                resource_id=rid,
+                resource_type=ASSIGNMENT_TYPE,
+            )
+            continue
+        label = _user_label(user, principal)
+        if condition == "guest":
+            value = user.get("userType")
+            if value is None:
+                raise ValueError(f"user {principal}: userType not collected")
+            ok = str(value).lower() != "guest"
+            message = f"{label} is a {value} account holding {where}"
+        else:
+            value = user.get("accountEnabled")
+            if not isinstance(value, bool):
+                raise ValueError(f"user {principal}: accountEnabled not collected")
+            ok = value
+            message = f"{label} ({'enabled' if value else 'disabled'}) holds {where}"
+        yield Outcome(
+            passed(ok),
+            path,
+            value,
+            expected,
+            message,
+            resource_id=rid,
+            resource_type=ASSIGNMENT_TYPE,
+        )
+
+
+def _role_holder_count(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    roles = _role_names(params, "roles")
+    minimum, maximum = int(params["min"]), int(params["max"])
+    sub_id = str(ctx.subscription_id)
+    assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
+    users: set[str] = set()
+    groups: set[str] = set()
+    others: set[str] = set()
+    for _, props, _ in _matching_assignments(assignments, roles, sub_id, "subscription_or_above"):
+        principal = str(props["principalId"]).lower()
+        kind = _principal_kind(props.get("principalType"))
+        (users if kind == "user" else groups if kind == "group" else others).add(principal)
+    role_label = " or ".join(sorted(set(roles.values())))
+    expected = f"between {minimum} and {maximum} user principals with {role_label}"
+    observed: JSON = {
+        "users": sorted(users),
+        "groups": sorted(groups),
+        "servicePrincipals": sorted(others),
+    }
+    path = "roleAssignments[roleDefinitionId]"
+    count = len(users)
+    scope_text = "at subscription scope or above"
+    if count > maximum:
+        yield Outcome(
+            Status.FAIL,
+            path,
+            observed,
+            expected,
+            f"{role_label} is held by {_users(count)} {scope_text} (more than {maximum})",
+        )
+    elif groups:
+        yield Outcome(
+            Status.MANUAL,
+            path,
+            observed,
+            expected,
+            f"{role_label} is held by {_users(count)} plus {len(groups)} group(s) {scope_text}; "
+            "group members are not collected: count them and confirm the total",
+        )
+    elif count < minimum:
+        yield Outcome(
+            Status.FAIL,
+            path,
+            observed,
+            expected,
+            f"{role_label} is held by {_users(count)} {scope_text} (fewer than {minimum})",
+        )
+    else:
+        yield Outcome(
+            Status.PASS,
+            path,
+            observed,
+            expected,
+            f"{role_label} is held by {_users(count)} {scope_text}",
+        )
+
+
+def _role_assignments_absent(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    roles = _role_names(params, "roles")
+    allowed = {str(p).lower() for p in params.get("allowed_principals", [])}
+    sub_id = str(ctx.subscription_id)
+    assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
+    role_label = " or ".join(sorted(set(roles.values())))
+    expected = f"no {role_label} assignment except the allowed break-glass principals"
+    found = False
+    for assignment, props, role_name in _matching_assignments(
+        assignments, roles, sub_id, _scope_filter(params)
+    ):
+        found = True
+        principal = str(props["principalId"])
+        where = (
+            f"{role_name} on {props.get('scope')} held by {props.get('principalType')} {principal}"
+        )
+        ok = principal.lower() in allowed
+        yield Outcome(
+            passed(ok),
+            "principalId",
+            principal,
+            expected,
+            f"{where} ({'allowed break-glass principal' if ok else 'not an allowed principal'})",
+            resource_id=str(assignment["id"]),
+            resource_type=ASSIGNMENT_TYPE,
+        )
+    if not found:
+        yield Outcome(
+            Status.PASS,
+            "roleAssignments",
+            [],
+            expected,
+            f"no {role_label} assignment at subscription scope or above",
+        )
+
+
+def _custom_roles_wildcard(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    sub_id = str(ctx.subscription_id)
+    definitions = list_values(ctx.subscription_doc(ROLE_DEFINITIONS), ROLE_DEFINITIONS)
+    wildcard = str(params.get("action", "*"))
+    expected = f"no custom role with action {wildcard!r} assignable at subscription scope or above"
+    custom: list[str] = []
+    offenders = 0
+    for definition in definitions:
+        props = definition.get("properties")
+        if not isinstance(props, Mapping):
+            raise ValueError(f"role definition {definition.get('id')!r} has no properties")
+        permissions = props.get("permissions") or []
+        actions = {str(a) for p in permissions for a in (p.get("actions") or [])}
+        role_type = str(props.get("type", ""))
+        if role_type.lower() == "builtinrole":
+            continue
+        if role_type.lower() != "customrole":
+            if wildcard in actions:
+                raise ValueError(
+                    f"role definition {definition.get('id')!r} has unknown type {role_type!r}"
+                )
+            continue
+        name = str(props.get("roleName") or definition.get("name"))
+        custom.append(name)
+        scopes = [str(s) for s in props.get("assignableScopes") or []]
+        broad = [s for s in scopes if at_or_above_subscription(s, sub_id)]
+        if wildcard in actions and broad:
+            offenders += 1
+            yield Outcome(
+                Status.FAIL,
+                "permissions[].actions",
+                sorted(actions),
+                expected,
+                f"custom role {name!r} grants {wildcard!r} (owner-equivalent) and is assignable at "
+                f"{', '.join(broad)}",
+                resource_id=str(definition["id"]),
+                resource_type=DEFINITION_TYPE,
+            )
+    if offenders == 0:
+        yield Outcome(
+            Status.PASS,
+            "permissions[].actions",
+            sorted(custom),
+            expected,
+            f"{len(custom)} custom role(s); none grants {wildcard!r} at subscription scope "
+            "or above",
+        )
+
+
+_ROLE_MAP = Param((dict,), doc="{role definition GUID: display name}")
+_DIRECTORY_MAP = Param((dict,), doc="{directory role template id: display name}")
+
+SPECS: tuple[EvaluatorSpec, ...] = (
+    EvaluatorSpec(
+        "conditional_access_enforced",
+        _conditional_access,
+        {
+            "grant": Param((str,), doc="mfa or block"),
+            "applications": Param(
+                (list,), required=False, doc="app ids the policy must cover; 'All' always counts"
+            ),
+            "client_app_types": Param(
+                (list,), required=False, doc="client app types the policy must cover"
+            ),
+            "security_defaults_satisfy": Param(
+                (bool,), required=False, doc="whether security defaults pass"
+            ),
+            "describe": Param((str,), required=False, doc="what is enforced, for messages"),
+        },
+        TENANT,
+        "PASS when security defaults are on or an enabled CA policy for All users enforces it.",
+    ),
+    EvaluatorSpec(
+        "privileged_users_mfa_registered",
+        _privileged_mfa,
+        {"directory_roles": _DIRECTORY_MAP, "azure_roles": _ROLE_MAP},
+        TENANT,
+        "One finding per privileged user: PASS when registered for MFA; groups are MANUAL.",
+    ),
+    EvaluatorSpec(
+        "privileged_users_recent_sign_in",
+        _privileged_recent_sign_in,
+        {
+            "directory_roles": _DIRECTORY_MAP,
+            "azure_roles": _ROLE_MAP,
+            "max_days": Param((int,), required=False),
+        },
+        TENANT,
+        "One finding per privileged user: PASS when the last sign-in is within max_days.",
+    ),
+    EvaluatorSpec(
+        "directory_role_member_count",
+        _directory_role_member_count,
+        {"role_template_id": Param((str,)), "min": Param((int,)), "max": Param((int,))},
+        TENANT,
+        "PASS when the directory role has between min and max user members.",
+    ),
+    EvaluatorSpec(
+        "role_assignments_principal_state",
+        _role_assignments_principal_state,
+        {
+            "roles": _ROLE_MAP,
+            "condition": Param(
+                (str,), doc="guest or disabled: the state that must not hold a role"
+            ),
+            "scopes": Param((str,), required=False, doc="subscription_or_above (default) or any"),
+        },
+        SUBSCRIPTION,
+        "One finding per privileged assignment: FAIL when held by a guest/disabled user.",
+    ),
+    EvaluatorSpec(
+        "role_holder_count",
+        _role_holder_count,
+        {"roles": _ROLE_MAP, "min": Param((int,)), "max": Param((int,))},
+        SUBSCRIPTION,
+        "PASS when between min and max users hold the roles at subscription scope or above.",
+    ),
+    EvaluatorSpec(
+        "role_assignments_absent",
+        _role_assignments_absent,
+        {
+            "roles": _ROLE_MAP,
+            "allowed_principals": Param((list,), required=False, doc="break-glass principal ids"),
+            "scopes": Param((str,), required=False),
+        },
+        SUBSCRIPTION,
+        "FAIL for every assignment of the roles, except to the allowed principals.",
+    ),
+    EvaluatorSpec(
+        "custom_roles_wildcard",
+        _custom_roles_wildcard,
+        {
+            "action": Param(
+                (str,), required=False, doc="the action that must not be granted; default *"
+            )
+        },
+        SUBSCRIPTION,
+        "FAIL for every custom role granting the action and assignable at subscription or above.",
+    ),
+)

@@ -1,14 +1,31 @@
-"""results.json: the machine-readable result (schema documented in docs/results-schema.md)."""
+"""results.json: the machine-readable result for pipelines (documented in docs/results-schema.md).
+
+The document is versioned (`schema`, `schema_version`) and validated in the tests against the JSON
+Schema shipped in `reports/results.schema.json`. Keys are written in a fixed order and lists in
+the order `result.py` decided, so two scans of the same tenant diff cleanly.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
 
-from azaudit.models import JSON, CheckMeta, ScanResult
+from azaudit.models import JSON, CheckMeta, Citation, ScanResult
 
 RESULTS_SCHEMA = "https://azaudit.dev/schemas/results/1"
 RESULTS_SCHEMA_VERSION = 1
+SCHEMA_FILE = "results.schema.json"
+"""The JSON Schema of results.json, next to the report templates (see `paths.reports_dir`)."""
+
+
+def _citation(citation: Citation) -> dict[str, JSON]:
+    return {
+        "citation": citation.id,
+        "label": citation.label,
+        "title": citation.title,
+        "safeguard": citation.safeguard,
+        "implementation": citation.implementation,
+    }
 
 
 def _check(meta: CheckMeta) -> dict[str, JSON]:
@@ -17,16 +34,7 @@ def _check(meta: CheckMeta) -> dict[str, JSON]:
         "title": meta.title,
         "family": meta.family,
         "severity": meta.severity.value,
-        "hipaa": [
-            {
-                "citation": c.id,
-                "label": c.label,
-                "title": c.title,
-                "safeguard": c.safeguard,
-                "implementation": c.implementation,
-            }
-            for c in meta.citations
-        ],
+        "hipaa": [_citation(c) for c in meta.citations],
         "rationale": meta.rationale,
         "remediation": asdict(meta.remediation),
         "references": list(meta.references),
@@ -36,9 +44,9 @@ def _check(meta: CheckMeta) -> dict[str, JSON]:
     }
 
 
-def render_json(result: ScanResult) -> str:
-    """The results.json document (stable key order, so runs diff cleanly)."""
-    document: dict[str, JSON] = {
+def results_document(result: ScanResult) -> dict[str, JSON]:
+    """The results.json document as a JSON-ready mapping (key order is the published order)."""
+    return {
         "schema": RESULTS_SCHEMA,
         "schema_version": RESULTS_SCHEMA_VERSION,
         "tool": {"name": "azaudit", "version": result.tool_version},
@@ -57,4 +65,10 @@ def render_json(result: ScanResult) -> str:
         "findings": [f.to_json() for f in result.findings],
         "collection_gaps": [g.to_json() for g in result.gaps],
     }
-    return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def render_json(result: ScanResult) -> str:
+    """The results.json text: indented UTF-8 JSON, strict (no NaN), ending with a newline."""
+    return (
+        json.dumps(results_document(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    )

@@ -1,0 +1,296 @@
+"""The HTTP machinery of a live collection: one TLS context, one aiohttp session, three clients.
+
+- ARM: the `SubscriptionClient` of azure-mgmt-resource-subscriptions used through its
+  `send_request` (raw JSON, every ARM path, azure-mgmt-core pipeline);
+- Resource Graph: `ResourceGraphClient` (azure-mgmt-resourcegraph, `.aio`);
+- Microsoft Graph: an azure-core `AsyncPipelineClient` (no msgraph-sdk).
+
+All three run the same policy stack, built here instead of the SDK default so that:
+- `ARMAutoResourceProviderRegistrationPolicy` is absent (it would POST a provider registration);
+- `ReadOnlyGuardPolicy` refuses anything but GET (and the Resource Graph query POST), any host
+  but the configured endpoint (a foreign `nextLink` never receives our token), and paths that
+  lead to secrets;
+- retries are bounded and honour `Retry-After` / `retry-after-ms`;
+- `MeterPolicy` paces each subscription by its remaining-reads header and reports each attempt;
+- HTTP logging redacts every header and query value outside azure-core's allow-list (the
+  `Authorization` header included) and never logs bodies.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from azure.core import AsyncPipelineClient
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import AzureError
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import (
+    AsyncBearerTokenCredentialPolicy,
+    AsyncHTTPPolicy,
+    AsyncRetryPolicy,
+    ContentDecodePolicy,
+    HeadersPolicy,
+    HttpLoggingPolicy,
+    RequestIdPolicy,
+    SansIOHTTPPolicy,
+    UserAgentPolicy,
+)
+from azure.core.pipeline.transport import AioHttpTransport
+from azure.core.rest import AsyncHttpResponse, HttpRequest
+from azure.mgmt.core.policies import ARMHttpLoggingPolicy, AsyncARMChallengeAuthenticationPolicy
+from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
+from azure.mgmt.resourcegraph.aio import ResourceGraphClient
+
+from azaudit import __version__
+from azaudit.collect.clouds import CloudEndpoints, ssl_context
+from azaudit.collect.options import RetrySettings
+from azaudit.collect.progress import ProgressObserver, RequestInfo
+from azaudit.collect.throttle import Pacer
+
+USER_AGENT = f"azaudit/{__version__}"
+ARG_QUERY_PATH = "/providers/microsoft.resourcegraph/resources"
+
+# Path segments that lead to secret values (keys, app settings, connection strings, publishing
+# profiles). Their APIs are POSTs and therefore refused anyway; listing them keeps a future GET
+# variant from slipping through.
+SECRET_SEGMENTS = frozenset(
+    {
+        "listkeys",
+        "listsecrets",
+        "listconnectionstrings",
+        "listaccountsas",
+        "listservicesas",
+        "regeneratekey",
+        "appsettings",
+        "connectionstrings",
+        "publishingcredentials",
+        "publishxml",
+        "secrets",
+    }
+)
+
+
+class BlockedRequestError(AzureError):
+    """A request azaudit refused to send (a write, another host, or a path to secrets)."""
+
+
+@dataclass(slots=True)
+class Meter:
+    """Counts every attempt (retries included), by kind."""
+
+    requests: int = 0
+    throttled: int = 0
+    failed: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+
+
+class ReadOnlyGuardPolicy(SansIOHTTPPolicy[Any, Any]):
+    """Refuses, before any token is attached, every request an auditor must not make."""
+
+    def __init__(self, allowed_netloc: str, allow_query_post: bool = False) -> None:
+        self._netloc = allowed_netloc.lower()
+        self._allow_query_post = allow_query_post
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        """Raise `BlockedRequestError` for a write, a foreign host or a secret path."""
+        http = request.http_request
+        parts = urlsplit(http.url)
+        path = parts.path.lower().rstrip("/")
+        if parts.scheme.lower() != "https" or parts.netloc.lower() != self._netloc:
+            raise BlockedRequestError(
+                f"refused a request to {parts.scheme}://{parts.netloc}: "
+                "only the configured endpoint receives credentials"
+            )
+        method = http.method.upper()
+        query_post = self._allow_query_post and path.endswith(ARG_QUERY_PATH)
+        if method != "GET" and not (method == "POST" and query_post):
+            raise BlockedRequestError(f"refused {method} {parts.path}: azaudit only reads")
+        if any(segment in SECRET_SEGMENTS for segment in path.split("/")):
+            raise BlockedRequestError(f"refused {parts.path}: it leads to secret values")
+
+
+class MeterPolicy(AsyncHTTPPolicy[Any, Any]):
+    """Per attempt: wait for the scope's turn, send, learn from rate-limit headers, report."""
+
+    def __init__(self, api: str, pacer: Pacer, meter: Meter, observer: ProgressObserver) -> None:
+        super().__init__()
+        self._api = api
+        self._pacer = pacer
+        self._meter = meter
+        self._observer = observer
+
+    async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
+        """Pace, send, record."""
+        http = request.http_request
+        key = pacing_key(self._api, http.url)
+        await self._pacer.wait_turn(key)
+        method = http.method.upper()
+        self._meter.requests += 1
+        self._meter.by_method[method] = self._meter.by_method.get(method, 0) + 1
+        started = time.monotonic()
+        path = urlsplit(http.url).path
+        try:
+            response = await self.next.send(request)
+        except AzureError:
+            self._meter.failed += 1
+            self._observer.request_done(
+                RequestInfo(self._api, method, path, None, time.monotonic() - started)
+            )
+            raise
+        status = response.http_response.status_code
+        if status == 429:
+            self._meter.throttled += 1
+        elif status >= 500:
+            self._meter.failed += 1
+        self._pacer.observe(key, response.http_response.headers)
+        self._observer.request_done(
+            RequestInfo(self._api, method, path, status, time.monotonic() - started)
+        )
+        return response
+
+
+def pacing_key(api: str, url: str) -> str:
+    """The budget a request draws on: its subscription for ARM, else the API family."""
+    if api != "arm":
+        return api
+    segments = urlsplit(url).path.strip("/").split("/")
+    if len(segments) >= 2 and segments[0].lower() == "subscriptions":
+        return segments[1].lower()
+    return "tenant"
+
+
+class Clients:
+    """The three clients over one shared aiohttp session; an async context manager."""
+
+    def __init__(
+        self,
+        endpoints: CloudEndpoints,
+        credential: AsyncTokenCredential,
+        observer: ProgressObserver,
+        concurrency: int,
+        retry: RetrySettings | None = None,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self.endpoints = endpoints
+        self.credential = credential
+        self.observer = observer
+        self.retry = retry or RetrySettings()
+        self.pacer = pacer or Pacer()
+        self.meter = Meter()
+        self._ssl = ssl_context(endpoints.ca_bundle)
+        self._connection_limit = max(concurrency, 1) + 4
+        self._session: aiohttp.ClientSession | None = None
+        self._arm: SubscriptionClient | None = None
+        self._arg: ResourceGraphClient | None = None
+        self._graph: AsyncPipelineClient[HttpRequest, AsyncHttpResponse] | None = None
+
+    async def __aenter__(self) -> Clients:
+        connector = aiohttp.TCPConnector(ssl=self._ssl, limit=self._connection_limit)
+        self._session = aiohttp.ClientSession(
+            connector=connector, trust_env=True, cookie_jar=aiohttp.DummyCookieJar()
+        )
+        arm_netloc = urlsplit(self.endpoints.arm).netloc
+        self._arm = SubscriptionClient(
+            self.credential,
+            base_url=self.endpoints.arm,
+            credential_scopes=[self.endpoints.arm_scope],
+            policies=self._policies("arm", arm_netloc, arm_auth=True),
+            transport=self._transport(),
+        )
+        self._arg = ResourceGraphClient(
+            self.credential,
+            base_url=self.endpoints.arm,
+            credential_scopes=[self.endpoints.arm_scope],
+            policies=self._policies("arg", arm_netloc, arm_auth=True, query_post=True),
+            transport=self._transport(),
+        )
+        self._graph = AsyncPipelineClient(
+            base_url=self.endpoints.graph,
+            policies=self._policies("graph", urlsplit(self.endpoints.graph).netloc),
+            transport=self._transport(),
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for client in (self._arm, self._arg, self._graph):
+            if client is not None:
+                await client.close()
+        if self._session is not None:
+            await self._session.close()
+
+    def _transport(self) -> AioHttpTransport:
+        return AioHttpTransport(session=self._session, session_owner=False)
+
+    def _policies(
+        self, api: str, netloc: str, arm_auth: bool = False, query_post: bool = False
+    ) -> list[Any]:
+        scope = self.endpoints.arm_scope if arm_auth else self.endpoints.graph_scope
+        auth: AsyncHTTPPolicy[Any, Any] = (
+            AsyncARMChallengeAuthenticationPolicy(self.credential, scope)
+            if arm_auth
+            else AsyncBearerTokenCredentialPolicy(self.credential, scope)
+        )
+        logging_policy = ARMHttpLoggingPolicy() if arm_auth else HttpLoggingPolicy()
+        return [
+            ReadOnlyGuardPolicy(netloc, allow_query_post=query_post),
+            RequestIdPolicy(),
+            HeadersPolicy(),
+            UserAgentPolicy(user_agent=USER_AGENT),
+            ContentDecodePolicy(),
+            AsyncRetryPolicy(
+                retry_total=self.retry.total,
+                retry_connect=self.retry.total,
+                retry_read=self.retry.total,
+                retry_status=self.retry.total,
+                retry_backoff_factor=self.retry.backoff_factor,
+                retry_backoff_max=self.retry.backoff_max,
+            ),
+            MeterPolicy(api, self.pacer, self.meter, self.observer),
+            auth,
+            logging_policy,
+        ]
+
+    @property
+    def arm(self) -> SubscriptionClient:
+        """The ARM client (use `send_request` for raw JSON)."""
+        assert self._arm is not None, "Clients used outside 'async with'"
+        return self._arm
+
+    @property
+    def arg(self) -> ResourceGraphClient:
+        """The Resource Graph client."""
+        assert self._arg is not None, "Clients used outside 'async with'"
+        return self._arg
+
+    def request_options(self) -> dict[str, Any]:
+        """Per-request transport options (timeouts)."""
+        return {
+            "connection_timeout": self.retry.connect_timeout,
+            "read_timeout": self.retry.read_timeout,
+        }
+
+    async def arm_get(self, url: str) -> AsyncHttpResponse:
+        """GET an absolute ARM URL through the ARM pipeline."""
+        return await self._send(self.arm.send_request, url)
+
+    async def graph_get(self, url: str) -> AsyncHttpResponse:
+        """GET an absolute Microsoft Graph URL through the Graph pipeline."""
+        assert self._graph is not None, "Clients used outside 'async with'"
+        return await self._send(self._graph.send_request, url)
+
+    async def _send(
+        self, send: Callable[..., Awaitable[AsyncHttpResponse]], url: str
+    ) -> AsyncHttpResponse:
+        request = HttpRequest("GET", url, headers={"Accept": "application/json"})
+        return await send(request, **self.request_options())

@@ -1,0 +1,610 @@
+"""Demo databases: Azure SQL servers and databases, PostgreSQL flexible servers, Cosmos DB, Redis.
+
+Shapes follow Microsoft's `Servers_List`, `FirewallRules_ListByServer`,
+`ServerBlobAuditingPolicies_Get`, `TransparentDataEncryptions_Get`, `FlexibleServers_List`,
+`Configurations_Get` and `DatabaseAccounts_List` examples.
+
+The story: the clinical data warehouse server is private, audited and TLS 1.2-only. A legacy
+imaging-index server migrated from on premises still has an "allow all" firewall rule, no auditing
+and one database without TDE. The portal's PostgreSQL server is private with geo-redundant backup;
+the clinical reporting server relies on zone redundancy only. Dev has a TLS 1.0 SQL server, a
+public PostgreSQL server without secure transport, a Cosmos account replicated to northeurope and
+a Redis cache with the non-TLS port open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from azaudit.demo.arm import (
+    Doc,
+    Estate,
+    arg_row,
+    arm_list,
+    diagnostic_setting,
+    log_category,
+    log_group,
+    resource_id,
+    system_identity,
+)
+from azaudit.demo.network import Network
+from azaudit.demo.org import (
+    ACTIVITY_ARCHIVE_ID,
+    CLINICAL,
+    DEV,
+    PORTAL,
+    TENANT_ID,
+    Subscription,
+    days_ago,
+    guid,
+)
+
+SQL = "Microsoft.Sql/servers"
+SQL_DB = "Microsoft.Sql/servers/databases"
+PG = "Microsoft.DBforPostgreSQL/flexibleServers"
+COSMOS = "Microsoft.DocumentDB/databaseAccounts"
+REDIS = "Microsoft.Cache/Redis"
+
+
+# -- Azure SQL -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SqlSpec:
+    """An Azure SQL logical server, its databases (name -> TDE on) and firewall rules."""
+
+    sub: Subscription
+    rg: str
+    name: str
+    location: str
+    databases: dict[str, bool]
+    tls: str = "1.2"
+    public_network: str = "Disabled"
+    firewall: tuple[tuple[str, str, str], ...] = ()
+    auditing: bool = True
+    audit_retention_days: int = 0
+    private_endpoint: bool = True
+    entra_only: bool = True
+    diagnostics: bool = True
+
+
+SQL_SERVERS: tuple[SqlSpec, ...] = (
+    SqlSpec(
+        CLINICAL,
+        "rg-clinical-data-eus",
+        "sql-nw-clinical-eus",
+        "eastus",
+        {"ClinicalDW": True, "EHRStaging": True, "QualityReporting": True},
+    ),
+    SqlSpec(
+        CLINICAL,
+        "rg-clinical-imaging-eus",
+        "sql-nw-imaging-legacy",
+        "eastus",
+        {"ImagingIndex": False, "ModalityWorklist": True},
+        public_network="Enabled",
+        firewall=(
+            ("AllowAllWindowsAzureIps", "0.0.0.0", "0.0.0.0"),
+            ("AllowAll-Temp-Migration", "0.0.0.0", "255.255.255.255"),
+        ),
+        auditing=False,
+        private_endpoint=False,
+        entra_only=False,
+        diagnostics=False,
+    ),
+    SqlSpec(
+        PORTAL,
+        "rg-portal-data-eus2",
+        "sql-nw-portal-billing",
+        "eastus2",
+        {"PatientBilling": True},
+        audit_retention_days=365,
+    ),
+    SqlSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "sql-nw-dev-eus",
+        "eastus",
+        {"CohortSandbox": True, "DeidentifiedExtract": True},
+        tls="1.0",
+        public_network="Enabled",
+        firewall=(
+            ("AllowAllWindowsAzureIps", "0.0.0.0", "0.0.0.0"),
+            ("research-office", "198.51.100.0", "198.51.100.255"),
+        ),
+        audit_retention_days=30,
+        private_endpoint=False,
+        entra_only=False,
+        diagnostics=False,
+    ),
+)
+
+
+def _sql_server_row(spec: SqlSpec) -> Doc:
+    return arg_row(
+        spec.sub,
+        spec.rg,
+        SQL,
+        spec.name,
+        spec.location,
+        {
+            "administratorLogin": "nwsqladmin",
+            "version": "12.0",
+            "state": "Ready",
+            "fullyQualifiedDomainName": f"{spec.name}.database.windows.net",
+            "privateEndpointConnections": [],
+            "minimalTlsVersion": spec.tls,
+            "publicNetworkAccess": spec.public_network,
+            "restrictOutboundNetworkAccess": "Disabled",
+            "administrators": {
+                "administratorType": "ActiveDirectory",
+                "principalType": "Group",
+                "login": "sg-nw-sql-admins",
+                "sid": guid("group:sg-nw-sql-admins"),
+                "tenantId": TENANT_ID,
+                "azureADOnlyAuthentication": spec.entra_only,
+            },
+        },
+        kind="v12.0",
+        identity=system_identity(spec.name),
+    )
+
+
+def _sql_database_row(spec: SqlSpec, db: str) -> Doc:
+    rid = resource_id(spec.sub, spec.rg, SQL_DB, spec.name, db)
+    return arg_row(
+        spec.sub,
+        spec.rg,
+        SQL_DB,
+        (spec.name, db),
+        spec.location,
+        {
+            "collation": "SQL_Latin1_General_CP1_CI_AS",
+            "maxSizeBytes": 274877906944,
+            "status": "Online",
+            "databaseId": guid(f"db:{rid}"),
+            "creationDate": days_ago(900, fraction=True),
+            "currentServiceObjectiveName": "GP_Gen5_4",
+            "requestedServiceObjectiveName": "GP_Gen5_4",
+            "defaultSecondaryLocation": "westus" if spec.location == "eastus" else "centralus",
+            "catalogCollation": "SQL_Latin1_General_CP1_CI_AS",
+            "zoneRedundant": spec.sub.phi,
+            "readScale": "Disabled",
+            "currentSku": {"name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 4},
+            "currentBackupStorageRedundancy": "Geo" if spec.sub.phi else "Local",
+            "requestedBackupStorageRedundancy": "Geo" if spec.sub.phi else "Local",
+            "isLedgerOn": False,
+            "earliestRestoreDate": days_ago(7, fraction=True),
+        },
+        kind="v12.0,user",
+        sku={"name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 4},
+    )
+
+
+def _auditing(spec: SqlSpec, server_id: str) -> Doc:
+    enabled = spec.auditing
+    return {
+        "id": f"{server_id}/auditingSettings/Default",
+        "name": "Default",
+        "type": "Microsoft.Sql/servers/auditingSettings",
+        "properties": {
+            "state": "Enabled" if enabled else "Disabled",
+            "storageEndpoint": "https://stnwactlogarchive.blob.core.windows.net/" if enabled else "",
+            "retentionDays": spec.audit_retention_days if enabled else 0,
+            "auditActionsAndGroups": (
+                [
+                    "SUCCESSFUL_DATABASE_AUTHENTICATION_GROUP",
+                    "FAILED_DATABASE_AUTHENTICATION_GROUP",
+                    "BATCH_COMPLETED_GROUP",
+                ]
+                if enabled
+                else []
+            ),
+            "storageAccountSubscriptionId": (
+                ACTIVITY_ARCHIVE_ID.split("/")[2] if enabled else "00000000-0000-0000-0000-000000000000"
+            ),
+            "isStorageSecondaryKeyInUse": False,
+            "isAzureMonitorTargetEnabled": enabled,
+            "isManagedIdentityInUse": enabled,
+            "isDevopsAuditEnabled": False,
+        },
+    }
+
+
+def _add_sql(estate: Estate, network: Network, spec: SqlSpec) -> None:
+    row = _sql_server_row(spec)
+    if spec.private_endpoint:
+        network.private_endpoint(row, "sqlServer", SQL)
+    server_id = estate.add(row)
+    estate.doc(server_id, "auditingSettings/default", _auditing(spec, server_id))
+    estate.doc(
+        server_id,
+        "firewallRules",
+        arm_list(
+            [
+                {
+                    "id": f"{server_id}/firewallRules/{name}",
+                    "name": name,
+                    "type": "Microsoft.Sql/servers/firewallRules",
+                    "properties": {"startIpAddress": start, "endIpAddress": end},
+                }
+                for name, start, end in spec.firewall
+            ]
+        ),
+    )
+    for db, tde in spec.databases.items():
+        db_row = _sql_database_row(spec, db)
+        logs = [log_category("SQLSecurityAuditEvents"), log_group("allLogs")]
+        db_id = estate.add(db_row, [diagnostic_setting(str(db_row["id"]), logs)] if spec.diagnostics else [])
+        estate.doc(
+            db_id,
+            "transparentDataEncryption/current",
+            {
+                "id": f"{db_id}/transparentDataEncryption/Current",
+                "name": "current",
+                "type": "Microsoft.Sql/servers/databases/transparentDataEncryption",
+                "properties": {"state": "Enabled" if tde else "Disabled"},
+            },
+        )
+
+
+# -- PostgreSQL flexible server --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresSpec:
+    """A PostgreSQL flexible server and the server parameters the checks read."""
+
+    sub: Subscription
+    rg: str
+    name: str
+    location: str
+    public_network: str = "Disabled"
+    delegated_subnet: tuple[str, str, str] | None = None
+    geo_backup: bool = True
+    high_availability: bool = True
+    parameters: dict[str, str] = field(default_factory=dict)
+    diagnostics: bool = True
+
+
+_HARDENED_PG = {
+    "require_secure_transport": "on",
+    "ssl_min_protocol_version": "TLSv1.2",
+    "log_connections": "on",
+    "log_disconnections": "on",
+    "log_checkpoints": "on",
+    "logfiles.retention_days": "7",
+    "connection_throttle.enable": "on",
+}
+
+POSTGRES: tuple[PostgresSpec, ...] = (
+    PostgresSpec(
+        PORTAL,
+        "rg-portal-data-eus2",
+        "psql-nw-portal-eus2",
+        "eastus2",
+        delegated_subnet=("rg-portal-network-eus2", "vnet-nw-portal-eus2", "snet-psql"),
+        parameters=_HARDENED_PG,
+    ),
+    PostgresSpec(
+        CLINICAL,
+        "rg-clinical-data-eus",
+        "psql-nw-ehr-reporting",
+        "eastus",
+        geo_backup=False,
+        parameters=_HARDENED_PG,
+    ),
+    PostgresSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "psql-nw-analytics-dev",
+        "eastus",
+        public_network="Enabled",
+        geo_backup=False,
+        high_availability=False,
+        parameters={
+            "require_secure_transport": "off",
+            "ssl_min_protocol_version": "TLSv1.2",
+            "log_connections": "off",
+            "log_disconnections": "off",
+            "log_checkpoints": "on",
+            "logfiles.retention_days": "3",
+            "connection_throttle.enable": "off",
+        },
+        diagnostics=False,
+    ),
+)
+
+_PG_PARAMETER_INFO: dict[str, tuple[str, str, str, str]] = {
+    # name: (description, default, data type, allowed values)
+    "require_secure_transport": (
+        "Whether client connections to the server are required to use some form of secure "
+        "transport.",
+        "on",
+        "Boolean",
+        "on,off",
+    ),
+    "ssl_min_protocol_version": (
+        "Sets the minimum SSL/TLS protocol version to use.",
+        "TLSv1.2",
+        "Enumeration",
+        "TLSv1,TLSv1.1,TLSv1.2,TLSv1.3",
+    ),
+    "log_connections": ("Logs each successful connection.", "on", "Boolean", "on,off"),
+    "log_disconnections": ("Logs end of a session, including duration.", "off", "Boolean", "on,off"),
+    "log_checkpoints": ("Logs each checkpoint.", "on", "Boolean", "on,off"),
+    "logfiles.retention_days": (
+        "Sets the retention period window in days for server logs - after this time data will be "
+        "deleted.",
+        "3",
+        "Integer",
+        "1-7",
+    ),
+    "connection_throttle.enable": (
+        "Enables temporary connection throttling per IP for too many login failures.",
+        "off",
+        "Boolean",
+        "on,off",
+    ),
+}
+
+
+def _pg_configuration(server_id: str, name: str, value: str) -> Doc:
+    description, default, data_type, allowed = _PG_PARAMETER_INFO[name]
+    return {
+        "properties": {
+            "value": value,
+            "description": description,
+            "defaultValue": default,
+            "dataType": data_type,
+            "allowedValues": allowed,
+            "source": "system-default" if value == default else "user-override",
+            "isDynamicConfig": True,
+            "isReadOnly": False,
+            "isConfigPendingRestart": False,
+            "documentationLink": "https://go.microsoft.com/fwlink/?linkid=2274150",
+        },
+        "id": f"{server_id}/configurations/{name}",
+        "name": name,
+        "type": "Microsoft.DBforPostgreSQL/flexibleServers/configurations",
+    }
+
+
+def _add_postgres(estate: Estate, network: Network, spec: PostgresSpec) -> None:
+    server_id = resource_id(spec.sub, spec.rg, PG, spec.name)
+    net: Doc = {"publicNetworkAccess": spec.public_network}
+    if spec.delegated_subnet is not None:
+        net["delegatedSubnetResourceId"] = network.subnet_id(spec.sub, *spec.delegated_subnet)
+        net["privateDnsZoneArmResourceId"] = (
+            f"/subscriptions/{spec.sub.subscription_id}/resourceGroups/rg-portal-network-eus2/"
+            "providers/Microsoft.Network/privateDnsZones/"
+            "psql-nw-portal-eus2.private.postgres.database.azure.com"
+        )
+    row = arg_row(
+        spec.sub,
+        spec.rg,
+        PG,
+        spec.name,
+        spec.location,
+        {
+            "fullyQualifiedDomainName": f"{spec.name}.postgres.database.azure.com",
+            "version": "16",
+            "minorVersion": "4",
+            "administratorLogin": "nwpgadmin",
+            "state": "Ready",
+            "availabilityZone": "1",
+            "storage": {"storageSizeGB": 512, "autoGrow": "Enabled", "tier": "P20", "iops": 2300},
+            "authConfig": {
+                "activeDirectoryAuth": "Enabled" if spec.sub.phi else "Disabled",
+                "passwordAuth": "Disabled" if spec.sub.phi else "Enabled",
+                "tenantId": TENANT_ID,
+            },
+            "dataEncryption": {"type": "SystemManaged"},
+            "backup": {
+                "backupRetentionDays": 35 if spec.sub.phi else 7,
+                "geoRedundantBackup": "Enabled" if spec.geo_backup else "Disabled",
+                "earliestRestoreDate": days_ago(35 if spec.sub.phi else 7, fraction=True),
+            },
+            "network": net,
+            "highAvailability": (
+                {"mode": "ZoneRedundant", "state": "Healthy", "standbyAvailabilityZone": "2"}
+                if spec.high_availability
+                else {"mode": "Disabled", "state": "NotEnabled"}
+            ),
+            "maintenanceWindow": {"customWindow": "Enabled", "startHour": 3, "startMinute": 0, "dayOfWeek": 0},
+            "replicationRole": "Primary",
+            "replicaCapacity": 5,
+            "privateEndpointConnections": [],
+        },
+        sku={"name": "Standard_D4ds_v5", "tier": "GeneralPurpose"},
+    )
+    if spec.sub is CLINICAL:
+        network.private_endpoint(row, "postgresqlServer", PG)
+    logs = [log_group("allLogs")]
+    estate.add(row, [diagnostic_setting(server_id, logs)] if spec.diagnostics else [])
+    estate.doc(
+        server_id,
+        "configurations",
+        arm_list([_pg_configuration(server_id, k, v) for k, v in sorted(spec.parameters.items())]),
+    )
+
+
+# -- Cosmos DB -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CosmosSpec:
+    """A Cosmos DB account and its regions (display names, as the API returns them)."""
+
+    sub: Subscription
+    rg: str
+    name: str
+    location: str
+    regions: tuple[str, ...]
+    tls: str = "Tls12"
+    local_auth_disabled: bool = True
+    public_network: str = "Disabled"
+    continuous_backup: bool = True
+
+
+COSMOS_ACCOUNTS: tuple[CosmosSpec, ...] = (
+    CosmosSpec(PORTAL, "rg-portal-data-eus2", "cosmos-nw-portal", "eastus2", ("East US 2", "Central US")),
+    CosmosSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "cosmos-nw-research",
+        "eastus",
+        ("East US", "North Europe"),
+        tls="Tls",
+        local_auth_disabled=False,
+        public_network="Enabled",
+        continuous_backup=False,
+    ),
+)
+
+
+def _add_cosmos(estate: Estate, network: Network, spec: CosmosSpec) -> None:
+    regions = [
+        {
+            "id": f"{spec.name}-{region.lower().replace(' ', '')}",
+            "locationName": region,
+            "documentEndpoint": f"https://{spec.name}-{region.lower().replace(' ', '')}.documents.azure.com:443/",
+            "provisioningState": "Succeeded",
+            "failoverPriority": priority,
+            "isZoneRedundant": spec.sub.phi,
+        }
+        for priority, region in enumerate(spec.regions)
+    ]
+    backup: Doc = (
+        {"type": "Continuous", "continuousModeProperties": {"tier": "Continuous30Days"}}
+        if spec.continuous_backup
+        else {
+            "type": "Periodic",
+            "periodicModeProperties": {
+                "backupIntervalInMinutes": 240,
+                "backupRetentionIntervalInHours": 8,
+                "backupStorageRedundancy": "Geo",
+            },
+        }
+    )
+    row = arg_row(
+        spec.sub,
+        spec.rg,
+        COSMOS,
+        spec.name,
+        spec.location,
+        {
+            "provisioningState": "Succeeded",
+            "documentEndpoint": f"https://{spec.name}.documents.azure.com:443/",
+            "publicNetworkAccess": spec.public_network,
+            "enableAutomaticFailover": True,
+            "enableMultipleWriteLocations": False,
+            "isVirtualNetworkFilterEnabled": False,
+            "virtualNetworkRules": [],
+            "ipRules": [],
+            "databaseAccountOfferType": "Standard",
+            "disableKeyBasedMetadataWriteAccess": spec.local_auth_disabled,
+            "disableLocalAuth": spec.local_auth_disabled,
+            "consistencyPolicy": {
+                "defaultConsistencyLevel": "Session",
+                "maxIntervalInSeconds": 5,
+                "maxStalenessPrefix": 100,
+            },
+            "capabilities": [],
+            "writeLocations": regions[:1],
+            "readLocations": regions,
+            "locations": regions,
+            "failoverPolicies": [
+                {"id": r["id"], "locationName": r["locationName"], "failoverPriority": r["failoverPriority"]}
+                for r in regions
+            ],
+            "privateEndpointConnections": [],
+            "cors": [],
+            "defaultIdentity": "FirstPartyIdentity",
+            "enableFreeTier": False,
+            "apiProperties": {},
+            "enableAnalyticalStorage": False,
+            "instanceId": guid(f"cosmos:{spec.name}"),
+            "createMode": "Default",
+            "backupPolicy": backup,
+            "networkAclBypass": "None",
+            "networkAclBypassResourceIds": [],
+            "enablePartitionMerge": False,
+            "minimalTlsVersion": spec.tls,
+        },
+        kind="GlobalDocumentDB",
+        identity=system_identity(spec.name),
+    )
+    if spec.public_network == "Disabled":
+        network.private_endpoint(row, "Sql", COSMOS)
+    rid = str(row["id"])
+    estate.add(row, [diagnostic_setting(rid, [log_group("audit")])] if spec.sub.phi else [])
+
+
+# -- Azure Cache for Redis -------------------------------------------------------------------------
+
+
+def _add_redis(
+    estate: Estate,
+    network: Network,
+    sub: Subscription,
+    rg: str,
+    name: str,
+    location: str,
+    *,
+    hardened: bool,
+) -> None:
+    sku = (
+        {"name": "Premium", "family": "P", "capacity": 1}
+        if hardened
+        else {"name": "Basic", "family": "C", "capacity": 0}
+    )
+    row = arg_row(
+        sub,
+        rg,
+        REDIS,
+        name,
+        location,
+        {
+            "provisioningState": "Succeeded",
+            "redisVersion": "6.0",
+            "sku": sku,
+            "enableNonSslPort": not hardened,
+            "minimumTlsVersion": "1.2" if hardened else "1.0",
+            "publicNetworkAccess": "Disabled" if hardened else "Enabled",
+            "disableAccessKeyAuthentication": hardened,
+            "redisConfiguration": {
+                "maxclients": "7500" if hardened else "256",
+                "maxmemory-reserved": "125",
+                "maxfragmentationmemory-reserved": "125",
+                "maxmemory-delta": "125",
+                "aad-enabled": "true" if hardened else "false",
+            },
+            "hostName": f"{name}.redis.cache.windows.net",
+            "port": 6379,
+            "sslPort": 6380,
+            "instances": [{"sslPort": 15000, "nonSslPort": 13000, "isMaster": True, "isPrimary": True}],
+            "linkedServers": [],
+            "privateEndpointConnections": [],
+            "updateChannel": "Stable",
+        },
+        zones=["1", "2"] if hardened else None,
+    )
+    if hardened:
+        network.private_endpoint(row, "redisCache", REDIS)
+    rid = str(row["id"])
+    estate.add(row, [diagnostic_setting(rid, [log_group("allLogs")])] if hardened else [])
+
+
+def build(estate: Estate, network: Network) -> None:
+    """Add the SQL, PostgreSQL, Cosmos DB and Redis resources with their documents."""
+    for sql in SQL_SERVERS:
+        _add_sql(estate, network, sql)
+    for pg in POSTGRES:
+        _add_postgres(estate, network, pg)
+    for cosmos in COSMOS_ACCOUNTS:
+        _add_cosmos(estate, network, cosmos)
+    _add_redis(estate, network, PORTAL, "rg-portal-data-eus2", "redis-nw-portal-sessions", "eastus2",
+               hardened=True)
+    _add_redis(estate, network, DEV, "rg-dev-analytics-eus", "redis-nw-dev-cache", "eastus",
+               hardened=False)

@@ -1,0 +1,372 @@
+"""Demo Key Vaults, Defender for Cloud plans and contacts, and Azure Policy assignments.
+
+Shapes follow Microsoft's `Vaults_Get` / `Vaults_ListBySubscription`, `Pricings_List`,
+`SecurityContacts_List` and `PolicyAssignments_List` examples.
+
+The story: platform and production vaults use the RBAC model with purge protection and private
+access, and log `AuditEvent`. The EHR team's legacy vault still uses access policies, has no purge
+protection, is public and sends no logs. Defender is fully on in platform and clinical; the portal
+never enabled the open-source database and Cosmos DB plans although it runs both; dev runs on the
+free tier. The HITRUST/HIPAA initiative and a US-only "Allowed locations" policy are assigned on
+the production management group; the dev subscription's "Allowed locations" lists European
+regions for a research collaboration, and the platform subscription has no HIPAA assignment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from azaudit.demo.arm import (
+    Doc,
+    Estate,
+    arg_row,
+    arm_list,
+    diagnostic_setting,
+    log_category,
+    log_group,
+    resource_id,
+)
+from azaudit.demo.network import Network
+from azaudit.demo.org import (
+    CLINICAL,
+    DEV,
+    DOMAIN,
+    PLATFORM,
+    PORTAL,
+    PRODUCTION_MANAGEMENT_GROUP,
+    SUBSCRIPTIONS,
+    TENANT_ID,
+    Subscription,
+    days_ago,
+    guid,
+)
+
+KEY_VAULT = "Microsoft.KeyVault/vaults"
+
+HIPAA_HITRUST_INITIATIVE = (
+    "/providers/Microsoft.Authorization/policySetDefinitions/a169a624-5599-4385-a696-c8d643089fab"
+)
+MCSB_INITIATIVE = (
+    "/providers/Microsoft.Authorization/policySetDefinitions/1f3afdf9-d0c9-4c3d-847f-89da613e70a8"
+)
+ALLOWED_LOCATIONS = (
+    "/providers/Microsoft.Authorization/policyDefinitions/e56962a6-4747-49cd-b67b-bf8b01975c4c"
+)
+US_REGIONS = ["eastus", "eastus2", "centralus", "westus", "westus2", "westus3"]
+
+
+# -- Key Vault -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VaultSpec:
+    """A Key Vault; defaults are the hardened baseline."""
+
+    sub: Subscription
+    rg: str
+    name: str
+    location: str
+    rbac: bool = True
+    purge_protection: bool = True
+    public_network: str = "Disabled"
+    default_action: str | None = "Deny"
+    private_endpoint: bool = True
+    audit_logs: str | None = "AuditEvent"
+
+
+VAULTS: tuple[VaultSpec, ...] = (
+    VaultSpec(PLATFORM, "rg-nw-management-eus", "kv-nw-platform-eus", "eastus", private_endpoint=False,
+              audit_logs="audit"),
+    VaultSpec(CLINICAL, "rg-clinical-security-eus", "kv-nw-clinical-eus", "eastus"),
+    VaultSpec(CLINICAL, "rg-clinical-ehr-eus", "kv-nw-ehr-legacy", "eastus", rbac=False,
+              purge_protection=False, public_network="Enabled", default_action=None,
+              private_endpoint=False, audit_logs=None),
+    VaultSpec(PORTAL, "rg-portal-security-eus2", "kv-nw-portal-eus2", "eastus2",
+              public_network="Enabled", private_endpoint=True, audit_logs="allLogs"),
+    VaultSpec(DEV, "rg-dev-analytics-eus", "kv-nw-dev-eus", "eastus", rbac=False,
+              purge_protection=False, public_network="Enabled", default_action="Allow",
+              private_endpoint=False, audit_logs=None),
+)
+
+_ACCESS_POLICY_PERMISSIONS: Doc = {
+    "keys": ["get", "list", "wrapKey", "unwrapKey"],
+    "secrets": ["get", "list"],
+    "certificates": ["get", "list"],
+}
+
+
+def _vault_row(spec: VaultSpec) -> Doc:
+    props: Doc = {
+        "sku": {"family": "A", "name": "premium" if spec.sub.phi else "standard"},
+        "tenantId": TENANT_ID,
+        "accessPolicies": (
+            []
+            if spec.rbac
+            else [
+                {
+                    "tenantId": TENANT_ID,
+                    "objectId": guid(f"msi:{owner}"),
+                    "permissions": _ACCESS_POLICY_PERMISSIONS,
+                }
+                for owner in ("vm-ehr-app-01", "vm-ehr-app-02", "sbns-nw-orders-eus")
+            ]
+        ),
+        "enabledForDeployment": False,
+        "enabledForDiskEncryption": spec.name == "kv-nw-clinical-eus",
+        "enabledForTemplateDeployment": False,
+        "enableSoftDelete": True,
+        "softDeleteRetentionInDays": 90,
+        "enableRbacAuthorization": spec.rbac,
+        "vaultUri": f"https://{spec.name}.vault.azure.net/",
+        "provisioningState": "Succeeded",
+        "publicNetworkAccess": spec.public_network,
+        "privateEndpointConnections": [],
+    }
+    if spec.purge_protection:
+        # ARM omits the property entirely until purge protection is switched on.
+        props["enablePurgeProtection"] = True
+    if spec.default_action is not None:
+        props["networkAcls"] = {
+            "bypass": "AzureServices",
+            "defaultAction": spec.default_action,
+            "ipRules": (
+                [{"value": "198.51.100.0/24"}] if spec.public_network == "Enabled" and spec.sub.phi else []
+            ),
+            "virtualNetworkRules": [],
+        }
+    return arg_row(spec.sub, spec.rg, KEY_VAULT, spec.name, spec.location, props)
+
+
+def _add_vault(estate: Estate, network: Network, spec: VaultSpec) -> None:
+    row = _vault_row(spec)
+    rid = str(row["id"])
+    if spec.private_endpoint:
+        network.private_endpoint(row, "vault", KEY_VAULT)
+    logs = []
+    if spec.audit_logs == "AuditEvent":
+        logs = [log_category("AuditEvent"), log_category("AzurePolicyEvaluationDetails", enabled=False)]
+    elif spec.audit_logs is not None:
+        logs = [log_group(spec.audit_logs)]
+    estate.add(row, [diagnostic_setting(rid, logs)] if logs else [])
+
+
+# -- Defender for Cloud ----------------------------------------------------------------------------
+
+_PLANS = (
+    "VirtualMachines",
+    "SqlServers",
+    "AppServices",
+    "StorageAccounts",
+    "SqlServerVirtualMachines",
+    "KubernetesService",
+    "ContainerRegistry",
+    "KeyVaults",
+    "Arm",
+    "OpenSourceRelationalDatabases",
+    "Containers",
+    "CloudPosture",
+    "CosmosDbs",
+    "Api",
+)
+_DEPRECATED = {"KubernetesService": ["Containers"], "ContainerRegistry": ["Containers"]}
+_SUB_PLANS = {"VirtualMachines": "P2", "StorageAccounts": "DefenderForStorageV2", "Api": "P1"}
+
+_FREE_PLANS: dict[str, frozenset[str]] = {
+    PLATFORM.key: frozenset({"Api"}),
+    CLINICAL.key: frozenset({"Api"}),
+    PORTAL.key: frozenset({"Api", "OpenSourceRelationalDatabases", "CosmosDbs"}),
+    DEV.key: frozenset(_PLANS),
+}
+"""Plans left on the Free tier, by subscription (deprecated plans are always Free)."""
+
+
+def _pricing(sub: Subscription, plan: str) -> Doc:
+    free = plan in _FREE_PLANS[sub.key] or plan in _DEPRECATED
+    props: Doc = {
+        "pricingTier": "Free" if free else "Standard",
+        "freeTrialRemainingTime": "PT0S",
+        "enforce": "False",
+        "resourcesCoverageStatus": "NotCovered" if free else "FullyCovered",
+    }
+    if not free:
+        props["enablementTime"] = days_ago(540, fraction=True)
+        if plan in _SUB_PLANS:
+            props["subPlan"] = _SUB_PLANS[plan]
+        if plan == "StorageAccounts":
+            props["extensions"] = [
+                {
+                    "name": "OnUploadMalwareScanning",
+                    "isEnabled": "True",
+                    "additionalExtensionProperties": {"capGBPerMonthPerStorageAccount": 5000},
+                },
+                {"name": "SensitiveDataDiscovery", "isEnabled": "True"},
+            ]
+        if plan == "VirtualMachines":
+            props["extensions"] = [{"name": "AgentlessVmScanning", "isEnabled": "True"}]
+    if plan in _DEPRECATED:
+        props["deprecated"] = True
+        props["replacedBy"] = _DEPRECATED[plan]
+    return {
+        "id": f"{sub.scope}/providers/Microsoft.Security/pricings/{plan}",
+        "name": plan,
+        "type": "Microsoft.Security/pricings",
+        "properties": props,
+    }
+
+
+def _security_contacts(sub: Subscription) -> Doc:
+    if sub is DEV:
+        props: Doc = {
+            "notificationsByRole": {"state": "Off", "roles": []},
+            "isEnabled": False,
+            "emails": "",
+            "phone": "",
+            "notificationsSources": [],
+        }
+    else:
+        props = {
+            "notificationsByRole": {"state": "On", "roles": ["Owner", "ServiceAdmin"]},
+            "isEnabled": True,
+            "emails": f"secops@{DOMAIN};ciso-office@{DOMAIN}",
+            "phone": "(555) 010-4477",
+            "notificationsSources": [
+                {"sourceType": "AttackPath", "minimalRiskLevel": "Critical"},
+                {"sourceType": "Alert", "minimalSeverity": "Medium" if sub.phi else "High"},
+            ],
+        }
+    return arm_list(
+        [
+            {
+                "id": f"{sub.scope}/providers/Microsoft.Security/securityContacts/default",
+                "name": "default",
+                "type": "Microsoft.Security/securityContacts",
+                "properties": props,
+            }
+        ]
+    )
+
+
+# -- Azure Policy ----------------------------------------------------------------------------------
+
+
+def _assignment(
+    scope: str,
+    name: str,
+    display: str,
+    definition: str,
+    *,
+    parameters: Doc | None = None,
+    identity: bool = False,
+    category: str = "Security Center",
+) -> Doc:
+    assignment: Doc = {
+        "id": f"{scope}/providers/Microsoft.Authorization/policyAssignments/{name}",
+        "type": "Microsoft.Authorization/policyAssignments",
+        "name": name,
+        "properties": {
+            "displayName": display,
+            "description": "",
+            "metadata": {
+                "category": category,
+                "assignedBy": "Cloud Platform",
+                "createdOn": days_ago(600, fraction=True),
+            },
+            "policyDefinitionId": definition,
+            "definitionVersion": "1.*.*",
+            "parameters": parameters or {},
+            "scope": scope,
+            "notScopes": [],
+            "enforcementMode": "Default",
+            "assignmentType": "Custom",
+        },
+    }
+    if identity:
+        assignment["location"] = "eastus"
+        assignment["identity"] = {
+            "type": "SystemAssigned",
+            "principalId": guid(f"policy-msi:{scope}:{name}"),
+            "tenantId": TENANT_ID,
+        }
+    return assignment
+
+
+def _policy_assignments(sub: Subscription) -> Doc:
+    items = [
+        _assignment(
+            sub.scope,
+            "SecurityCenterBuiltIn",
+            "ASC Default (subscription: " + sub.subscription_id + ")",
+            MCSB_INITIATIVE,
+        )
+    ]
+    if sub.phi:
+        items.append(
+            _assignment(
+                PRODUCTION_MANAGEMENT_GROUP,
+                "nw-hipaa-hitrust",
+                "HITRUST/HIPAA - Northwind production",
+                HIPAA_HITRUST_INITIATIVE,
+                identity=True,
+                category="Regulatory Compliance",
+            )
+        )
+        items.append(
+            _assignment(
+                PRODUCTION_MANAGEMENT_GROUP,
+                "nw-allowed-locations",
+                "Allowed locations - US only",
+                ALLOWED_LOCATIONS,
+                parameters={"listOfAllowedLocations": {"value": US_REGIONS}},
+                category="General",
+            )
+        )
+    elif sub is PLATFORM:
+        items.append(
+            _assignment(
+                sub.scope,
+                "nw-allowed-locations",
+                "Allowed locations - US only",
+                ALLOWED_LOCATIONS,
+                parameters={"listOfAllowedLocations": {"value": ["eastus", "eastus2", "westus2"]}},
+                category="General",
+            )
+        )
+    else:
+        items.append(
+            _assignment(
+                sub.scope,
+                "dev-allowed-locations",
+                "Allowed locations - dev and EU research",
+                ALLOWED_LOCATIONS,
+                parameters={
+                    "listOfAllowedLocations": {
+                        "value": ["eastus", "eastus2", "westeurope", "northeurope"]
+                    }
+                },
+                category="General",
+            )
+        )
+    return arm_list(items)
+
+
+def build(estate: Estate, network: Network) -> None:
+    """Add Key Vaults and the per-subscription Defender and Policy documents."""
+    for vault in VAULTS:
+        _add_vault(estate, network, vault)
+    for sub in SUBSCRIPTIONS:
+        estate.doc(
+            sub.scope,
+            "providers/Microsoft.Security/pricings",
+            arm_list([_pricing(sub, plan) for plan in _PLANS]),
+        )
+        estate.doc(sub.scope, "providers/Microsoft.Security/securityContacts", _security_contacts(sub))
+        estate.doc(
+            sub.scope,
+            "providers/Microsoft.Authorization/policyAssignments",
+            _policy_assignments(sub),
+        )
+
+
+def key_vault_id(sub: Subscription, rg: str, name: str) -> str:
+    """Id of a demo Key Vault."""
+    return resource_id(sub, rg, KEY_VAULT, name)

@@ -1,0 +1,223 @@
+"""Catalogue integrity: every check is well-formed, cites real paragraphs and proves itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+import yaml
+
+from azaudit.casebook import run_case
+from azaudit.catalogue import (
+    CHECK_ID_RE,
+    FAMILY_TITLES,
+    Catalogue,
+    Check,
+    Case,
+    load_catalogue,
+    load_citations,
+)
+from azaudit.errors import CatalogueError
+from azaudit.evaluators import EVALUATORS
+from azaudit.models import Status, TargetKind
+from azaudit.paths import checks_dir
+
+CATALOGUE = load_catalogue()
+# Built-in definition names are GUID-shaped; one real built-in (SQL TDE, 17k78e20-...) carries a
+# non-hex letter, so the pattern accepts lower-case alphanumerics in GUID layout.
+POLICY_ID_RE = re.compile(
+    r"^/providers/Microsoft\.Authorization/policy(Set)?Definitions/"
+    r"[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}$"
+)
+CASES = [(check, case) for check in CATALOGUE.checks for case in check.cases]
+
+
+def test_catalogue_has_at_least_thirty_checks_in_every_family() -> None:
+    assert len(CATALOGUE.checks) >= 30
+    families = {c.meta.family for c in CATALOGUE.checks}
+    assert families == set(FAMILY_TITLES)
+
+
+def test_ids_are_unique_and_well_formed() -> None:
+    names = [n for c in CATALOGUE.checks for n in (c.id, *c.aliases)]
+    assert len(names) == len(set(names))
+    assert all(CHECK_ID_RE.match(n) for n in names)
+
+
+def test_every_file_is_named_after_its_check_and_sits_in_a_known_family() -> None:
+    for check in CATALOGUE.checks:
+        assert check.path.stem == check.id
+        assert check.path.parent.name == check.meta.family
+
+
+def test_citations_come_from_the_canonical_table() -> None:
+    table, safeguards = load_citations(checks_dir() / "citations.yaml")
+    for check in CATALOGUE.checks:
+        for citation in check.meta.citations:
+            assert table[citation.id] == citation
+            assert citation.safeguard in safeguards
+            assert citation.implementation in {"required", "addressable", "standard"}
+
+
+def test_citation_table_ids_look_like_cfr_paragraphs() -> None:
+    table, _ = load_citations(checks_dir() / "citations.yaml")
+    for cid in table:
+        assert re.match(r"^164\.3(08|10|12|14|16)(\([a-zA-Z0-9]+\))+$", cid), cid
+
+
+def test_rules_name_registered_evaluators_with_valid_params() -> None:
+    for check in CATALOGUE.checks:
+        spec = EVALUATORS[check.rule.evaluator]
+        assert list(spec.validate(check.rule.params)) == []
+        assert check.meta.target in spec.targets
+
+
+def test_every_check_has_pass_and_fail_cases() -> None:
+    for check in CATALOGUE.checks:
+        statuses = {case.expect for case in check.cases}
+        if check.rule.evaluator == "manual":
+            assert statuses == {Status.MANUAL}
+        else:
+            assert {Status.PASS, Status.FAIL} <= statuses, check.id
+
+
+def test_checks_reading_detail_data_prove_the_error_path() -> None:
+    missing = [c.id for c in CATALOGUE.checks if c.requires and not any(
+        case.expect is Status.ERROR for case in c.cases)]
+    assert missing == []
+
+
+def test_metadata_reads_well() -> None:
+    for check in CATALOGUE.checks:
+        meta = check.meta
+        assert not meta.title.lower().startswith("ensure"), meta.id
+        assert len(meta.rationale) >= 60, meta.id
+        assert meta.remediation.cli or meta.remediation.portal
+        if meta.remediation.azure_policy_id:
+            assert POLICY_ID_RE.match(meta.remediation.azure_policy_id), meta.id
+            assert meta.remediation.azure_policy_name, meta.id
+        for ref in meta.references:
+            assert ref.startswith("https://"), meta.id
+        if meta.target is TargetKind.RESOURCE:
+            assert meta.resource_types
+
+
+@pytest.mark.parametrize(
+    ("check", "case"), CASES, ids=[f"{c.id}:{case.name}" for c, case in CASES]
+)
+def test_inline_case(check: Check, case: Case) -> None:
+    outcome = run_case(check, case)
+    assert outcome.ok, outcome.explain()
+
+
+# -- organisation checks (--checks-dir) and their validation ------------------------------------
+
+GOOD_CHECK = dedent(
+    """\
+    id: org_storage_tagged_phi
+    title: Storage accounts carry a data-classification tag
+    severity: low
+    hipaa: ["164.308(a)(1)(ii)(A)"]
+    rationale: >
+      The risk analysis needs to know which accounts hold PHI; an untagged account cannot be
+      scoped by the organisation's controls.
+    remediation:
+      summary: Tag the account with its data classification.
+      cli: az tag update --resource-id <id> --operation merge --tags dataClassification=phi
+    target: {kind: resource, types: [Microsoft.Storage/storageAccounts]}
+    rule:
+      expression: "tags.dataClassification != null"
+      path: tags.dataClassification
+      expected: a dataClassification tag
+    cases:
+      - {name: tagged, expect: PASS, resource: {tags: {dataClassification: phi}}}
+      - {name: untagged, expect: FAIL, resource: {tags: {}}}
+    """
+)
+
+
+def _org_dir(tmp_path: Path, text: str, name: str = "org_storage_tagged_phi") -> Path:
+    directory = tmp_path / "org-checks" / "custom"
+    directory.mkdir(parents=True)
+    (directory / f"{name}.yaml").write_text(text)
+    return tmp_path / "org-checks"
+
+
+def test_organisation_checks_are_added(tmp_path: Path) -> None:
+    catalogue = load_catalogue([_org_dir(tmp_path, GOOD_CHECK)])
+    check = catalogue.get("org_storage_tagged_phi")
+    assert check is not None
+    assert check.meta.origin.endswith("org-checks")
+    assert len(catalogue.checks) == len(CATALOGUE.checks) + 1
+    assert all(run_case(check, case).ok for case in check.cases)
+
+
+def _mutated(**changes: object) -> str:
+    document = yaml.safe_load(GOOD_CHECK)
+    for key, value in changes.items():
+        if value is None:
+            document.pop(key)
+        else:
+            document[key] = value
+    return yaml.safe_dump(document)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (_mutated(id="Org-Bad"), "id: 'Org-Bad' must match"),
+        (_mutated(hipaa=["164.999(z)"]), "hipaa: unknown citation(s) 164.999(z)"),
+        (_mutated(severity="urgent"), "severity: expected one of critical, high"),
+        (_mutated(rule={"evaluator": "no_such_thing"}), "rule.evaluator: unknown evaluator"),
+        (
+            _mutated(rule={"evaluator": "min_tls_version", "params": {"path": "x"}}),
+            "rule.params: missing required parameter 'minimum'",
+        ),
+        (
+            _mutated(rule={"evaluator": "min_tls_version", "params": {"path": "x", "minimum": "1.2",
+                                                                       "colour": "red"}}),
+            "rule.params: unknown parameter 'colour'",
+        ),
+        (_mutated(rule={"expression": "tags.[", "path": "x", "expected": "y"}),
+         "rule.expression: invalid JMESPath"),
+        (_mutated(cases=[{"name": "only pass", "expect": "PASS"}]),
+         "cases: expected at least one PASS case and one FAIL case"),
+        (_mutated(requires=["no/such/source"]), "requires: unknown data source 'no/such/source'"),
+        (_mutated(remediation=None), "remediation: expected a mapping"),
+        ("id: [unclosed\n", "invalid YAML at line"),
+        ("- a list\n", "expected a YAML mapping at the top level"),
+    ],
+)
+def test_invalid_checks_are_rejected_with_file_and_field(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    directory = _org_dir(tmp_path, text)
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue([directory])
+    assert str(directory) in str(caught.value)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_duplicate_id_is_rejected(tmp_path: Path) -> None:
+    text = _mutated(id="eit_storage_https_only")
+    directory = _org_dir(tmp_path, text, name="eit_storage_https_only")
+    with pytest.raises(CatalogueError, match="'eit_storage_https_only' is already used"):
+        load_catalogue([directory])
+
+
+def test_checks_dir_must_exist_and_hold_checks(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match="not a directory"):
+        load_catalogue([tmp_path / "absent"])
+    with pytest.raises(CatalogueError, match="no check files"):
+        load_catalogue([tmp_path])
+
+
+def test_lookup_by_alias(tmp_path: Path) -> None:
+    text = _mutated(aliases=["org_old_name"])
+    catalogue: Catalogue = load_catalogue([_org_dir(tmp_path, text)])
+    check = catalogue.get("org_old_name")
+    assert check is not None
+    assert check.id == "org_storage_tagged_phi"

@@ -1,0 +1,255 @@
+"""The command line end to end: demo scan, reports, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from azaudit.demo import build_demo_snapshot
+from azaudit.models import CollectionGap
+from azaudit.snapshot import Snapshot, write_snapshot
+
+
+def azaudit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "azaudit", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    out = tmp_path_factory.mktemp("demo") / "report"
+    proc = azaudit("scan", "--demo", "--out", str(out))
+    return out, proc
+
+
+def _results(out: Path) -> dict[str, Any]:
+    return json.loads((out / "results.json").read_text())  # type: ignore[no-any-return]
+
+
+def test_demo_scan_writes_both_reports_and_exits_1_on_high_findings(
+    demo_scan: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, proc = demo_scan
+    assert proc.returncode == 1, proc.stderr
+    assert (out / "report.html").stat().st_size > 10_000
+    results = _results(out)
+    assert results["schema_version"] == 1
+    assert results["summary"]["counts"]["FAIL"] > 0
+    assert "Reports written to" in proc.stdout
+    assert proc.stderr == ""
+
+
+def test_known_failing_resource_appears_with_citation_and_remediation(
+    demo_scan: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, _ = demo_scan
+    results = _results(out)
+    failing = [
+        f for f in results["findings"]
+        if f["check_id"] == "eit_storage_https_only" and f["status"] == "FAIL"
+    ]
+    assert failing, "the demo tenant has a storage account that allows plain HTTP"
+    finding = failing[0]
+    assert finding["property_path"] == "properties.supportsHttpsTrafficOnly"
+    assert finding["observed"] is False
+    check = next(c for c in results["checks"] if c["id"] == "eit_storage_https_only")
+    assert check["hipaa"][0]["citation"] == "164.312(e)(1)"
+    html = (out / "report.html").read_text()
+    assert finding["resource_id"] in html
+    assert "164.312(e)(1)" in html
+    assert "--https-only true" in html
+    assert "404c3081-a854-4457-ae30-26a93ef643f9" in html
+
+
+def test_report_names_the_baa_list_source_and_version(
+    demo_scan: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, _ = demo_scan
+    baa = _results(out)["scan"]["baa_list"]
+    assert baa["version"].startswith("2023-06")
+    assert baa["verified"] is False
+    html = (out / "report.html").read_text()
+    # The report escapes text (quotes become character references); compare the text itself.
+    assert baa["version"] in unescape(html)
+
+
+def test_snapshot_scan_reproduces_the_demo_findings(tmp_path: Path) -> None:
+    snap_file = tmp_path / "demo.json.gz"
+    write_snapshot(build_demo_snapshot(), snap_file)
+    a = azaudit("scan", "--snapshot", str(snap_file), "--out", str(tmp_path / "a"))
+    b = azaudit("scan", "--demo", "--out", str(tmp_path / "b"))
+    assert a.returncode == b.returncode
+    assert _results(tmp_path / "a")["findings"] == _results(tmp_path / "b")["findings"]
+
+
+def test_fail_on_threshold_and_never(tmp_path: Path) -> None:
+    proc = azaudit("scan", "--demo", "--fail-on", "never", "--format", "json", "--out", str(tmp_path))
+    assert proc.returncode == 0
+    assert not (tmp_path / "report.html").exists()
+    assert (tmp_path / "results.json").exists()
+
+
+def _gapped_snapshot(tmp_path: Path) -> Path:
+    demo = build_demo_snapshot()
+    first = demo.subscription_ids()[0]
+    gapped = Snapshot(
+        collected_at=demo.collected_at,
+        tool_version=demo.tool_version,
+        cloud=demo.cloud,
+        tenant=demo.tenant,
+        subscriptions=demo.subscriptions,
+        resources=tuple(r for r in demo.resources if first.lower() not in str(r["id"]).lower()),
+        details=demo.details,
+        graph=demo.graph,
+        gaps=(
+            *demo.gaps,
+            CollectionGap(f"/subscriptions/{first}", "resources", "403 AuthorizationFailed", 403),
+        ),
+    )
+    path = tmp_path / "gapped.json"
+    write_snapshot(gapped, path)
+    return path
+
+
+def test_strict_exits_3_on_incomplete_coverage(tmp_path: Path) -> None:
+    path = _gapped_snapshot(tmp_path)
+    strict = azaudit("scan", "--snapshot", str(path), "--strict", "--out", str(tmp_path / "s"))
+    assert strict.returncode == 3, strict.stdout + strict.stderr
+    lenient = azaudit("scan", "--snapshot", str(path), "--fail-on", "never", "--out", str(tmp_path / "l"))
+    assert lenient.returncode == 0
+    results = _results(tmp_path / "l")
+    assert results["summary"]["coverage"]["complete"] is False
+    errors = [f for f in results["findings"] if f["status"] == "ERROR"]
+    assert any("403 AuthorizationFailed" in f["message"] for f in errors)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["scan"], "choose exactly one of --demo, --snapshot FILE"),
+        (["scan", "--demo", "--snapshot", "x.json"], "choose exactly one of"),
+        (["scan", "--demo", "--fail-on", "urgent"], "Invalid value for '--fail-on'"),
+        (["scan", "--demo", "--bogus"], "No such option: --bogus"),
+        (["scan", "--demo", "--check", "no_such_check"], "--check: unknown check id(s) no_such_check"),
+        (["scan", "--demo", "--allowed-regions", ","], "--allowed-regions: expected a comma-separated"),
+        (["checks", "show", "no_such_check"], "unknown check id 'no_such_check'"),
+        (["checks", "list", "--family", "nope"], "--family: unknown family 'nope'"),
+    ],
+)
+def test_bad_usage_is_one_line_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    out = tmp_path / "out"
+    proc = azaudit(*args, "--out", str(out)) if args[0] == "scan" else azaudit(*args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("azaudit: error: ")
+    assert message in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"schema_version": 1, "tool": {"version": "x"}', "invalid JSON at line 1"),
+        (b'{"schema_version": 7}', "schema_version: unsupported value 7; expected 1"),
+        (b"\x1f\x8b\x08\x00garbage", "truncated or corrupt gzip data"),
+        (b"[]", "top level: expected a JSON object"),
+    ],
+)
+def test_bad_snapshot_is_one_line_exit_2_and_nothing_written(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    out = tmp_path / "out"
+    proc = azaudit("scan", "--snapshot", str(path), "--out", str(out))
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"azaudit: error: {path}")
+    assert message in line
+    assert not out.exists()
+
+
+def test_bad_baa_list_is_one_line_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "baa.json"
+    path.write_text(json.dumps({"source": "Legal", "version": "2026-10", "services": [{"id": "x"}]}))
+    proc = azaudit("scan", "--demo", "--baa-list", str(path), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "services[0].in_scope: expected true, false or null" in line
+
+
+def test_baa_list_override_changes_verdicts_and_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "baa.json"
+    path.write_text(
+        json.dumps(
+            {
+                "source": "Northwind legal review",
+                "version": "2026-10-01",
+                "services": [{"id": "storage_blobs", "name": "Storage", "in_scope": False}],
+            }
+        )
+    )
+    out = tmp_path / "o"
+    proc = azaudit("scan", "--demo", "--baa-list", str(path), "--check",
+                   "scope_baa_in_scope_service", "--out", str(out))
+    assert proc.returncode in (0, 1), proc.stderr
+    results = _results(out)
+    assert results["scan"]["baa_list"]["source"] == "Northwind legal review"
+    storage = [f for f in results["findings"]
+               if f["resource_type"].lower() == "microsoft.storage/storageaccounts"]
+    assert storage
+    assert all(f["status"] == "FAIL" for f in storage)
+    others = [f for f in results["findings"] if f not in storage]
+    assert all(f["status"] == "MANUAL" for f in others)
+    assert "Northwind legal review" in (out / "report.html").read_text()
+
+
+def test_out_must_be_a_directory(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    proc = azaudit("scan", "--demo", "--out", str(target))
+    assert proc.returncode == 2
+    assert "exists and is not a directory" in proc.stderr
+
+
+def test_checks_list_filters_and_show(tmp_path: Path) -> None:
+    listed = azaudit("checks", "list", "--citation", "164.312(e)")
+    assert listed.returncode == 0
+    assert "eit_storage_https_only" in listed.stdout
+    assert "scope_baa_in_scope_service" not in listed.stdout
+    high = azaudit("checks", "list", "--severity", "high", "--family", "encryption_in_transit")
+    assert "eit_app_tls12" in high.stdout
+    assert "residency_resource_location_us" not in high.stdout
+    shown = azaudit("checks", "show", "eit_storage_https_only")
+    assert shown.returncode == 0
+    assert "45 CFR 164.312(e)(1) Transmission security" in shown.stdout
+    assert "az storage account update" in shown.stdout
+
+
+def test_checks_test_runs_every_inline_case() -> None:
+    proc = azaudit("checks", "test")
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.strip().splitlines()[-1].endswith(" passed, 0 failed")
+
+
+def test_version() -> None:
+    proc = azaudit("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("azaudit ")

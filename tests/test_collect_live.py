@@ -1,0 +1,175 @@
+"""Live collection against the local emulator: completeness, paging, scope, batching, deadline."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.collect.live import CollectionError
+from azaudit.collect.plan import build_plan
+from azaudit.emulator import FaultKind, FaultPlan, FaultRule
+from azaudit.errors import InputError
+from azaudit.snapshot import Snapshot, subscription_scope
+from azaudit.sources import INVENTORY
+from tests.collect_support import (
+    SUB_A,
+    SUB_B,
+    SUB_C,
+    collect,
+    deps_for,
+    running,
+    tenant_snapshot,
+    without_odata,
+)
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+@pytest.fixture(scope="module")
+def tenant(catalogue: Catalogue) -> Snapshot:
+    return tenant_snapshot(catalogue)
+
+
+def test_collects_every_planned_document_exactly(tenant: Snapshot, catalogue: Catalogue) -> None:
+    with running(tenant) as emulator:
+        snapshot = collect(emulator, catalogue)
+        stats = emulator.stats()
+    assert snapshot.gaps == ()
+    assert [s["subscriptionId"] for s in snapshot.subscriptions] == [SUB_A, SUB_B]
+    assert sorted(str(r["id"]) for r in snapshot.resources) == sorted(
+        str(r["id"]) for r in tenant.resources
+    )
+    # Rows are stored raw, as Resource Graph returns them (it adds its own columns).
+    row = next(r for r in snapshot.resources if str(r["id"]).endswith("/st000"))
+    assert row["properties"] == {"supportsHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2"}
+    assert row["resourceGroup"] == "rg-data"
+    assert row["subscriptionId"] == SUB_A
+    assert dict(snapshot.details) == dict(tenant.details)
+    assert without_odata(dict(snapshot.graph)) == dict(tenant.graph)
+    assert snapshot.tenant == {"tenantId": tenant.tenant_id, "displayName": "Contoso Health"}
+    assert snapshot.cloud["name"] == "AzureCloud"
+    assert stats.write_attempts == 0
+    assert set(stats.by_family) <= {"token", "arm", "arg", "graph"}
+
+
+def test_follows_every_page_of_arm_resource_graph_and_graph(
+    tenant: Snapshot, catalogue: Catalogue
+) -> None:
+    with running(tenant, arm_page_size=2, graph_page_size=2, arg_page_size=3) as emulator:
+        snapshot = collect(emulator, catalogue)
+        requests = emulator.requests
+    assert snapshot.gaps == ()
+    assert dict(snapshot.details) == dict(tenant.details)
+    assert without_odata(dict(snapshot.graph)) == dict(tenant.graph)
+    assert len(snapshot.resources) == len(tenant.resources)
+    arm_pages = [r for r in requests if r.family == "arm" and "skiptoken" in r.query.lower()]
+    graph_pages = [r for r in requests if r.family == "graph" and "skiptoken" in r.query.lower()]
+    arg_queries = [r for r in requests if r.route == "arg.query"]
+    # 5 items per subscription list at 2 per page: 2 follow-up pages per list.
+    assert len(arm_pages) >= 2 * len(build_plan(catalogue.checks).subscription_sources)
+    assert len(graph_pages) >= 3  # 7 users at 2 per page
+    # 2 subscriptions x 8 resources at 3 rows per page, in one batch: 6 queries.
+    assert len(arg_queries) == 6
+
+
+def test_resource_graph_batches_subscriptions(catalogue: Catalogue) -> None:
+    snapshot = tenant_snapshot(catalogue, subscriptions=(SUB_A, SUB_B, SUB_C), storage=1)
+    with running(snapshot) as emulator:
+        collected = collect(emulator, catalogue, arg_batch_size=2)
+        queries = [r for r in emulator.requests if r.route == "arg.query"]
+    assert collected.gaps == ()
+    assert len(queries) == 2
+    assert len(collected.resources) == len(snapshot.resources)
+
+
+def test_all_subscriptions_lists_every_page(tenant: Snapshot, catalogue: Catalogue) -> None:
+    with running(tenant, arm_page_size=1) as emulator:
+        snapshot = collect(emulator, catalogue, all_subscriptions=True)
+        listing = [r for r in emulator.requests if r.route == "arm.subscriptions.list"]
+    assert snapshot.gaps == ()
+    assert sorted(snapshot.subscription_ids()) == sorted([SUB_A, SUB_B])
+    assert len(listing) == 2
+
+
+def test_management_group_scope_uses_its_descendants(
+    tenant: Snapshot, catalogue: Catalogue
+) -> None:
+    with running(tenant, management_groups={"phi": [SUB_B]}) as emulator:
+        snapshot = collect(emulator, catalogue, management_group="phi")
+        routes = {r.route for r in emulator.requests}
+    assert snapshot.subscription_ids() == [SUB_B]
+    assert "arm.mg.descendants" in routes
+    assert snapshot.gaps == ()
+    assert {str(r["subscriptionId"]) for r in snapshot.resources} == {SUB_B}
+
+
+def test_unknown_management_group_stops_with_one_clear_error(
+    tenant: Snapshot, catalogue: Catalogue
+) -> None:
+    with running(tenant) as emulator, pytest.raises(CollectionError) as excinfo:
+        collect(emulator, catalogue, management_group="nope")
+    assert "management group 'nope'" in str(excinfo.value)
+    assert "access denied (HTTP 403 AuthorizationFailed)" in str(excinfo.value)
+
+
+def test_deadline_turns_outstanding_documents_into_gaps(
+    tenant: Snapshot, catalogue: Catalogue
+) -> None:
+    slow = FaultRule(FaultKind.LATENCY, route="arm.detail:config/web", latency_ms=5000)
+    with running(tenant, FaultPlan(rules=(slow,))) as emulator:
+        started = time.monotonic()
+        snapshot = collect(emulator, catalogue, timeout=1.5)
+        elapsed = time.monotonic() - started
+    assert elapsed < 4.5
+    late = [g for g in snapshot.gaps]
+    assert {g.source for g in late} == {"config/web"}
+    assert {g.error_code for g in late} == {"DeadlineExceeded"}
+    assert all("--timeout deadline (1.5 s)" in g.reason for g in late)
+    # Everything else arrived.
+    assert len(snapshot.resources) == len(tenant.resources)
+    assert snapshot.graph.keys() == tenant.graph.keys()
+
+
+def test_wrong_client_secret_stops_before_any_request(
+    tenant: Snapshot, catalogue: Catalogue
+) -> None:
+    with running(tenant, client_secret="the-right-one") as emulator:
+        deps, _ = deps_for(emulator, secret="a-wrong-one")
+        with pytest.raises(CollectionError) as excinfo:
+            collect(emulator, catalogue, deps=deps)
+        families = {r.family for r in emulator.requests}
+    message = str(excinfo.value)
+    assert message.startswith("cannot get a token for Azure Resource Manager")
+    assert "azaudit doctor" in message
+    assert "a-wrong-one" not in message
+    assert families == {"token"}
+
+
+def test_inventory_gap_when_resource_graph_fails(tenant: Snapshot, catalogue: Catalogue) -> None:
+    broken = FaultRule(FaultKind.SERVER_ERROR, family="arg", status=500)
+    with running(tenant, FaultPlan(rules=(broken,))) as emulator:
+        snapshot = collect(emulator, catalogue)
+        arg_attempts = [r for r in emulator.requests if r.family == "arg"]
+    inventory = [g for g in snapshot.gaps if g.source == INVENTORY]
+    assert {g.scope for g in inventory} == {subscription_scope(SUB_A), subscription_scope(SUB_B)}
+    assert {g.status_code for g in inventory} == {500}
+    assert snapshot.resources == ()
+    # Retried before giving up (the query is a POST, retried because it only reads).
+    assert len(arg_attempts) == 5
+    # Subscription-level documents do not depend on the inventory.
+    assert snapshot.details[subscription_scope(SUB_A)]
+
+
+def test_rejects_malformed_options_before_any_request(catalogue: Catalogue) -> None:
+    from azaudit.collect.live import collect_live
+    from azaudit.collect.options import LiveOptions
+
+    with pytest.raises(InputError, match="--subscription 'not-a-guid'"):
+        collect_live(LiveOptions(subscriptions=("not-a-guid",)), catalogue)
+    with pytest.raises(InputError, match="--cloud 'Mars'"):
+        collect_live(LiveOptions(subscriptions=(SUB_A,), cloud="Mars"), catalogue)

@@ -1,0 +1,176 @@
+"""Fail-closed evaluation: missing or unreadable data gives ERROR for exactly its scope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pytest
+
+from azaudit.casebook import case_config
+from azaudit.catalogue import Catalogue, Check, load_catalogue
+from azaudit.engine import evaluate, evaluate_check
+from azaudit.models import CollectionGap, Finding, Status
+from azaudit.snapshot import Snapshot
+
+SUB_A = "aaaaaaaa-0000-0000-0000-000000000001"
+SUB_B = "bbbbbbbb-0000-0000-0000-000000000002"
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+def _check(catalogue: Catalogue, check_id: str) -> Check:
+    check = catalogue.get(check_id)
+    assert check is not None
+    return check
+
+
+def _site(sub: str, name: str) -> dict[str, Any]:
+    return {
+        "id": f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Web/sites/{name}",
+        "name": name,
+        "type": "Microsoft.Web/sites",
+        "location": "eastus",
+        "subscriptionId": sub,
+        "properties": {"httpsOnly": True},
+    }
+
+
+def _storage(sub: str, name: str, https: Any) -> dict[str, Any]:
+    return {
+        "id": f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/{name}",
+        "name": name,
+        "type": "Microsoft.Storage/storageAccounts",
+        "location": "eastus",
+        "subscriptionId": sub,
+        "properties": {"supportsHttpsTrafficOnly": https},
+    }
+
+
+def _snapshot(
+    resources: Iterable[Mapping[str, Any]],
+    details: Mapping[str, Mapping[str, Any]] | None = None,
+    gaps: Iterable[CollectionGap] = (),
+    graph: Mapping[str, Any] | None = None,
+) -> Snapshot:
+    return Snapshot(
+        collected_at="2026-11-01T00:00:00Z",
+        tool_version="test",
+        cloud={"name": "AzureCloud"},
+        tenant={"tenantId": "tenant-1", "displayName": "Tenant"},
+        subscriptions=(
+            {"subscriptionId": SUB_A, "displayName": "a"},
+            {"subscriptionId": SUB_B, "displayName": "b"},
+        ),
+        resources=tuple(resources),
+        details=details or {},
+        graph=graph or {},
+        gaps=tuple(gaps),
+    )
+
+
+def _by_resource(findings: Iterable[Finding]) -> dict[str, Status]:
+    return {f.resource_id.rsplit("/", 1)[-1]: f.status for f in findings}
+
+
+def _tls(version: str) -> dict[str, Any]:
+    return {"config/web": {"properties": {"minTlsVersion": version, "scmMinTlsVersion": "1.2"}}}
+
+
+def test_detail_gap_gives_error_only_for_its_scope(catalogue: Catalogue) -> None:
+    good, gapped = _site(SUB_A, "good"), _site(SUB_B, "gapped")
+    snap = _snapshot(
+        [good, gapped],
+        details={good["id"]: _tls("1.2")},
+        gaps=[CollectionGap(gapped["id"], "config/web", "403 AuthorizationFailed", 403)],
+    )
+    findings = list(evaluate_check(snap, _check(catalogue, "eit_app_tls12"), case_config()))
+    assert _by_resource(findings) == {"good": Status.PASS, "gapped": Status.ERROR}
+    error = next(f for f in findings if f.status is Status.ERROR)
+    assert "403 AuthorizationFailed" in error.message
+    assert error.resource_id == gapped["id"]
+
+
+def test_absent_document_without_gap_is_error_not_pass(catalogue: Catalogue) -> None:
+    snap = _snapshot([_site(SUB_A, "silent")])
+    (finding,) = evaluate_check(snap, _check(catalogue, "eit_app_tls12"), case_config())
+    assert finding.status is Status.ERROR
+    assert "not collected" in finding.message
+
+
+def test_inventory_gap_gives_one_error_per_resource_check_for_that_subscription(
+    catalogue: Catalogue,
+) -> None:
+    snap = _snapshot(
+        [_storage(SUB_A, "visible", True)],
+        gaps=[CollectionGap(f"/subscriptions/{SUB_B}", "resources", "403 on subscription", 403)],
+    )
+    findings = list(evaluate_check(snap, _check(catalogue, "eit_storage_https_only"), case_config()))
+    statuses = {(f.subscription_id, f.status) for f in findings}
+    assert statuses == {(SUB_A, Status.PASS), (SUB_B, Status.ERROR)}
+    error = next(f for f in findings if f.status is Status.ERROR)
+    assert error.resource_id == f"/subscriptions/{SUB_B}"
+    assert "403 on subscription" in error.message
+
+
+def test_wildcard_gap_covers_every_source(catalogue: Catalogue) -> None:
+    site = _site(SUB_A, "app")
+    snap = _snapshot(
+        [site],
+        details={site["id"]: _tls("1.2")},
+        gaps=[CollectionGap(f"/subscriptions/{SUB_A}", "*", "deadline exceeded")],
+    )
+    findings = list(evaluate_check(snap, _check(catalogue, "eit_app_tls12"), case_config()))
+    assert findings
+    assert {f.status for f in findings} == {Status.ERROR}
+
+
+def test_unknown_shape_is_error_not_pass(catalogue: Catalogue) -> None:
+    site = _site(SUB_A, "odd")
+    snap = _snapshot([site], details={site["id"]: {"config/web": ["not", "an", "object"]}})
+    (finding,) = evaluate_check(snap, _check(catalogue, "eit_app_tls12"), case_config())
+    assert finding.status is Status.ERROR
+    assert "unexpected data shape" in finding.message
+
+
+def test_evidence_names_resource_path_observed_and_expected(catalogue: Catalogue) -> None:
+    account = _storage(SUB_A, "plainhttp", False)
+    snap = _snapshot([account])
+    (finding,) = evaluate_check(snap, _check(catalogue, "eit_storage_https_only"), case_config())
+    assert finding.status is Status.FAIL
+    assert finding.resource_id == account["id"]
+    assert finding.property_path == "properties.supportsHttpsTrafficOnly"
+    assert finding.observed is False
+    assert finding.expected == "true"
+    assert finding.subscription_id == SUB_A
+    assert finding.location == "eastus"
+
+
+def test_missing_property_fails(catalogue: Catalogue) -> None:
+    account = _storage(SUB_A, "noprop", None)
+    account["properties"] = {}
+    (finding,) = evaluate_check(
+        _snapshot([account]), _check(catalogue, "eit_storage_https_only"), case_config()
+    )
+    assert finding.status is Status.FAIL
+    assert finding.observed is None
+
+
+def test_resource_types_match_case_insensitively(catalogue: Catalogue) -> None:
+    account = _storage(SUB_A, "lower", True)
+    account["type"] = "microsoft.storage/storageaccounts"
+    (finding,) = evaluate_check(
+        _snapshot([account]), _check(catalogue, "eit_storage_https_only"), case_config()
+    )
+    assert finding.status is Status.PASS
+
+
+def test_evaluate_runs_checks_in_order(catalogue: Catalogue) -> None:
+    account = _storage(SUB_A, "a", True)
+    checks = [_check(catalogue, "eit_storage_https_only"), _check(catalogue, "scope_baa_in_scope_service")]
+    findings = evaluate(_snapshot([account]), checks, case_config())
+    assert [f.check_id for f in findings] == ["eit_storage_https_only", "scope_baa_in_scope_service"]
+    assert all(f.status is Status.PASS for f in findings)

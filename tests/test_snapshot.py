@@ -1,0 +1,141 @@
+"""The snapshot format: round trips, and one clear error for every kind of bad file."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from azaudit.errors import SnapshotError
+from azaudit.models import CollectionGap
+from azaudit.snapshot import (
+    Snapshot,
+    dump_snapshot,
+    load_snapshot,
+    snapshot_from_json,
+    write_snapshot,
+)
+
+SUB = "11111111-2222-3333-4444-555555555555"
+
+
+def _snapshot() -> Snapshot:
+    rid = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/app1"
+    return Snapshot(
+        collected_at="2026-11-01T06:00:00Z",
+        tool_version="0.1.0",
+        cloud={"name": "AzureCloud"},
+        tenant={"tenantId": "tid", "displayName": "Tenant"},
+        subscriptions=({"subscriptionId": SUB, "displayName": "prod", "state": "Enabled"},),
+        resources=({"id": rid, "type": "Microsoft.Web/sites", "name": "app1", "properties": {}},),
+        details={rid: {"config/web": {"properties": {"minTlsVersion": "1.2"}}}},
+        graph={"graph:users": {"value": []}},
+        gaps=(CollectionGap(f"/subscriptions/{SUB}", "firewallRules", "403", 403, "Forbidden"),),
+    )
+
+
+@pytest.mark.parametrize("name", ["snap.json", "snap.json.gz"])
+def test_round_trip_preserves_every_field(tmp_path: Path, name: str) -> None:
+    original = _snapshot()
+    path = tmp_path / name
+    write_snapshot(original, path)
+    loaded = load_snapshot(path)
+    assert dump_snapshot(loaded) == dump_snapshot(original)
+    assert loaded.gaps == original.gaps
+
+
+def test_gzip_output_is_byte_stable(tmp_path: Path) -> None:
+    write_snapshot(_snapshot(), tmp_path / "a.json.gz")
+    write_snapshot(_snapshot(), tmp_path / "b.json.gz")
+    assert (tmp_path / "a.json.gz").read_bytes() == (tmp_path / "b.json.gz").read_bytes()
+
+
+def test_lookups_ignore_case_of_ids_and_source_names() -> None:
+    snap = _snapshot()
+    rid = str(snap.resources[0]["id"]).upper()
+    found, body = snap.detail(rid, "CONFIG/WEB")
+    assert found
+    assert body["properties"]["minTlsVersion"] == "1.2"
+    assert snap.detail(rid, "firewallRules") == (False, None)
+
+
+def test_gap_covers_everything_below_its_scope() -> None:
+    snap = _snapshot()
+    below = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Sql/servers/s1"
+    assert snap.gap_for(below, "firewallRules") is not None
+    assert snap.gap_for(below, "config/web") is None
+    assert snap.gap_for("/subscriptions/other", "firewallRules") is None
+
+
+def _document() -> dict[str, Any]:
+    return _snapshot().to_json()
+
+
+def _write(tmp_path: Path, document: Any) -> Path:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: d.update(schema_version=2), "schema_version: unsupported value 2; expected 1"),
+        (lambda d: d.pop("schema_version"), "schema_version: missing"),
+        (lambda d: d.pop("resources"), "resources: missing required field"),
+        (lambda d: d["resources"][0].pop("type"), "resources[0].type: missing required field"),
+        (lambda d: d["resources"][0].update(id=None), "resources[0].id: expected a string, got null"),
+        (lambda d: d.update(subscriptions={}), "subscriptions: expected a JSON array, got an object"),
+        (
+            lambda d: d["collection_gaps"][0].update(status_code="403"),
+            "collection_gaps[0].status_code: expected an integer or null",
+        ),
+        (lambda d: d.update(graph={"users": {}}), "graph['users']: expected a key of the form"),
+    ],
+)
+def test_invalid_documents_name_the_field(tmp_path: Path, mutate: Any, expected: str) -> None:
+    document = _document()
+    mutate(document)
+    path = _write(tmp_path, document)
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(path)
+    message = str(caught.value)
+    assert message.startswith(str(path))
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_top_level_must_be_an_object() -> None:
+    with pytest.raises(SnapshotError, match="top level: expected a JSON object, got an array"):
+        snapshot_from_json([], origin="x.json")
+
+
+def test_truncated_json(tmp_path: Path) -> None:
+    path = tmp_path / "cut.json"
+    path.write_bytes(dump_snapshot(_snapshot())[:200])
+    with pytest.raises(SnapshotError, match=r"invalid JSON at line 1 column \d+"):
+        load_snapshot(path)
+
+
+def test_truncated_gzip(tmp_path: Path) -> None:
+    path = tmp_path / "cut.json.gz"
+    path.write_bytes(gzip.compress(dump_snapshot(_snapshot()))[:100])
+    with pytest.raises(SnapshotError, match="truncated or corrupt gzip data"):
+        load_snapshot(path)
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotError, match="no such snapshot file"):
+        load_snapshot(tmp_path / "absent.json")
+    with pytest.raises(SnapshotError, match="is a directory"):
+        load_snapshot(tmp_path)
+
+
+def test_binary_garbage(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.json"
+    path.write_bytes(b"\xff\xfe\x00\x01")
+    with pytest.raises(SnapshotError, match="not UTF-8 text"):
+        load_snapshot(path)

@@ -13,7 +13,7 @@ test:
 	python -m pytest -n 2 -q
 
 golden:
-	AZAUDIT_UPDATE_GOLDEN=1 python -m pytest -q tests/test_render_html.py tests/test_render_json.py
+	AZAUDIT_UPDATE_GOLDEN=1 python -m pytest -q tests/test_render_*.py
 
 demo:
 	azaudit scan --demo --out azaudit-report

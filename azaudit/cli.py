@@ -74,6 +74,7 @@ ChecksDirOption = Annotated[
     list[Path] | None,
     typer.Option(
         "--checks-dir",
+        metavar="DIR",
         help="Directory of additional YAML checks (repeatable).",
         exists=False,
     ),
@@ -85,41 +86,64 @@ def scan(
     ctx: typer.Context,
     demo: Annotated[bool, typer.Option("--demo", help="Scan the bundled demo tenant.")] = False,
     snapshot_file: Annotated[
-        Path | None, typer.Option("--snapshot", help="Scan a snapshot file (.json or .json.gz).")
+        Path | None,
+        typer.Option(
+            "--snapshot", metavar="FILE", help="Scan a snapshot file (.json or .json.gz)."
+        ),
     ] = None,
     subscription: Annotated[
         list[str] | None,
-        typer.Option("--subscription", "-s", help="Subscription id to audit (repeatable)."),
+        typer.Option(
+            "--subscription", "-s", metavar="ID", help="Subscription id to audit (repeatable)."
+        ),
     ] = None,
     all_subscriptions: Annotated[
         bool, typer.Option("--all-subscriptions", help="Audit every visible subscription.")
     ] = False,
     management_group: Annotated[
         str | None,
-        typer.Option("--management-group", help="Audit every subscription below this group."),
+        typer.Option(
+            "--management-group", metavar="ID", help="Audit every subscription below this group."
+        ),
     ] = None,
-    tenant: Annotated[str | None, typer.Option("--tenant", help="Entra tenant id.")] = None,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", metavar="ID", help="Entra tenant id.")
+    ] = None,
     cloud: Annotated[
         str,
         typer.Option(
-            "--cloud", help="AzureCloud, AzureUSGovernment or AzureChinaCloud.", show_default=True
+            "--cloud",
+            metavar="NAME",
+            help="AzureCloud, AzureUSGovernment or AzureChinaCloud.",
+            show_default=True,
         ),
     ] = "AzureCloud",
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=256, help="Maximum requests in flight.")
+        int,
+        typer.Option(
+            "--concurrency", min=1, max=256, metavar="N", help="Maximum requests in flight."
+        ),
     ] = 16,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=1.0, help="Overall collection deadline (seconds).")
+        float,
+        typer.Option(
+            "--timeout", min=1.0, metavar="SECONDS", help="Overall collection deadline (seconds)."
+        ),
     ] = 1800.0,
     log_format: Annotated[
         LogFormat, typer.Option("--log-format", help="Progress/log output format.")
     ] = LogFormat.AUTO,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the reports.")] = Path(
-        "azaudit-report"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Directory for the reports.")
+    ] = Path("azaudit-report"),
     formats: Annotated[
         list[OutputFormat] | None,
-        typer.Option("--format", "-f", help="Report format (repeatable; default html and json)."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="html|json",
+            help="Report format (repeatable; default html and json).",
+        ),
     ] = None,
     fail_on: Annotated[
         FailOn,
@@ -130,15 +154,20 @@ def scan(
     ] = False,
     checks_dir: ChecksDirOption = None,
     only: Annotated[
-        list[str] | None, typer.Option("--check", help="Run only this check id (repeatable).")
+        list[str] | None,
+        typer.Option("--check", metavar="ID", help="Run only this check id (repeatable)."),
     ] = None,
     baa_list_file: Annotated[
-        Path | None, typer.Option("--baa-list", help="Your organisation's BAA service list (JSON).")
+        Path | None,
+        typer.Option(
+            "--baa-list", metavar="FILE", help="Your organisation's BAA service list (JSON)."
+        ),
     ] = None,
     allowed_regions: Annotated[
         str | None,
         typer.Option(
             "--allowed-regions",
+            metavar="REGIONS",
             help="Comma-separated ARM locations allowed for PHI (default: every US region).",
         ),
     ] = None,
@@ -169,11 +198,8 @@ def scan(
             raise InputError(f"--check: unknown check id(s) {', '.join(unknown)}")
         wanted = {catalogue.get(c).id for c in only}  # type: ignore[union-attr]
         checks = tuple(c for c in checks if c.id in wanted)
-    config = ScanConfig(
-        baa_list=_baa_list(baa_list_file),
-        allowed_regions=_regions(allowed_regions),
-        now=datetime.now(UTC),
-    )
+    baa_list = _baa_list(baa_list_file)
+    regions = _regions(allowed_regions)
 
     if demo:
         from azaudit.demo import build_demo_snapshot
@@ -197,6 +223,9 @@ def scan(
             ctx.obj,
         )
 
+    # Checks judge ages (sign-ins, keys) as of collection, so re-scanning a kept snapshot
+    # reproduces the same findings.
+    config = ScanConfig(baa_list=baa_list, allowed_regions=regions, now=snapshot.collected_time)
     findings = evaluate(snapshot, checks, config)
     scoped = Catalogue(checks, catalogue.citations, catalogue.safeguards)
     result = build_result(snapshot, scoped, findings, config, _now_iso())
@@ -250,7 +279,9 @@ def _now_iso() -> str:
 
 @checks_app.command("list")
 def checks_list(
-    family: Annotated[str | None, typer.Option("--family", help="Only this family.")] = None,
+    family: Annotated[
+        str | None, typer.Option("--family", metavar="FAMILY", help="Only this family.")
+    ] = None,
     severity: Annotated[
         Severity | None, typer.Option("--severity", help="Only this severity.")
     ] = None,

@@ -12,6 +12,7 @@ import json
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,11 @@ class Snapshot:
             self._graph_index[name.lower()] = body
 
     @property
+    def collected_time(self) -> datetime:
+        """`collected_at` as an aware datetime: the reference time checks evaluate against."""
+        return parse_timestamp(self.collected_at)
+
+    @property
     def tenant_id(self) -> str:
         """The tenant id, or an empty string when unknown."""
         return str(self.tenant.get("tenantId") or "")
@@ -131,6 +137,16 @@ class Snapshot:
             "graph": dict(self.graph),
             "collection_gaps": [g.to_json() for g in self.gaps],
         }
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An ISO 8601 time (`Z` or offset; naive means UTC) as an aware datetime.
+
+    Raises:
+        ValueError: if `value` is not ISO 8601.
+    """
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def resource_subscription(resource: Mapping[str, JSON]) -> str | None:
@@ -194,6 +210,10 @@ def snapshot_from_json(document: JSON, origin: str = "snapshot") -> Snapshot:
     tool = v.mapping(v.required(root, "tool"), "tool")
     tool_version = v.string(v.required(tool, "version", "tool"), "tool.version")
     collected_at = v.string(v.required(root, "collected_at"), "collected_at")
+    try:
+        parse_timestamp(collected_at)
+    except ValueError:
+        v.fail("collected_at", f"expected an ISO 8601 time, got {collected_at!r}")
     cloud = v.mapping(v.required(root, "cloud"), "cloud")
     tenant = v.mapping(v.required(root, "tenant"), "tenant")
     subscriptions = v.sequence(v.required(root, "subscriptions"), "subscriptions")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -275,8 +276,12 @@ def fixture_config() -> ScanConfig:
     return ScanConfig(baa_list=fixture_baa_list(), allowed_regions=ALLOWED_REGIONS, now=NOW)
 
 
+@functools.cache
 def fixture_catalogue() -> Catalogue:
-    """The built-in checks the fixture uses plus the organisation checks, sorted by id."""
+    """The built-in checks the fixture uses plus the organisation checks, sorted by id.
+
+    Cached: loading the whole catalogue is the slow part, and a `Catalogue` is immutable.
+    """
     full = load_catalogue()
     builtin = []
     for check_id in BUILTIN_CHECKS:

@@ -83,14 +83,12 @@ def test_demo_has_the_promised_size_and_variety() -> None:
     outside = [r for r in snap.resources if str(r["location"]).lower() not in us | {"global"}]
     assert outside, "expected some resources outside the US"
     baa = default_baa_list()
-    not_covered = [
-        r for r in snap.resources if baa.service_for_type(str(r["type"]))[1] is not None
-        and baa.service_for_type(str(r["type"]))[1].in_scope is False  # type: ignore[union-attr]
-    ]
-    assert {str(r["type"]) for r in not_covered} >= {
-        "microsoft.datadog/monitors",
-        "microsoft.saas/resources",
-    }
+    not_covered = set()
+    for row in snap.resources:
+        _, service = baa.service_for_type(str(row["type"]))
+        if service is not None and service.in_scope is False:
+            not_covered.add(str(row["type"]))
+    assert not_covered >= {"microsoft.datadog/monitors", "microsoft.saas/resources"}
     ids = [str(r["id"]).lower() for r in snap.resources]
     assert len(ids) == len(set(ids)), "resource ids must be unique"
 
@@ -245,27 +243,45 @@ def _looks_like_key(text: str) -> bool:
     )
 
 
+def _harmless_secretish(value: Any) -> bool:
+    """Values a field named like `secrets`/`password...` may carry without being a secret.
+
+    Key Vault access policies list `secrets` permissions (`get`, `list`), Linux VMs report
+    `disablePasswordAuthentication`, PostgreSQL `passwordAuth: Enabled`: flags and verbs, no values.
+    """
+    if value is None or isinstance(value, bool | dict):
+        return True
+    if isinstance(value, str):
+        return value in ("Enabled", "Disabled", "true", "false")
+    if isinstance(value, list):
+        return all(isinstance(v, str) and re.fullmatch(r"[a-zA-Z]+", v) for v in value)
+    return False
+
+
 def test_no_secret_fields_or_secret_looking_values_anywhere() -> None:
     problems = []
     for path, key, value in _walk(_snapshot().to_json()):
         lowered = key.lower()
         if lowered in FORBIDDEN_KEYS:
             problems.append(f"{path}.{key}: forbidden field")
-        if ("password" in lowered or "secret" in lowered) and value not in (None, [], {}) and not (
-            isinstance(value, bool) or value in ("Enabled", "Disabled")
-        ):
+        if ("password" in lowered or "secret" in lowered) and not _harmless_secretish(value):
             problems.append(f"{path}.{key}: {value!r}")
-        if isinstance(value, str):
-            if any(p.search(value) for p in SECRET_VALUE_PATTERNS) or _looks_like_key(value):
-                problems.append(f"{path}.{key}: secret-looking value")
+        if isinstance(value, str) and (
+            any(p.search(value) for p in SECRET_VALUE_PATTERNS) or _looks_like_key(value)
+        ):
+            problems.append(f"{path}.{key}: secret-looking value")
     assert problems == []
 
 
 def test_secret_detector_catches_what_it_is_meant_to() -> None:
     """The detector itself must be able to fail (guards the test above)."""
+    assert not _harmless_secretish("P@ssw0rd-2026!")
+    assert not _harmless_secretish(["s3cr3t value"])
     assert _looks_like_key("Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MEFCQ0RFRkdISUpL")
     assert not _looks_like_key("7F3BB652450EF7AD0B6AA33064586E4A9CE823A46DF0B2EC6443A68086E84153")
-    assert any(p.search("DefaultEndpointsProtocol=https;AccountKey=abc") for p in SECRET_VALUE_PATTERNS)
+    assert any(
+        p.search("DefaultEndpointsProtocol=https;AccountKey=abc") for p in SECRET_VALUE_PATTERNS
+    )
 
 
 # -- the story, summarised for readers of the report ----------------------------------------------

@@ -246,6 +246,25 @@ def test_every_check_is_in_the_check_table(result: ScanResult, html: str) -> Non
         assert f'<code class="muted small">{meta.id}</code>' in table
 
 
+def test_every_internal_link_has_a_target(html: str) -> None:
+    tags = _parse(html).tags
+    ids = {a["id"] for _, a in tags if a.get("id")}
+    targets = {
+        (a["href"] or "")[1:] for t, a in tags if t == "a" and (a["href"] or "").startswith("#")
+    }
+    assert targets
+    assert not targets - ids
+
+
+def test_subscription_section_lists_each_open_finding_with_a_link_to_its_evidence(
+    html: str,
+) -> None:
+    section = html[html.index('id="by-subscription"') : html.index('id="manual"')]
+    assert section.count('class="evidence-link"') == 5 + 6  # FAIL + ERROR findings
+    research = section[section.index("research-api") :]
+    assert "properties.scmMinTlsVersion is &#39;1.0&#39;; expected TLS 1.2 or later" in research
+
+
 def test_passing_findings_are_counted_not_listed(html: str) -> None:
     # phirecords01 and research-web pass every check: they appear only in results.json.
     assert "phirecords01" not in html

@@ -94,6 +94,7 @@ def _write(tmp_path: Path, document: Any) -> Path:
             "collection_gaps[0].status_code: expected an integer or null",
         ),
         (lambda d: d.update(graph={"users": {}}), "graph['users']: expected a key of the form"),
+        (lambda d: d.update(collected_at="yesterday"), "collected_at: expected an ISO 8601 time"),
     ],
 )
 def test_invalid_documents_name_the_field(tmp_path: Path, mutate: Any, expected: str) -> None:
@@ -106,6 +107,12 @@ def test_invalid_documents_name_the_field(tmp_path: Path, mutate: Any, expected:
     assert message.startswith(str(path))
     assert expected in message
     assert "\n" not in message
+
+
+def test_collected_time_is_the_evaluation_reference() -> None:
+    when = _snapshot().collected_time
+    assert (when.year, when.month, when.day, when.hour) == (2026, 11, 1, 6)
+    assert when.utcoffset() is not None
 
 
 def test_top_level_must_be_an_object() -> None:

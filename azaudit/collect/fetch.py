@@ -10,11 +10,12 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
+    DecodeError,
     HttpResponseError,
     ServiceRequestError,
     ServiceRequestTimeoutError,
@@ -97,6 +98,8 @@ def error_from_exception(exc: BaseException) -> FetchError:
         return exc
     if isinstance(exc, BlockedRequestError):
         return FetchError(clean(exc.message))
+    if isinstance(exc, DecodeError):
+        return FetchError("malformed JSON in the response body", 200, "MalformedJson")
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         code = getattr(exc.error, "code", None) if exc.error is not None else None
         message = getattr(exc.error, "message", None) if exc.error is not None else None
@@ -185,9 +188,13 @@ def arm_next_link(api_version: str) -> Callable[[str], str]:
 
     def build(link: str) -> str:
         parts = urlsplit(link)
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-        query = [(k, v) for k, v in query if k.lower() != "api-version"]
-        query.append(("api-version", api_version))
-        return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="$,()'=:")))
+        # Work on the raw query so the service's own encoding of its token is kept byte for byte.
+        kept = [
+            item
+            for item in parts.query.split("&")
+            if item and item.split("=", 1)[0].lower() != "api-version"
+        ]
+        kept.append(f"api-version={quote(api_version)}")
+        return urlunsplit(parts._replace(query="&".join(kept)))
 
     return build

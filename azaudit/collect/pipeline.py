@@ -247,7 +247,8 @@ class Clients:
             RequestIdPolicy(),
             HeadersPolicy(),
             UserAgentPolicy(user_agent=USER_AGENT),
-            ContentDecodePolicy(),
+            # Only the Resource Graph client deserialises models; raw reads decode JSON once.
+            *([ContentDecodePolicy()] if query_post else []),
             AsyncRetryPolicy(
                 retry_total=self.retry.total,
                 retry_connect=self.retry.total,

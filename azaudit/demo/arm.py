@@ -75,7 +75,9 @@ def system_identity(name: str) -> Doc:
     return {"type": "SystemAssigned", "principalId": guid(f"msi:{name}"), "tenantId": TENANT_ID}
 
 
-def private_endpoint_connection(target_id: str, target_type: str, endpoint_id: str, group: str) -> Doc:
+def private_endpoint_connection(
+    target_id: str, target_type: str, endpoint_id: str, group: str
+) -> Doc:
     """An approved private endpoint connection as the target resource reports it."""
     name = f"{endpoint_id.rsplit('/', 1)[-1]}.{hexid(endpoint_id, 8)}"
     return {
@@ -104,12 +106,22 @@ def _retention() -> Doc:
 
 def log_group(group: str, *, enabled: bool = True) -> Doc:
     """A log entry by category group (`allLogs`, `audit`)."""
-    return {"category": None, "categoryGroup": group, "enabled": enabled, "retentionPolicy": _retention()}
+    return {
+        "category": None,
+        "categoryGroup": group,
+        "enabled": enabled,
+        "retentionPolicy": _retention(),
+    }
 
 
 def log_category(category: str, *, enabled: bool = True) -> Doc:
     """A log entry by category (`AuditEvent`, `SQLSecurityAuditEvents`, ...)."""
-    return {"category": category, "categoryGroup": None, "enabled": enabled, "retentionPolicy": _retention()}
+    return {
+        "category": category,
+        "categoryGroup": None,
+        "enabled": enabled,
+        "retentionPolicy": _retention(),
+    }
 
 
 def diagnostic_setting(

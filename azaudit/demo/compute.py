@@ -46,10 +46,17 @@ IMAGES: dict[str, tuple[str, Doc]] = {
     ),
     "win2019": (
         "Windows",
-        {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2019-Datacenter",
-         "version": "latest"},
+        {
+            "publisher": "MicrosoftWindowsServer",
+            "offer": "WindowsServer",
+            "sku": "2019-Datacenter",
+            "version": "latest",
+        },
     ),
-    "rhel9": ("Linux", {"publisher": "RedHat", "offer": "RHEL", "sku": "9-lvm-gen2", "version": "latest"}),
+    "rhel9": (
+        "Linux",
+        {"publisher": "RedHat", "offer": "RHEL", "sku": "9-lvm-gen2", "version": "latest"},
+    ),
     "ubuntu2204": (
         "Linux",
         {
@@ -61,8 +68,12 @@ IMAGES: dict[str, tuple[str, Doc]] = {
     ),
     "dsvm": (
         "Windows",
-        {"publisher": "microsoft-dsvm", "offer": "dsvm-win-2019", "sku": "winserver-2019",
-         "version": "latest"},
+        {
+            "publisher": "microsoft-dsvm",
+            "offer": "dsvm-win-2019",
+            "sku": "winserver-2019",
+            "version": "latest",
+        },
     ),
 }
 
@@ -93,34 +104,126 @@ class VMSpec:
 _CLINICAL_APP = ("rg-clinical-network-eus", "vnet-nw-clinical-eus", "snet-ehr-app")
 
 VMS: tuple[VMSpec, ...] = (
-    VMSpec(PLATFORM, "rg-nw-identity-eus", "vm-nw-dc-01", "eastus", "Standard_D2s_v5", "win2022",
-           ("rg-nw-hub-network-eus", "vnet-nw-hub-eus", "snet-identity"), "domain-controller",
-           zone="1", vault="rsv-nw-platform-eus"),
-    VMSpec(PLATFORM, "rg-nw-identity-eus", "vm-nw-dc-02", "eastus", "Standard_D2s_v5", "win2022",
-           ("rg-nw-hub-network-eus", "vnet-nw-hub-eus", "snet-identity"), "domain-controller",
-           zone="2", vault="rsv-nw-platform-eus"),
-    VMSpec(CLINICAL, "rg-clinical-ehr-eus", "vm-ehr-app-01", "eastus", "Standard_D8s_v5", "win2022",
-           _CLINICAL_APP, "ehr-application", zone="1", cmk=True, vault="rsv-nw-clinical-eus",
-           data_disks=2),
-    VMSpec(CLINICAL, "rg-clinical-ehr-eus", "vm-ehr-app-02", "eastus", "Standard_D8s_v5", "win2022",
-           _CLINICAL_APP, "ehr-application", zone="2", cmk=True, vault="rsv-nw-clinical-eus",
-           data_disks=2),
-    VMSpec(CLINICAL, "rg-clinical-ehr-eus", "vm-ehr-iface-01", "eastus", "Standard_D4s_v5", "rhel9",
-           _CLINICAL_APP, "hl7-interface-engine", zone="3", vault="rsv-nw-clinical-eus"),
-    VMSpec(CLINICAL, "rg-clinical-imaging-eus", "vm-pacs-gw-01", "eastus", "Standard_D4s_v5",
-           "win2019", ("rg-clinical-network-eus", "vnet-nw-clinical-eus", "snet-pacs-dmz"),
-           "pacs-gateway", zone=None, encryption_at_host=False, public_ip="203.0.113.25",
-           disks_private=False),
-    VMSpec(DEV, "rg-dev-analytics-eus", "vm-dev-jumpbox-01", "eastus", "Standard_B2s", "ubuntu2204",
-           ("rg-dev-network-eus", "vnet-nw-dev-eus", "snet-dev-vms"), "jump-box", zone=None,
-           encryption_at_host=False, public_ip="203.0.113.77", data_disks=0, disks_private=False),
-    VMSpec(DEV, "rg-dev-analytics-eus", "vm-dev-ds-01", "eastus", "Standard_D8s_v3", "dsvm",
-           ("rg-dev-network-eus", "vnet-nw-dev-eus", "snet-dev-data"), "data-science", zone=None,
-           encryption_at_host=False, nic_nsg=("rg-dev-network-eus", "nsg-dev-data-legacy-eus"),
-           data_disks=0, managed=False),
-    VMSpec(DEV, "rg-dev-analytics-eus", "vm-dev-etl-01", "eastus", "Standard_D4s_v5", "ubuntu2204",
-           ("rg-dev-network-eus", "vnet-nw-dev-eus", "snet-dev-data"), "etl-worker", zone=None,
-           vault="rsv-nw-dev-eus"),
+    VMSpec(
+        PLATFORM,
+        "rg-nw-identity-eus",
+        "vm-nw-dc-01",
+        "eastus",
+        "Standard_D2s_v5",
+        "win2022",
+        ("rg-nw-hub-network-eus", "vnet-nw-hub-eus", "snet-identity"),
+        "domain-controller",
+        zone="1",
+        vault="rsv-nw-platform-eus",
+    ),
+    VMSpec(
+        PLATFORM,
+        "rg-nw-identity-eus",
+        "vm-nw-dc-02",
+        "eastus",
+        "Standard_D2s_v5",
+        "win2022",
+        ("rg-nw-hub-network-eus", "vnet-nw-hub-eus", "snet-identity"),
+        "domain-controller",
+        zone="2",
+        vault="rsv-nw-platform-eus",
+    ),
+    VMSpec(
+        CLINICAL,
+        "rg-clinical-ehr-eus",
+        "vm-ehr-app-01",
+        "eastus",
+        "Standard_D8s_v5",
+        "win2022",
+        _CLINICAL_APP,
+        "ehr-application",
+        zone="1",
+        cmk=True,
+        vault="rsv-nw-clinical-eus",
+        data_disks=2,
+    ),
+    VMSpec(
+        CLINICAL,
+        "rg-clinical-ehr-eus",
+        "vm-ehr-app-02",
+        "eastus",
+        "Standard_D8s_v5",
+        "win2022",
+        _CLINICAL_APP,
+        "ehr-application",
+        zone="2",
+        cmk=True,
+        vault="rsv-nw-clinical-eus",
+        data_disks=2,
+    ),
+    VMSpec(
+        CLINICAL,
+        "rg-clinical-ehr-eus",
+        "vm-ehr-iface-01",
+        "eastus",
+        "Standard_D4s_v5",
+        "rhel9",
+        _CLINICAL_APP,
+        "hl7-interface-engine",
+        zone="3",
+        vault="rsv-nw-clinical-eus",
+    ),
+    VMSpec(
+        CLINICAL,
+        "rg-clinical-imaging-eus",
+        "vm-pacs-gw-01",
+        "eastus",
+        "Standard_D4s_v5",
+        "win2019",
+        ("rg-clinical-network-eus", "vnet-nw-clinical-eus", "snet-pacs-dmz"),
+        "pacs-gateway",
+        zone=None,
+        encryption_at_host=False,
+        public_ip="203.0.113.25",
+        disks_private=False,
+    ),
+    VMSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "vm-dev-jumpbox-01",
+        "eastus",
+        "Standard_B2s",
+        "ubuntu2204",
+        ("rg-dev-network-eus", "vnet-nw-dev-eus", "snet-dev-vms"),
+        "jump-box",
+        zone=None,
+        encryption_at_host=False,
+        public_ip="203.0.113.77",
+        data_disks=0,
+        disks_private=False,
+    ),
+    VMSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "vm-dev-ds-01",
+        "eastus",
+        "Standard_D8s_v3",
+        "dsvm",
+        ("rg-dev-network-eus", "vnet-nw-dev-eus", "snet-dev-data"),
+        "data-science",
+        zone=None,
+        encryption_at_host=False,
+        nic_nsg=("rg-dev-network-eus", "nsg-dev-data-legacy-eus"),
+        data_disks=0,
+        managed=False,
+    ),
+    VMSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "vm-dev-etl-01",
+        "eastus",
+        "Standard_D4s_v5",
+        "ubuntu2204",
+        ("rg-dev-network-eus", "vnet-nw-dev-eus", "snet-dev-data"),
+        "etl-worker",
+        zone=None,
+        vault="rsv-nw-dev-eus",
+    ),
 )
 
 
@@ -139,8 +242,14 @@ class VaultSpec:
 VAULTS: tuple[VaultSpec, ...] = (
     VaultSpec(PLATFORM, "rg-nw-management-eus", "rsv-nw-platform-eus", "Enabled", "Unlocked"),
     VaultSpec(CLINICAL, "rg-clinical-backup-eus", "rsv-nw-clinical-eus", "AlwaysON", "Locked"),
-    VaultSpec(DEV, "rg-dev-analytics-eus", "rsv-nw-dev-eus", "Disabled", "Disabled",
-              redundancy="LocallyRedundant"),
+    VaultSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "rsv-nw-dev-eus",
+        "Disabled",
+        "Disabled",
+        redundancy="LocallyRedundant",
+    ),
 )
 
 _DES_ID = resource_id(CLINICAL, "rg-clinical-security-eus", DES, "des-nw-clinical-eus")
@@ -223,7 +332,9 @@ def _add_vm(estate: Estate, network: Network, spec: VMSpec) -> None:
     rg_net, vnet, subnet = spec.subnet
     pip = None
     if spec.public_ip is not None:
-        pip = network.public_ip(spec.sub, spec.rg, f"pip-{spec.name}", spec.location, spec.public_ip)
+        pip = network.public_ip(
+            spec.sub, spec.rg, f"pip-{spec.name}", spec.location, spec.public_ip
+        )
     nsg = network.nsg_id(spec.sub, *spec.nic_nsg) if spec.nic_nsg else None
     nic = network.nic(
         spec.sub,
@@ -245,8 +356,9 @@ def _add_vm(estate: Estate, network: Network, spec: VMSpec) -> None:
     }
     data_disks: list[Doc] = []
     if spec.managed:
-        os_row = _disk_row(spec, os_disk["name"], os_disk["diskSizeGB"], os_disk=True,
-                           managed_by=vm_id)
+        os_row = _disk_row(
+            spec, os_disk["name"], os_disk["diskSizeGB"], os_disk=True, managed_by=vm_id
+        )
         estate.add(os_row)
         os_disk["managedDisk"] = _managed_disk_ref(spec, str(os_row["id"]))
         for lun in range(spec.data_disks):
@@ -277,7 +389,10 @@ def _add_vm(estate: Estate, network: Network, spec: VMSpec) -> None:
             "windowsConfiguration": {
                 "provisionVMAgent": True,
                 "enableAutomaticUpdates": True,
-                "patchSettings": {"patchMode": "AutomaticByPlatform", "assessmentMode": "AutomaticByPlatform"},
+                "patchSettings": {
+                    "patchMode": "AutomaticByPlatform",
+                    "assessmentMode": "AutomaticByPlatform",
+                },
             },
             "secrets": [],
             "allowExtensionOperations": True,
@@ -311,15 +426,23 @@ def _add_vm(estate: Estate, network: Network, spec: VMSpec) -> None:
             "dataDisks": data_disks,
         },
         "osProfile": os_profile,
-        "networkProfile": {"networkInterfaces": [{"id": nic, "properties": {"deleteOption": "Detach"}}]},
+        "networkProfile": {
+            "networkInterfaces": [{"id": nic, "properties": {"deleteOption": "Detach"}}]
+        },
         "diagnosticsProfile": {"bootDiagnostics": {"enabled": True}},
         "provisioningState": "Succeeded",
         "timeCreated": days_ago(400, fraction=True),
         "extended": {
             "instanceView": {
                 "computerName": os_profile["computerName"],
-                "osName": "Windows Server 2022 Datacenter Azure Edition" if os_type == "Windows" else "ubuntu",
-                "powerState": {"code": "PowerState/running", "level": "Info", "displayStatus": "VM running"},
+                "osName": "Windows Server 2022 Datacenter Azure Edition"
+                if os_type == "Windows"
+                else "ubuntu",
+                "powerState": {
+                    "code": "PowerState/running",
+                    "level": "Info",
+                    "displayStatus": "VM running",
+                },
             }
         },
     }
@@ -341,22 +464,43 @@ def _add_vm(estate: Estate, network: Network, spec: VMSpec) -> None:
 
 
 def _add_orphaned_disks(estate: Estate) -> None:
-    legal_hold = VMSpec(CLINICAL, "rg-clinical-imaging-eus", "disk-pacs-cache-legal-hold", "eastus",
-                        "", "win2019", _CLINICAL_APP, "legal-hold", zone=None, cmk=True)
-    row = _disk_row(legal_hold, legal_hold.name, 1024, os_disk=False, managed_by="",
-                    state="Unattached")
+    legal_hold = VMSpec(
+        CLINICAL,
+        "rg-clinical-imaging-eus",
+        "disk-pacs-cache-legal-hold",
+        "eastus",
+        "",
+        "win2019",
+        _CLINICAL_APP,
+        "legal-hold",
+        zone=None,
+        cmk=True,
+    )
+    row = _disk_row(
+        legal_hold, legal_hold.name, 1024, os_disk=False, managed_by="", state="Unattached"
+    )
     row["tags"]["legal-hold"] = "LH-2026-014"
     estate.add(row)
-    old = VMSpec(DEV, "rg-dev-analytics-eus", "vm-dev-old-analytics", "eastus", "", "ubuntu2204",
-                 ("rg-dev-network-eus", "vnet-nw-dev-eus", "snet-dev-data"), "retired",
-                 zone=None, disks_private=False)
+    old = VMSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "vm-dev-old-analytics",
+        "eastus",
+        "",
+        "ubuntu2204",
+        ("rg-dev-network-eus", "vnet-nw-dev-eus", "snet-dev-data"),
+        "retired",
+        zone=None,
+        disks_private=False,
+    )
     name = f"vm-dev-old-analytics_OsDisk_1_{hexid('old-analytics')}"
     estate.add(_disk_row(old, name, 128, os_disk=True, managed_by="", state="Unattached"))
 
 
 def _add_disk_encryption_set(estate: Estate) -> None:
-    vault = resource_id(CLINICAL, "rg-clinical-security-eus", "Microsoft.KeyVault/vaults",
-                        "kv-nw-clinical-eus")
+    vault = resource_id(
+        CLINICAL, "rg-clinical-security-eus", "Microsoft.KeyVault/vaults", "kv-nw-clinical-eus"
+    )
     estate.add(
         arg_row(
             CLINICAL,
@@ -391,7 +535,7 @@ def _protected_item(vault_id: str, spec: VMSpec) -> Doc:
             f"/protectedItems/VM;{container}"
         ),
         "name": f"VM;{container}",
-        "type": "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems",
+        "type": f"{VAULT}/backupFabrics/protectionContainers/protectedItems",
         "properties": {
             "friendlyName": spec.name,
             "virtualMachineId": vm_id,
@@ -435,14 +579,18 @@ def _add_vault(estate: Estate, spec: VaultSpec) -> None:
                 "softDeleteSettings": {
                     "softDeleteState": spec.soft_delete,
                     "softDeleteRetentionPeriodInDays": 14,
-                    "enhancedSecurityState": "AlwaysON" if spec.soft_delete == "AlwaysON" else "Enabled",
+                    "enhancedSecurityState": "AlwaysON"
+                    if spec.soft_delete == "AlwaysON"
+                    else "Enabled",
                 },
                 "immutabilitySettings": {"state": spec.immutability},
                 "multiUserAuthorization": "Disabled",
             },
             "redundancySettings": {
                 "standardTierStorageRedundancy": spec.redundancy,
-                "crossRegionRestore": "Enabled" if spec.redundancy == "GeoRedundant" else "Disabled",
+                "crossRegionRestore": "Enabled"
+                if spec.redundancy == "GeoRedundant"
+                else "Disabled",
             },
             "monitoringSettings": {
                 "azureMonitorAlertSettings": {"alertsForAllJobFailures": "Enabled"},

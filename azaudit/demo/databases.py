@@ -45,6 +45,8 @@ PG = "Microsoft.DBforPostgreSQL/flexibleServers"
 COSMOS = "Microsoft.DocumentDB/databaseAccounts"
 REDIS = "Microsoft.Cache/Redis"
 
+ANY_IPV4 = "0.0.0.0"  # noqa: S104 - a SQL firewall rule bound, not a listening address
+
 
 # -- Azure SQL -------------------------------------------------------------------------------------
 
@@ -84,8 +86,8 @@ SQL_SERVERS: tuple[SqlSpec, ...] = (
         {"ImagingIndex": False, "ModalityWorklist": True},
         public_network="Enabled",
         firewall=(
-            ("AllowAllWindowsAzureIps", "0.0.0.0", "0.0.0.0"),
-            ("AllowAll-Temp-Migration", "0.0.0.0", "255.255.255.255"),
+            ("AllowAllWindowsAzureIps", ANY_IPV4, ANY_IPV4),
+            ("AllowAll-Temp-Migration", ANY_IPV4, "255.255.255.255"),
         ),
         auditing=False,
         private_endpoint=False,
@@ -109,7 +111,7 @@ SQL_SERVERS: tuple[SqlSpec, ...] = (
         tls="1.0",
         public_network="Enabled",
         firewall=(
-            ("AllowAllWindowsAzureIps", "0.0.0.0", "0.0.0.0"),
+            ("AllowAllWindowsAzureIps", ANY_IPV4, ANY_IPV4),
             ("research-office", "198.51.100.0", "198.51.100.255"),
         ),
         audit_retention_days=30,
@@ -170,7 +172,12 @@ def _sql_database_row(spec: SqlSpec, db: str) -> Doc:
             "catalogCollation": "SQL_Latin1_General_CP1_CI_AS",
             "zoneRedundant": spec.sub.phi,
             "readScale": "Disabled",
-            "currentSku": {"name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 4},
+            "currentSku": {
+                "name": "GP_Gen5",
+                "tier": "GeneralPurpose",
+                "family": "Gen5",
+                "capacity": 4,
+            },
             "currentBackupStorageRedundancy": "Geo" if spec.sub.phi else "Local",
             "requestedBackupStorageRedundancy": "Geo" if spec.sub.phi else "Local",
             "isLedgerOn": False,
@@ -189,7 +196,9 @@ def _auditing(spec: SqlSpec, server_id: str) -> Doc:
         "type": "Microsoft.Sql/servers/auditingSettings",
         "properties": {
             "state": "Enabled" if enabled else "Disabled",
-            "storageEndpoint": "https://stnwactlogarchive.blob.core.windows.net/" if enabled else "",
+            "storageEndpoint": "https://stnwactlogarchive.blob.core.windows.net/"
+            if enabled
+            else "",
             "retentionDays": spec.audit_retention_days if enabled else 0,
             "auditActionsAndGroups": (
                 [
@@ -201,7 +210,9 @@ def _auditing(spec: SqlSpec, server_id: str) -> Doc:
                 else []
             ),
             "storageAccountSubscriptionId": (
-                ACTIVITY_ARCHIVE_ID.split("/")[2] if enabled else "00000000-0000-0000-0000-000000000000"
+                ACTIVITY_ARCHIVE_ID.split("/")[2]
+                if enabled
+                else "00000000-0000-0000-0000-000000000000"
             ),
             "isStorageSecondaryKeyInUse": False,
             "isAzureMonitorTargetEnabled": enabled,
@@ -235,7 +246,9 @@ def _add_sql(estate: Estate, network: Network, spec: SqlSpec) -> None:
     for db, tde in spec.databases.items():
         db_row = _sql_database_row(spec, db)
         logs = [log_category("SQLSecurityAuditEvents"), log_group("allLogs")]
-        db_id = estate.add(db_row, [diagnostic_setting(str(db_row["id"]), logs)] if spec.diagnostics else [])
+        db_id = estate.add(
+            db_row, [diagnostic_setting(str(db_row["id"]), logs)] if spec.diagnostics else []
+        )
         estate.doc(
             db_id,
             "transparentDataEncryption/current",
@@ -331,7 +344,12 @@ _PG_PARAMETER_INFO: dict[str, tuple[str, str, str, str]] = {
         "TLSv1,TLSv1.1,TLSv1.2,TLSv1.3",
     ),
     "log_connections": ("Logs each successful connection.", "on", "Boolean", "on,off"),
-    "log_disconnections": ("Logs end of a session, including duration.", "off", "Boolean", "on,off"),
+    "log_disconnections": (
+        "Logs end of a session, including duration.",
+        "off",
+        "Boolean",
+        "on,off",
+    ),
     "log_checkpoints": ("Logs each checkpoint.", "on", "Boolean", "on,off"),
     "logfiles.retention_days": (
         "Sets the retention period window in days for server logs - after this time data will be "
@@ -411,7 +429,12 @@ def _add_postgres(estate: Estate, network: Network, spec: PostgresSpec) -> None:
                 if spec.high_availability
                 else {"mode": "Disabled", "state": "NotEnabled"}
             ),
-            "maintenanceWindow": {"customWindow": "Enabled", "startHour": 3, "startMinute": 0, "dayOfWeek": 0},
+            "maintenanceWindow": {
+                "customWindow": "Enabled",
+                "startHour": 3,
+                "startMinute": 0,
+                "dayOfWeek": 0,
+            },
             "replicationRole": "Primary",
             "replicaCapacity": 5,
             "privateEndpointConnections": [],
@@ -448,7 +471,9 @@ class CosmosSpec:
 
 
 COSMOS_ACCOUNTS: tuple[CosmosSpec, ...] = (
-    CosmosSpec(PORTAL, "rg-portal-data-eus2", "cosmos-nw-portal", "eastus2", ("East US 2", "Central US")),
+    CosmosSpec(
+        PORTAL, "rg-portal-data-eus2", "cosmos-nw-portal", "eastus2", ("East US 2", "Central US")
+    ),
     CosmosSpec(
         DEV,
         "rg-dev-analytics-eus",
@@ -468,7 +493,9 @@ def _add_cosmos(estate: Estate, network: Network, spec: CosmosSpec) -> None:
         {
             "id": f"{spec.name}-{region.lower().replace(' ', '')}",
             "locationName": region,
-            "documentEndpoint": f"https://{spec.name}-{region.lower().replace(' ', '')}.documents.azure.com:443/",
+            "documentEndpoint": (
+                f"https://{spec.name}-{region.lower().replace(' ', '')}.documents.azure.com:443/"
+            ),
             "provisioningState": "Succeeded",
             "failoverPriority": priority,
             "isZoneRedundant": spec.sub.phi,
@@ -515,7 +542,11 @@ def _add_cosmos(estate: Estate, network: Network, spec: CosmosSpec) -> None:
             "readLocations": regions,
             "locations": regions,
             "failoverPolicies": [
-                {"id": r["id"], "locationName": r["locationName"], "failoverPriority": r["failoverPriority"]}
+                {
+                    "id": r["id"],
+                    "locationName": r["locationName"],
+                    "failoverPriority": r["failoverPriority"],
+                }
                 for r in regions
             ],
             "privateEndpointConnections": [],
@@ -583,7 +614,9 @@ def _add_redis(
             "hostName": f"{name}.redis.cache.windows.net",
             "port": 6379,
             "sslPort": 6380,
-            "instances": [{"sslPort": 15000, "nonSslPort": 13000, "isMaster": True, "isPrimary": True}],
+            "instances": [
+                {"sslPort": 15000, "nonSslPort": 13000, "isMaster": True, "isPrimary": True}
+            ],
             "linkedServers": [],
             "privateEndpointConnections": [],
             "updateChannel": "Stable",
@@ -604,7 +637,15 @@ def build(estate: Estate, network: Network) -> None:
         _add_postgres(estate, network, pg)
     for cosmos in COSMOS_ACCOUNTS:
         _add_cosmos(estate, network, cosmos)
-    _add_redis(estate, network, PORTAL, "rg-portal-data-eus2", "redis-nw-portal-sessions", "eastus2",
-               hardened=True)
-    _add_redis(estate, network, DEV, "rg-dev-analytics-eus", "redis-nw-dev-cache", "eastus",
-               hardened=False)
+    _add_redis(
+        estate,
+        network,
+        PORTAL,
+        "rg-portal-data-eus2",
+        "redis-nw-portal-sessions",
+        "eastus2",
+        hardened=True,
+    )
+    _add_redis(
+        estate, network, DEV, "rg-dev-analytics-eus", "redis-nw-dev-cache", "eastus", hardened=False
+    )

@@ -1,9 +1,10 @@
 """Demo identity: Entra users, MFA registration, directory roles, Conditional Access, Azure RBAC.
 
 Graph documents follow Microsoft's Graph v1.0 examples (`users` with `signInActivity`,
-`userRegistrationDetails`, `conditionalAccess/policies`, `identitySecurityDefaultsEnforcementPolicy`);
-RBAC documents follow `RoleAssignments_ListForScope` and `RoleDefinitions_List`. Everyone holding an
-Azure role is a Graph user below (or a service principal / group, which Graph `users` does not list).
+`userRegistrationDetails`, `conditionalAccess/policies`,
+`identitySecurityDefaultsEnforcementPolicy`); RBAC documents follow `RoleAssignments_ListForScope`
+and `RoleDefinitions_List`. Everyone holding an Azure role is a Graph user below (or a service
+principal or group, which Graph `users` does not list).
 
 The story: Conditional Access requires MFA for everyone (break-glass accounts excluded) and for
 Azure management; the policy blocking legacy authentication is still in report-only mode. Five
@@ -72,27 +73,65 @@ GLOBAL_ADMIN = "Global Administrator"
 USERS: tuple[User, ...] = (
     User("bg-admin-01", "Break Glass 01", "Emergency access", 38, directory_roles=(GLOBAL_ADMIN,)),
     User("bg-admin-02", "Break Glass 02", "Emergency access", 38, directory_roles=(GLOBAL_ADMIN,)),
-    User("priya.natarajan", "Priya Natarajan", "Cloud Platform Lead", 0.1,
-         directory_roles=(GLOBAL_ADMIN, "Privileged Role Administrator")),
-    User("marcus.reyes", "Marcus Reyes", "Director of IT Infrastructure", 1.2,
-         directory_roles=(GLOBAL_ADMIN,)),
+    User(
+        "priya.natarajan",
+        "Priya Natarajan",
+        "Cloud Platform Lead",
+        0.1,
+        directory_roles=(GLOBAL_ADMIN, "Privileged Role Administrator"),
+    ),
+    User(
+        "marcus.reyes",
+        "Marcus Reyes",
+        "Director of IT Infrastructure",
+        1.2,
+        directory_roles=(GLOBAL_ADMIN,),
+    ),
     User("tom.becker", "Tom Becker", "Enterprise Architect", 187, directory_roles=(GLOBAL_ADMIN,)),
-    User("raj.patel", "Raj Patel", "Data Science Manager", 2, mfa=False,
-         directory_roles=("Application Administrator",)),
-    User("dana.whitfield", "Dana Whitfield", "Chief Information Security Officer", 0.5,
-         directory_roles=("Security Administrator",)),
+    User(
+        "raj.patel",
+        "Raj Patel",
+        "Data Science Manager",
+        2,
+        mfa=False,
+        directory_roles=("Application Administrator",),
+    ),
+    User(
+        "dana.whitfield",
+        "Dana Whitfield",
+        "Chief Information Security Officer",
+        0.5,
+        directory_roles=("Security Administrator",),
+    ),
     User("kim.tran", "Kim Tran", "Service Desk Lead", 1, directory_roles=("User Administrator",)),
     User("sofia.alvarez", "Sofia Alvarez", "Patient Portal Product Owner", 3),
     User("jordan.lee", "Jordan Lee", "Portal Developer", 0.3),
     User("samira.haddad", "Samira Haddad", "Clinical Applications Engineer", 1),
-    User("greg.holloway", "Greg Holloway", "Clinical Systems Engineer (left 2026-09-09)", 52,
-         enabled=False),
+    User(
+        "greg.holloway",
+        "Greg Holloway",
+        "Clinical Systems Engineer (left 2026-09-09)",
+        52,
+        enabled=False,
+    ),
     User("elena.kowalski", "Elena Kowalski", "Data Engineer", 4),
     User("noah.fischer", "Noah Fischer", "Research Fellow", 14),
-    User("mchen", "Ming Chen (Contoso Consulting)", "Consultant", 9,
-         guest_of="contosoconsulting.example"),
-    User("abrooks", "Avery Brooks (Fabrikam Audit)", "External auditor", 20, mfa=False,
-         guest_of="fabrikamaudit.example", directory_roles=("Global Reader",)),
+    User(
+        "mchen",
+        "Ming Chen (Contoso Consulting)",
+        "Consultant",
+        9,
+        guest_of="contosoconsulting.example",
+    ),
+    User(
+        "abrooks",
+        "Avery Brooks (Fabrikam Audit)",
+        "External auditor",
+        20,
+        mfa=False,
+        guest_of="fabrikamaudit.example",
+        directory_roles=("Global Reader",),
+    ),
     User("olivia.grant", "Dr. Olivia Grant", "Hospitalist", 0.2),
     User("ahmed.karim", "Ahmed Karim", "Nurse Informaticist", 2),
     User("grace.oduya", "Grace Oduya", "Medical Coder (new hire)", None, mfa=False),
@@ -178,19 +217,29 @@ BUILT_IN_ROLES: dict[str, tuple[str, list[str], list[str], list[str], str]] = {
     ),
     "Security Reader": (
         "39bc4728-0917-49c7-9d2c-d95423bc2eb4",
-        ["Microsoft.Authorization/*/read", "Microsoft.Security/*/read", "Microsoft.Insights/alertRules/read",
-         "Microsoft.Resources/subscriptions/resourceGroups/read"],
+        [
+            "Microsoft.Authorization/*/read",
+            "Microsoft.Security/*/read",
+            "Microsoft.Insights/alertRules/read",
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+        ],
         [],
         [],
         "Security Reader Role",
     ),
     "Key Vault Crypto Service Encryption User": (
         "e147488a-f6f5-4113-8e2d-b22465e65bf6",
-        ["Microsoft.EventGrid/eventSubscriptions/write", "Microsoft.EventGrid/eventSubscriptions/read",
-         "Microsoft.EventGrid/eventSubscriptions/delete"],
+        [
+            "Microsoft.EventGrid/eventSubscriptions/write",
+            "Microsoft.EventGrid/eventSubscriptions/read",
+            "Microsoft.EventGrid/eventSubscriptions/delete",
+        ],
         [],
-        ["Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/wrap/action",
-         "Microsoft.KeyVault/vaults/keys/unwrap/action"],
+        [
+            "Microsoft.KeyVault/vaults/keys/read",
+            "Microsoft.KeyVault/vaults/keys/wrap/action",
+            "Microsoft.KeyVault/vaults/keys/unwrap/action",
+        ],
         "Read metadata of keys and perform wrap/unwrap operations.",
     ),
     "AcrPull": (
@@ -251,7 +300,10 @@ class Assignment:
     principal_type: str = "User"
 
 
-_CLINICAL_KV = "/resourceGroups/rg-clinical-security-eus/providers/Microsoft.KeyVault/vaults/kv-nw-clinical-eus"
+_CLINICAL_KV = (
+    "/resourceGroups/rg-clinical-security-eus/providers/"
+    "Microsoft.KeyVault/vaults/kv-nw-clinical-eus"
+)
 
 ASSIGNMENTS: tuple[Assignment, ...] = (
     # platform: three owners; a stale architect is still Contributor
@@ -263,25 +315,46 @@ ASSIGNMENTS: tuple[Assignment, ...] = (
     Assignment(CLINICAL, "priya.natarajan", "Owner"),
     Assignment(CLINICAL, "marcus.reyes", "Owner"),
     Assignment(CLINICAL, "greg.holloway", "Contributor"),
-    Assignment(CLINICAL, "samira.haddad", "NW EHR VM Operator", "/resourceGroups/rg-clinical-ehr-eus"),
+    Assignment(
+        CLINICAL, "samira.haddad", "NW EHR VM Operator", "/resourceGroups/rg-clinical-ehr-eus"
+    ),
     Assignment(CLINICAL, "samira.haddad", "Contributor", "/resourceGroups/rg-clinical-apps-eus"),
     Assignment(CLINICAL, "abrooks", "Reader"),
     Assignment(CLINICAL, "sg-nw-clinical-readers", "Reader", principal_type="Group"),
-    Assignment(CLINICAL, "sp-ado-clinical-deploy", "Contributor", "/resourceGroups/rg-clinical-apps-eus",
-               principal_type="ServicePrincipal"),
-    Assignment(CLINICAL, "id-stnwclinicalphi01-cmk", "Key Vault Crypto Service Encryption User",
-               _CLINICAL_KV, principal_type="ServicePrincipal"),
+    Assignment(
+        CLINICAL,
+        "sp-ado-clinical-deploy",
+        "Contributor",
+        "/resourceGroups/rg-clinical-apps-eus",
+        principal_type="ServicePrincipal",
+    ),
+    Assignment(
+        CLINICAL,
+        "id-stnwclinicalphi01-cmk",
+        "Key Vault Crypto Service Encryption User",
+        _CLINICAL_KV,
+        principal_type="ServicePrincipal",
+    ),
     # portal: four owners, one of them a guest
     Assignment(PORTAL, "priya.natarajan", "Owner"),
     Assignment(PORTAL, "marcus.reyes", "Owner"),
     Assignment(PORTAL, "sofia.alvarez", "Owner"),
     Assignment(PORTAL, "mchen", "Owner"),
     Assignment(PORTAL, "jordan.lee", "Contributor"),
-    Assignment(PORTAL, "sp-github-portal-deploy", "Contributor", "/resourceGroups/rg-portal-app-eus2",
-               principal_type="ServicePrincipal"),
-    Assignment(PORTAL, "aks-nw-portal-eus2-agentpool", "AcrPull",
-               "/resourceGroups/rg-portal-aks-eus2/providers/Microsoft.ContainerRegistry/registries/acrnwportal",
-               principal_type="ServicePrincipal"),
+    Assignment(
+        PORTAL,
+        "sp-github-portal-deploy",
+        "Contributor",
+        "/resourceGroups/rg-portal-app-eus2",
+        principal_type="ServicePrincipal",
+    ),
+    Assignment(
+        PORTAL,
+        "aks-nw-portal-eus2-agentpool",
+        "AcrPull",
+        "/resourceGroups/rg-portal-aks-eus2/providers/Microsoft.ContainerRegistry/registries/acrnwportal",
+        principal_type="ServicePrincipal",
+    ),
     # dev: a single owner without MFA who also administers access; a custom "*" role
     Assignment(DEV, "raj.patel", "Owner"),
     Assignment(DEV, "raj.patel", "User Access Administrator"),
@@ -336,11 +409,12 @@ def role_assignments(sub: Subscription) -> Doc:
     """Role assignments listed at a subscription: its own, its resource groups', inherited."""
     items = []
     for i, a in enumerate(x for x in ASSIGNMENTS if x.sub is sub):
-        definition = (
-            f"{sub.scope}/providers/Microsoft.Authorization/roleDefinitions/{_role_guid(sub, a.role)}"
-        )
+        role_id = _role_guid(sub, a.role)
+        definition = f"{sub.scope}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
         items.append(
-            _assignment_doc(sub.scope + a.scope, a.principal, definition, a.principal_type, 400 - 11 * i)
+            _assignment_doc(
+                sub.scope + a.scope, a.principal, definition, a.principal_type, 400 - 11 * i
+            )
         )
     for principal, role, kind in INHERITED:
         definition = f"/providers/Microsoft.Authorization/roleDefinitions/{BUILT_IN_ROLES[role][0]}"
@@ -349,7 +423,7 @@ def role_assignments(sub: Subscription) -> Doc:
 
 
 def role_definitions(sub: Subscription) -> Doc:
-    """Role definitions visible at a subscription (the built-ins the demo uses, and custom roles)."""
+    """Role definitions visible at a subscription: the built-ins the demo uses, custom roles."""
     items = []
     for name, (role_id, actions, not_actions, data_actions, description) in BUILT_IN_ROLES.items():
         items.append(
@@ -431,7 +505,7 @@ def _sign_in(user: User) -> Doc:
 
 
 def users_document() -> Doc:
-    """`GET /users?$select=id,displayName,userPrincipalName,userType,accountEnabled,signInActivity`."""
+    """`GET /users` with the `$select` of the `graph:users` source."""
     return {
         "@odata.context": (
             f"{GRAPH}#users(id,displayName,userPrincipalName,userType,accountEnabled,signInActivity)"
@@ -483,15 +557,17 @@ def registration_document() -> Doc:
                 "userType": "guest" if u.guest_of else "member",
             }
         )
-    return {"@odata.context": f"{GRAPH}#reports/authenticationMethods/userRegistrationDetails",
-            "value": rows}
+    return {
+        "@odata.context": f"{GRAPH}#reports/authenticationMethods/userRegistrationDetails",
+        "value": rows,
+    }
 
 
 def directory_roles_document() -> Doc:
     """`GET /directoryRoles?$expand=members` (activated roles only)."""
     roles = []
     for name, (template, description) in DIRECTORY_ROLE_TEMPLATES.items():
-        members = [
+        members: list[Doc] = [
             {
                 "@odata.type": "#microsoft.graph.user",
                 "id": u.id,
@@ -640,7 +716,7 @@ def conditional_access_document() -> Doc:
 
 
 def security_defaults_document() -> Doc:
-    """`GET /policies/identitySecurityDefaultsEnforcementPolicy` (off: Conditional Access is used)."""
+    """Security defaults (`identitySecurityDefaultsEnforcementPolicy`): off, CA is used."""
     return {
         "@odata.context": f"{GRAPH}#policies/identitySecurityDefaultsEnforcementPolicy/$entity",
         "description": (

@@ -88,8 +88,11 @@ def _add_workspace(
                 "searchVersion": 1,
                 "enableLogAccessUsingOnlyResourcePermissions": True,
             },
-            "workspaceCapping": {"dailyQuotaGb": -1.0, "quotaNextResetTime": days_ago(-0.5),
-                                 "dataIngestionStatus": "RespectQuota"},
+            "workspaceCapping": {
+                "dailyQuotaGb": -1.0,
+                "quotaNextResetTime": days_ago(-0.5),
+                "dataIngestionStatus": "RespectQuota",
+            },
             "publicNetworkAccessForIngestion": "Enabled",
             "publicNetworkAccessForQuery": "Enabled",
             "createdDate": days_ago(700),
@@ -97,7 +100,9 @@ def _add_workspace(
         },
     )
     rid = str(row["id"])
-    estate.add(row, [diagnostic_setting(rid, [log_group("audit")])] if sub.phi or sub is PLATFORM else [])
+    estate.add(
+        row, [diagnostic_setting(rid, [log_group("audit")])] if sub.phi or sub is PLATFORM else []
+    )
 
 
 def _add_app_insights(estate: Estate) -> None:
@@ -202,7 +207,9 @@ def _add_activity_alerts(estate: Estate, sub: Subscription, rg: str, action_grou
 def _activity_log_export(sub: Subscription) -> Doc:
     def setting(name: str, logs: list[Doc], storage: str | None) -> Doc:
         return {
-            "id": f"{sub.scope.lstrip('/')}/providers/AzureResourceManager/diagnosticSettings/{name}",
+            "id": (
+                f"{sub.scope.lstrip('/')}/providers/AzureResourceManager/diagnosticSettings/{name}"
+            ),
             "type": None,
             "name": name,
             "properties": {
@@ -215,8 +222,13 @@ def _activity_log_export(sub: Subscription) -> Doc:
         }
 
     if sub is PLATFORM:
-        items = [setting("activity-to-security", [{"categoryGroup": "allLogs", "enabled": True}],
-                         ACTIVITY_ARCHIVE_ID)]
+        items = [
+            setting(
+                "activity-to-security",
+                [{"categoryGroup": "allLogs", "enabled": True}],
+                ACTIVITY_ARCHIVE_ID,
+            )
+        ]
     elif sub is CLINICAL:
         items = [
             setting(

@@ -6,7 +6,7 @@ Shapes follow Microsoft's `NetworkSecurityGroups_CreateOrUpdate_WithRule` / `_Li
 The story: the hub (platform) and both production spokes deny management ports from the Internet;
 the imaging team opened RDP to "any" for a vendor on the PACS gateway and never closed it; the dev
 subscription lets SSH in from anywhere and a legacy NSG exposes database ports. The AKS node subnet
-in the portal and two dev subnets have no NSG. Dev has a VNet in westeurope without a Network
+in the portal and three dev subnets have no NSG. Dev has a VNet in westeurope without a Network
 Watcher.
 """
 
@@ -97,7 +97,13 @@ NSGS: tuple[tuple[Subscription, str, str, str, tuple[Rule, ...]], ...] = (
             Rule("AllowHttpsInbound", 120, ("443",), "Internet"),
             Rule("AllowGatewayManagerInbound", 130, ("443",), "GatewayManager"),
             Rule("AllowAzureLoadBalancerInbound", 140, ("443",), "AzureLoadBalancer"),
-            Rule("AllowBastionHostCommunication", 150, ("8080", "5701"), "VirtualNetwork", protocol="*"),
+            Rule(
+                "AllowBastionHostCommunication",
+                150,
+                ("8080", "5701"),
+                "VirtualNetwork",
+                protocol="*",
+            ),
         ),
     ),
     (
@@ -297,6 +303,7 @@ _PE_DNS_SUFFIX = {
     "redisCache": "redis.cache.windows.net",
     "namespace": "servicebus.windows.net",
     "account": "cognitiveservices.azure.com",
+    "postgresqlServer": "postgres.database.azure.com",
 }
 
 
@@ -333,18 +340,59 @@ def _rule_doc(nsg_id: str, rule: Rule, *, default: bool = False) -> Doc:
 
 
 _DEFAULT_RULES = (
-    Rule("AllowVnetInBound", 65000, ("*",), "VirtualNetwork", protocol="*",
-         description="Allow inbound traffic from all VMs in VNET"),
-    Rule("AllowAzureLoadBalancerInBound", 65001, ("*",), "AzureLoadBalancer", protocol="*",
-         description="Allow inbound traffic from azure load balancer"),
-    Rule("DenyAllInBound", 65500, ("*",), "*", access="Deny", protocol="*",
-         description="Deny all inbound traffic"),
-    Rule("AllowVnetOutBound", 65000, ("*",), "VirtualNetwork", direction="Outbound", protocol="*",
-         description="Allow outbound traffic from all VMs to all VMs in VNET"),
-    Rule("AllowInternetOutBound", 65001, ("*",), "*", direction="Outbound", protocol="*",
-         description="Allow outbound traffic from all VMs to Internet"),
-    Rule("DenyAllOutBound", 65500, ("*",), "*", access="Deny", direction="Outbound", protocol="*",
-         description="Deny all outbound traffic"),
+    Rule(
+        "AllowVnetInBound",
+        65000,
+        ("*",),
+        "VirtualNetwork",
+        protocol="*",
+        description="Allow inbound traffic from all VMs in VNET",
+    ),
+    Rule(
+        "AllowAzureLoadBalancerInBound",
+        65001,
+        ("*",),
+        "AzureLoadBalancer",
+        protocol="*",
+        description="Allow inbound traffic from azure load balancer",
+    ),
+    Rule(
+        "DenyAllInBound",
+        65500,
+        ("*",),
+        "*",
+        access="Deny",
+        protocol="*",
+        description="Deny all inbound traffic",
+    ),
+    Rule(
+        "AllowVnetOutBound",
+        65000,
+        ("*",),
+        "VirtualNetwork",
+        direction="Outbound",
+        protocol="*",
+        description="Allow outbound traffic from all VMs to all VMs in VNET",
+    ),
+    Rule(
+        "AllowInternetOutBound",
+        65001,
+        ("*",),
+        "*",
+        direction="Outbound",
+        protocol="*",
+        description="Allow outbound traffic from all VMs to Internet",
+    ),
+    Rule(
+        "DenyAllOutBound",
+        65500,
+        ("*",),
+        "*",
+        access="Deny",
+        direction="Outbound",
+        protocol="*",
+        description="Deny all outbound traffic",
+    ),
 )
 
 
@@ -558,9 +606,7 @@ class Network:
 
     # -- helpers other areas use ------------------------------------------------------------------
 
-    def public_ip(
-        self, sub: Subscription, rg: str, name: str, location: str, address: str
-    ) -> str:
+    def public_ip(self, sub: Subscription, rg: str, name: str, location: str, address: str) -> str:
         """Add a Standard static public IP (documentation-range address); return its id."""
         row = arg_row(
             sub,
@@ -648,8 +694,9 @@ class Network:
         if nsg_id is not None:
             props["networkSecurityGroup"] = {"id": nsg_id}
             self._nsgs[nsg_id]["properties"]["networkInterfaces"].append({"id": nic_id})
-        return self.estate.add(arg_row(sub, rg, "Microsoft.Network/networkInterfaces", name,
-                                       location, props))
+        return self.estate.add(
+            arg_row(sub, rg, "Microsoft.Network/networkInterfaces", name, location, props)
+        )
 
     def private_endpoint(self, target: Doc, group: str, target_type: str) -> None:
         """Give `target` (a resource row in a PHI spoke) an approved private endpoint.
@@ -662,7 +709,9 @@ class Network:
         location = str(target["location"])
         subnet_id = self.subnet_id(sub, rg_net, vnet, subnet)
         name = f"pe-{target['name']}-{group.lower()}"
-        pe_id = resource_id(sub, target["resourceGroup"], "Microsoft.Network/privateEndpoints", name)
+        pe_id = resource_id(
+            sub, target["resourceGroup"], "Microsoft.Network/privateEndpoints", name
+        )
         nic_id = self.nic(
             sub,
             str(target["resourceGroup"]),

@@ -75,17 +75,48 @@ class VaultSpec:
 
 
 VAULTS: tuple[VaultSpec, ...] = (
-    VaultSpec(PLATFORM, "rg-nw-management-eus", "kv-nw-platform-eus", "eastus", private_endpoint=False,
-              audit_logs="audit"),
+    VaultSpec(
+        PLATFORM,
+        "rg-nw-management-eus",
+        "kv-nw-platform-eus",
+        "eastus",
+        private_endpoint=False,
+        audit_logs="audit",
+    ),
     VaultSpec(CLINICAL, "rg-clinical-security-eus", "kv-nw-clinical-eus", "eastus"),
-    VaultSpec(CLINICAL, "rg-clinical-ehr-eus", "kv-nw-ehr-legacy", "eastus", rbac=False,
-              purge_protection=False, public_network="Enabled", default_action=None,
-              private_endpoint=False, audit_logs=None),
-    VaultSpec(PORTAL, "rg-portal-security-eus2", "kv-nw-portal-eus2", "eastus2",
-              public_network="Enabled", private_endpoint=True, audit_logs="allLogs"),
-    VaultSpec(DEV, "rg-dev-analytics-eus", "kv-nw-dev-eus", "eastus", rbac=False,
-              purge_protection=False, public_network="Enabled", default_action="Allow",
-              private_endpoint=False, audit_logs=None),
+    VaultSpec(
+        CLINICAL,
+        "rg-clinical-ehr-eus",
+        "kv-nw-ehr-legacy",
+        "eastus",
+        rbac=False,
+        purge_protection=False,
+        public_network="Enabled",
+        default_action=None,
+        private_endpoint=False,
+        audit_logs=None,
+    ),
+    VaultSpec(
+        PORTAL,
+        "rg-portal-security-eus2",
+        "kv-nw-portal-eus2",
+        "eastus2",
+        public_network="Enabled",
+        private_endpoint=True,
+        audit_logs="allLogs",
+    ),
+    VaultSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "kv-nw-dev-eus",
+        "eastus",
+        rbac=False,
+        purge_protection=False,
+        public_network="Enabled",
+        default_action="Allow",
+        private_endpoint=False,
+        audit_logs=None,
+    ),
 )
 
 _ACCESS_POLICY_PERMISSIONS: Doc = {
@@ -130,7 +161,9 @@ def _vault_row(spec: VaultSpec) -> Doc:
             "bypass": "AzureServices",
             "defaultAction": spec.default_action,
             "ipRules": (
-                [{"value": "198.51.100.0/24"}] if spec.public_network == "Enabled" and spec.sub.phi else []
+                [{"value": "198.51.100.0/24"}]
+                if spec.public_network == "Enabled" and spec.sub.phi
+                else []
             ),
             "virtualNetworkRules": [],
         }
@@ -144,7 +177,10 @@ def _add_vault(estate: Estate, network: Network, spec: VaultSpec) -> None:
         network.private_endpoint(row, "vault", KEY_VAULT)
     logs = []
     if spec.audit_logs == "AuditEvent":
-        logs = [log_category("AuditEvent"), log_category("AzurePolicyEvaluationDetails", enabled=False)]
+        logs = [
+            log_category("AuditEvent"),
+            log_category("AzurePolicyEvaluationDetails", enabled=False),
+        ]
     elif spec.audit_logs is not None:
         logs = [log_group(spec.audit_logs)]
     estate.add(row, [diagnostic_setting(rid, logs)] if logs else [])
@@ -359,7 +395,9 @@ def build(estate: Estate, network: Network) -> None:
             "providers/Microsoft.Security/pricings",
             arm_list([_pricing(sub, plan) for plan in _PLANS]),
         )
-        estate.doc(sub.scope, "providers/Microsoft.Security/securityContacts", _security_contacts(sub))
+        estate.doc(
+            sub.scope, "providers/Microsoft.Security/securityContacts", _security_contacts(sub)
+        )
         estate.doc(
             sub.scope,
             "providers/Microsoft.Authorization/policyAssignments",

@@ -6,8 +6,8 @@ bodies of their providers, with the properties the checks read.
 The story: the HL7 feed runs through an Event Hub namespace with Entra-only auth, but the orders
 Service Bus namespace still issues SAS keys to the legacy interface engine. The portal runs on a
 private AKS cluster pulling from a private registry. Dev has a public registry with the admin
-user on, an Azure OpenAI account, a Datadog monitor and a Marketplace SaaS DICOM viewer trial:
-services that Microsoft's HIPAA BAA does not cover.
+user on and an Azure OpenAI account open to the internet, plus a Datadog monitor and a
+Marketplace SaaS DICOM viewer trial: services that Microsoft's HIPAA BAA does not cover.
 """
 
 from __future__ import annotations
@@ -60,14 +60,34 @@ EVENT_HUB = "Microsoft.EventHub/namespaces"
 SERVICE_BUS = "Microsoft.ServiceBus/namespaces"
 
 NAMESPACES: tuple[NamespaceSpec, ...] = (
-    NamespaceSpec(CLINICAL, "rg-clinical-integration-eus", "evhns-nw-hl7-eus", "eastus", EVENT_HUB,
-                  "Standard"),
-    NamespaceSpec(CLINICAL, "rg-clinical-integration-eus", "sbns-nw-orders-eus", "eastus",
-                  SERVICE_BUS, "Premium", local_auth_disabled=False, diagnostics=False),
-    NamespaceSpec(PORTAL, "rg-portal-app-eus2", "sbns-nw-portal-notify", "eastus2", SERVICE_BUS,
-                  "Premium"),
-    NamespaceSpec(DEV, "rg-dev-analytics-eus", "evhns-nw-dev-telemetry", "eastus", EVENT_HUB, "Basic",
-                  tls="1.0", local_auth_disabled=False, public_network="Enabled", diagnostics=False),
+    NamespaceSpec(
+        CLINICAL, "rg-clinical-integration-eus", "evhns-nw-hl7-eus", "eastus", EVENT_HUB, "Standard"
+    ),
+    NamespaceSpec(
+        CLINICAL,
+        "rg-clinical-integration-eus",
+        "sbns-nw-orders-eus",
+        "eastus",
+        SERVICE_BUS,
+        "Premium",
+        local_auth_disabled=False,
+        diagnostics=False,
+    ),
+    NamespaceSpec(
+        PORTAL, "rg-portal-app-eus2", "sbns-nw-portal-notify", "eastus2", SERVICE_BUS, "Premium"
+    ),
+    NamespaceSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "evhns-nw-dev-telemetry",
+        "eastus",
+        EVENT_HUB,
+        "Basic",
+        tls="1.0",
+        local_auth_disabled=False,
+        public_network="Enabled",
+        diagnostics=False,
+    ),
 )
 
 
@@ -87,7 +107,9 @@ def _add_namespace(estate: Estate, network: Network, spec: NamespaceSpec) -> Non
         "metricId": f"{spec.sub.subscription_id}:{spec.name}",
     }
     if spec.rtype == EVENT_HUB:
-        props.update(isAutoInflateEnabled=False, maximumThroughputUnits=0, kafkaEnabled=spec.sku != "Basic")
+        props.update(
+            isAutoInflateEnabled=False, maximumThroughputUnits=0, kafkaEnabled=spec.sku != "Basic"
+        )
     else:
         props["premiumMessagingPartitions"] = 1
     row = arg_row(
@@ -112,8 +134,14 @@ ACR = "Microsoft.ContainerRegistry/registries"
 
 
 def _add_registry(
-    estate: Estate, network: Network, sub: Subscription, rg: str, name: str, location: str,
-    *, hardened: bool,
+    estate: Estate,
+    network: Network,
+    sub: Subscription,
+    rg: str,
+    name: str,
+    location: str,
+    *,
+    hardened: bool,
 ) -> None:
     row = arg_row(
         sub,
@@ -130,12 +158,18 @@ def _add_registry(
             "policies": {
                 "quarantinePolicy": {"status": "disabled"},
                 "trustPolicy": {"type": "Notary", "status": "disabled"},
-                "retentionPolicy": {"days": 7, "lastUpdatedTime": days_ago(500, fraction=True),
-                                    "status": "disabled"},
+                "retentionPolicy": {
+                    "days": 7,
+                    "lastUpdatedTime": days_ago(500, fraction=True),
+                    "status": "disabled",
+                },
                 "exportPolicy": {"status": "disabled" if hardened else "enabled"},
                 "azureADAuthenticationAsArmPolicy": {"status": "enabled"},
-                "softDeletePolicy": {"retentionDays": 7, "lastUpdatedTime": days_ago(500, fraction=True),
-                                     "status": "disabled"},
+                "softDeletePolicy": {
+                    "retentionDays": 7,
+                    "lastUpdatedTime": days_ago(500, fraction=True),
+                    "status": "disabled",
+                },
             },
             "encryption": {"status": "disabled"},
             "dataEndpointEnabled": False,
@@ -146,7 +180,10 @@ def _add_registry(
             "zoneRedundancy": "Enabled" if hardened else "Disabled",
             "anonymousPullEnabled": False,
         },
-        sku={"name": "Premium" if hardened else "Basic", "tier": "Premium" if hardened else "Basic"},
+        sku={
+            "name": "Premium" if hardened else "Basic",
+            "tier": "Premium" if hardened else "Basic",
+        },
     )
     if hardened:
         network.private_endpoint(row, "registry", ACR)
@@ -158,12 +195,17 @@ def _add_aks(estate: Estate, network: Network) -> None:
     sub, rg, name, location = PORTAL, "rg-portal-aks-eus2", "aks-nw-portal-eus2", "eastus2"
     node_rg = f"MC_{rg}_{name}_{location}"
     aks_id = resource_id(sub, rg, AKS, name)
-    subnet = network.subnet_id(sub, "rg-portal-network-eus2", "vnet-nw-portal-eus2", "snet-aks-nodes")
-    kubelet = resource_id(sub, node_rg, "Microsoft.ManagedIdentity/userAssignedIdentities",
-                          f"{name}-agentpool")
-    pools = []
-    for pool, mode, count, size in (("system", "System", 3, "Standard_D4ds_v5"),
-                                    ("user", "User", 4, "Standard_D8ds_v5")):
+    subnet = network.subnet_id(
+        sub, "rg-portal-network-eus2", "vnet-nw-portal-eus2", "snet-aks-nodes"
+    )
+    kubelet = resource_id(
+        sub, node_rg, "Microsoft.ManagedIdentity/userAssignedIdentities", f"{name}-agentpool"
+    )
+    pools: list[Doc] = []
+    for pool, mode, count, size in (
+        ("system", "System", 3, "Standard_D4ds_v5"),
+        ("user", "User", 4, "Standard_D8ds_v5"),
+    ):
         pools.append(
             {
                 "name": pool,
@@ -211,7 +253,10 @@ def _add_aks(estate: Estate, network: Network) -> None:
                     "useAADAuth": "true",
                 },
             },
-            "azureKeyvaultSecretsProvider": {"enabled": True, "config": {"enableSecretRotation": "true"}},
+            "azureKeyvaultSecretsProvider": {
+                "enabled": True,
+                "config": {"enableSecretRotation": "true"},
+            },
         },
         "nodeResourceGroup": node_rg,
         "enableRBAC": True,
@@ -227,10 +272,16 @@ def _add_aks(estate: Estate, network: Network) -> None:
             "dnsServiceIP": "172.16.0.10",
             "outboundType": "loadBalancer",
         },
-        "aadProfile": {"managed": True, "enableAzureRBAC": True, "tenantID": TENANT_ID, "adminGroupObjectIDs": [
-            guid("group:sg-nw-aks-admins")
-        ]},
-        "apiServerAccessProfile": {"enablePrivateCluster": True, "enablePrivateClusterPublicFQDN": False},
+        "aadProfile": {
+            "managed": True,
+            "enableAzureRBAC": True,
+            "tenantID": TENANT_ID,
+            "adminGroupObjectIDs": [guid("group:sg-nw-aks-admins")],
+        },
+        "apiServerAccessProfile": {
+            "enablePrivateCluster": True,
+            "enablePrivateClusterPublicFQDN": False,
+        },
         "identityProfile": {
             "kubeletidentity": {
                 "resourceId": kubelet,
@@ -247,27 +298,53 @@ def _add_aks(estate: Estate, network: Network) -> None:
             "workloadIdentity": {"enabled": True},
             "imageCleaner": {"enabled": True, "intervalHours": 168},
         },
-        "oidcIssuerProfile": {"enabled": True, "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{guid(aks_id + 'oidc')}/"},
+        "oidcIssuerProfile": {
+            "enabled": True,
+            "issuerURL": (
+                f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{guid(aks_id + 'oidc')}/"
+            ),
+        },
         "storageProfile": {"diskCSIDriver": {"enabled": True}, "fileCSIDriver": {"enabled": True}},
         "autoUpgradeProfile": {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"},
         "maxAgentPools": 100,
     }
-    row = arg_row(sub, rg, AKS, name, location, props, sku={"name": "Base", "tier": "Standard"},
-                  identity=system_identity(name))
+    row = arg_row(
+        sub,
+        rg,
+        AKS,
+        name,
+        location,
+        props,
+        sku={"name": "Base", "tier": "Standard"},
+        identity=system_identity(name),
+    )
     logs = [log_group("audit")]
     estate.add(row, [diagnostic_setting(aks_id, logs)])
 
     # The node resource group AKS manages (what Resource Graph lists next to the cluster).
     node_tags = {"aks-managed-cluster-name": name, "aks-managed-cluster-rg": rg}
-    estate.add(arg_row(sub, node_rg, "Microsoft.ManagedIdentity/userAssignedIdentities",
-                       f"{name}-agentpool", location,
-                       {"tenantId": TENANT_ID, "principalId": guid(f"object:{kubelet}"),
-                        "clientId": guid(f"client:{kubelet}")}, tags=node_tags))
-    nsg_rules = (
-        ("k8s-azure-lb_allow_IPv4_443", 500, "443", "Internet"),
+    estate.add(
+        arg_row(
+            sub,
+            node_rg,
+            "Microsoft.ManagedIdentity/userAssignedIdentities",
+            f"{name}-agentpool",
+            location,
+            {
+                "tenantId": TENANT_ID,
+                "principalId": guid(f"object:{kubelet}"),
+                "clientId": guid(f"client:{kubelet}"),
+            },
+            tags=node_tags,
+        )
     )
-    nsg_id = resource_id(sub, node_rg, "Microsoft.Network/networkSecurityGroups",
-                         f"aks-agentpool-{hexid(aks_id, 8)}-nsg")
+    nsg_rules = (("k8s-azure-lb_allow_IPv4_443", 500, "443", "Internet"),)
+    nsg_id = resource_id(
+        sub,
+        node_rg,
+        "Microsoft.Network/networkSecurityGroups",
+        f"aks-agentpool-{hexid(aks_id, 8)}-nsg",
+    )
     estate.add(
         arg_row(
             sub,
@@ -308,7 +385,9 @@ def _add_aks(estate: Estate, network: Network) -> None:
             tags=node_tags,
         )
     )
-    pip = network.public_ip(sub, node_rg, f"kubernetes-{hexid(aks_id + 'lb', 32)}", location, "203.0.113.90")
+    pip = network.public_ip(
+        sub, node_rg, f"kubernetes-{hexid(aks_id + 'lb', 32)}", location, "203.0.113.90"
+    )
     lb_id = resource_id(sub, node_rg, "Microsoft.Network/loadBalancers", "kubernetes")
     estate.add(
         arg_row(
@@ -324,12 +403,16 @@ def _add_aks(estate: Estate, network: Network) -> None:
                     {
                         "name": hexid(aks_id + "lb", 32),
                         "id": f"{lb_id}/frontendIPConfigurations/{hexid(aks_id + 'lb', 32)}",
-                        "properties": {"provisioningState": "Succeeded",
-                                       "privateIPAllocationMethod": "Dynamic",
-                                       "publicIPAddress": {"id": pip}},
+                        "properties": {
+                            "provisioningState": "Succeeded",
+                            "privateIPAllocationMethod": "Dynamic",
+                            "publicIPAddress": {"id": pip},
+                        },
                     }
                 ],
-                "backendAddressPools": [{"name": "kubernetes", "id": f"{lb_id}/backendAddressPools/kubernetes"}],
+                "backendAddressPools": [
+                    {"name": "kubernetes", "id": f"{lb_id}/backendAddressPools/kubernetes"}
+                ],
                 "loadBalancingRules": [],
                 "probes": [],
                 "inboundNatRules": [],
@@ -339,8 +422,9 @@ def _add_aks(estate: Estate, network: Network) -> None:
             tags=node_tags,
         )
     )
-    for pool in pools:
-        vmss = f"aks-{pool['name']}-{int(hexid(aks_id + str(pool['name']), 8), 16) % 10**8:08d}-vmss"
+    for profile in pools:
+        suffix = int(hexid(aks_id + str(profile["name"]), 8), 16) % 10**8
+        vmss = f"aks-{profile['name']}-{suffix:08d}-vmss"
         estate.add(
             arg_row(
                 sub,
@@ -354,11 +438,14 @@ def _add_aks(estate: Estate, network: Network) -> None:
                     "upgradePolicy": {"mode": "Manual"},
                     "virtualMachineProfile": {
                         "storageProfile": {
-                            "osDisk": {"osType": "Linux", "createOption": "FromImage",
-                                       "caching": "ReadOnly", "diffDiskSettings": {"option": "Local",
-                                                                                   "placement": "CacheDisk"},
-                                       "managedDisk": {"storageAccountType": "Standard_LRS"},
-                                       "diskSizeGB": 128},
+                            "osDisk": {
+                                "osType": "Linux",
+                                "createOption": "FromImage",
+                                "caching": "ReadOnly",
+                                "diffDiskSettings": {"option": "Local", "placement": "CacheDisk"},
+                                "managedDisk": {"storageAccountType": "Standard_LRS"},
+                                "diskSizeGB": 128,
+                            },
                         },
                         "securityProfile": {"encryptionAtHost": True},
                     },
@@ -368,11 +455,18 @@ def _add_aks(estate: Estate, network: Network) -> None:
                     "platformFaultDomainCount": 1,
                     "timeCreated": days_ago(120, fraction=True),
                 },
-                sku={"name": pool["vmSize"], "tier": "Standard", "capacity": pool["count"]},
-                tags={**node_tags, "aks-managed-poolName": str(pool["name"])},
+                sku={"name": profile["vmSize"], "tier": "Standard", "capacity": profile["count"]},
+                tags={**node_tags, "aks-managed-poolName": str(profile["name"])},
                 zones=["1", "2", "3"],
-                identity={"type": "UserAssigned", "userAssignedIdentities": {kubelet: {
-                    "principalId": guid(f"object:{kubelet}"), "clientId": guid(f"client:{kubelet}")}}},
+                identity={
+                    "type": "UserAssigned",
+                    "userAssignedIdentities": {
+                        kubelet: {
+                            "principalId": guid(f"object:{kubelet}"),
+                            "clientId": guid(f"client:{kubelet}"),
+                        }
+                    },
+                },
             )
         )
 
@@ -383,8 +477,15 @@ COGNITIVE = "Microsoft.CognitiveServices/accounts"
 
 
 def _add_cognitive(
-    estate: Estate, network: Network, sub: Subscription, rg: str, name: str, location: str,
-    kind: str, *, hardened: bool,
+    estate: Estate,
+    network: Network,
+    sub: Subscription,
+    rg: str,
+    name: str,
+    location: str,
+    kind: str,
+    *,
+    hardened: bool,
 ) -> None:
     row = arg_row(
         sub,
@@ -398,8 +499,11 @@ def _add_cognitive(
             "customSubDomainName": name,
             "publicNetworkAccess": "Disabled" if hardened else "Enabled",
             "disableLocalAuth": hardened,
-            "networkAcls": {"defaultAction": "Deny" if hardened else "Allow", "ipRules": [],
-                            "virtualNetworkRules": []},
+            "networkAcls": {
+                "defaultAction": "Deny" if hardened else "Allow",
+                "ipRules": [],
+                "virtualNetworkRules": [],
+            },
             "privateEndpointConnections": [],
             "restrictOutboundNetworkAccess": hardened,
             "dateCreated": days_ago(300, fraction=True),
@@ -425,8 +529,12 @@ def _add_ml_workspace(estate: Estate) -> None:
             "eastus",
             {
                 "friendlyName": name,
-                "storageAccount": resource_id(sub, rg, "Microsoft.Storage/storageAccounts", "stnwdevmlws"),
-                "keyVault": resource_id(sub, "rg-dev-analytics-eus", "Microsoft.KeyVault/vaults", "kv-nw-dev-eus"),
+                "storageAccount": resource_id(
+                    sub, rg, "Microsoft.Storage/storageAccounts", "stnwdevmlws"
+                ),
+                "keyVault": resource_id(
+                    sub, "rg-dev-analytics-eus", "Microsoft.KeyVault/vaults", "kv-nw-dev-eus"
+                ),
                 "applicationInsights": None,
                 "hbiWorkspace": False,
                 "publicNetworkAccess": "Enabled",
@@ -489,8 +597,13 @@ def _add_non_baa(estate: Estate) -> None:
                 "storeFront": "AzurePortal",
                 "saaSResourceUri": f"https://viewer.contoso-imaging.example/landing?tenant={DOMAIN}",
             },
-            plan={"name": "trial-30d", "publisher": "contoso-imaging", "product": "dicom-viewer-cloud",
-                  "promotionCode": None, "version": None},
+            plan={
+                "name": "trial-30d",
+                "publisher": "contoso-imaging",
+                "product": "dicom-viewer-cloud",
+                "promotionCode": None,
+                "version": None,
+            },
         )
     )
 
@@ -499,12 +612,32 @@ def build(estate: Estate, network: Network) -> None:
     """Add messaging, containers, AI, ML and the non-BAA services."""
     for ns in NAMESPACES:
         _add_namespace(estate, network, ns)
-    _add_registry(estate, network, PORTAL, "rg-portal-aks-eus2", "acrnwportal", "eastus2", hardened=True)
-    _add_registry(estate, network, DEV, "rg-dev-analytics-eus", "acrnwdev", "eastus", hardened=False)
+    _add_registry(
+        estate, network, PORTAL, "rg-portal-aks-eus2", "acrnwportal", "eastus2", hardened=True
+    )
+    _add_registry(
+        estate, network, DEV, "rg-dev-analytics-eus", "acrnwdev", "eastus", hardened=False
+    )
     _add_aks(estate, network)
-    _add_cognitive(estate, network, CLINICAL, "rg-clinical-ai-eus", "cog-nw-clinical-language",
-                   "eastus", "TextAnalytics", hardened=True)
-    _add_cognitive(estate, network, DEV, "rg-dev-analytics-eus", "oai-nw-dev-research", "eastus",
-                   "OpenAI", hardened=False)
+    _add_cognitive(
+        estate,
+        network,
+        CLINICAL,
+        "rg-clinical-ai-eus",
+        "cog-nw-clinical-language",
+        "eastus",
+        "TextAnalytics",
+        hardened=True,
+    )
+    _add_cognitive(
+        estate,
+        network,
+        DEV,
+        "rg-dev-analytics-eus",
+        "oai-nw-dev-research",
+        "eastus",
+        "OpenAI",
+        hardened=False,
+    )
     _add_ml_workspace(estate)
     _add_non_baa(estate)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from azaudit.demo.arm import Doc, Estate, arg_row, diagnostic_setting, log_group, resource_id
 from azaudit.demo.network import Network
 from azaudit.demo.org import (
-    ACTIVITY_ARCHIVE_ID,
     CLINICAL,
     DEV,
     PLATFORM,
@@ -224,7 +223,11 @@ def _endpoints(name: str) -> Doc:
 
 def _encryption(spec: StorageSpec, rid: str) -> tuple[Doc, Doc | None]:
     services = {
-        service: {"enabled": True, "keyType": "Account", "lastEnabledTime": days_ago(700, fraction=True)}
+        service: {
+            "enabled": True,
+            "keyType": "Account",
+            "lastEnabledTime": days_ago(700, fraction=True),
+        }
         for service in ("blob", "file")
     }
     encryption: Doc = {
@@ -369,6 +372,3 @@ def build(estate: Estate, network: Network) -> None:
                 "providers/Microsoft.Insights/diagnosticSettings",
                 {"value": [diagnostic_setting(blob_id, [log_group("allLogs")])]},
             )
-
-
-ACTIVITY_ARCHIVE = ACTIVITY_ARCHIVE_ID

@@ -1,7 +1,8 @@
 """Demo App Service: plans, web and function apps, and each app's `config/web` document.
 
-Site rows follow Microsoft's `WebApps_List` example; `config/web` follows `WebApps_GetConfiguration`.
-Neither carries app settings or connection strings, which azaudit never collects.
+Site rows follow Microsoft's `WebApps_List` example; `config/web` follows
+`WebApps_GetConfiguration`. Neither carries app settings or connection strings, which azaudit
+never collects.
 
 The story: the patient portal's web and API apps are HTTPS-only, TLS 1.2, FTP disabled and CORS
 limited to the portal's own domain. Its notification function still allows plain FTP, and a
@@ -66,10 +67,19 @@ class SiteSpec:
 
 
 PLANS: tuple[PlanSpec, ...] = (
-    PlanSpec(CLINICAL, "rg-clinical-apps-eus", "asp-nw-clinical-eus", "eastus", "P1v3", "PremiumV3"),
+    PlanSpec(
+        CLINICAL, "rg-clinical-apps-eus", "asp-nw-clinical-eus", "eastus", "P1v3", "PremiumV3"
+    ),
     PlanSpec(PORTAL, "rg-portal-app-eus2", "asp-nw-portal-eus2", "eastus2", "P2v3", "PremiumV3"),
-    PlanSpec(PORTAL, "rg-portal-app-eus2", "asp-nw-portal-legacy-eus2", "eastus2", "S1", "Standard",
-             linux=False),
+    PlanSpec(
+        PORTAL,
+        "rg-portal-app-eus2",
+        "asp-nw-portal-legacy-eus2",
+        "eastus2",
+        "S1",
+        "Standard",
+        linux=False,
+    ),
     PlanSpec(DEV, "rg-dev-analytics-eus", "asp-nw-dev-eus", "eastus", "B1", "Basic"),
 )
 
@@ -77,24 +87,74 @@ _PORTAL_ORIGIN = f"https://patients.{DOMAIN}"
 _PORTAL_SUBNET = ("rg-portal-network-eus2", "vnet-nw-portal-eus2", "snet-appsvc-integration")
 
 SITES: tuple[SiteSpec, ...] = (
-    SiteSpec(CLINICAL, "rg-clinical-apps-eus", "app-nw-referrals", "asp-nw-clinical-eus",
-             cors=(f"https://clinicians.{DOMAIN}",),
-             vnet_subnet=("rg-clinical-network-eus", "vnet-nw-clinical-eus", "snet-appsvc-integration")),
-    SiteSpec(PORTAL, "rg-portal-app-eus2", "app-nw-portal-web", "asp-nw-portal-eus2",
-             cors=(_PORTAL_ORIGIN,), vnet_subnet=_PORTAL_SUBNET),
-    SiteSpec(PORTAL, "rg-portal-app-eus2", "app-nw-portal-api", "asp-nw-portal-eus2",
-             cors=(_PORTAL_ORIGIN, f"https://www.{DOMAIN}"), vnet_subnet=_PORTAL_SUBNET),
-    SiteSpec(PORTAL, "rg-portal-app-eus2", "func-nw-portal-notify", "asp-nw-portal-eus2",
-             kind="functionapp,linux", runtime="DOTNET-ISOLATED|8.0", ftps="AllAllowed",
-             cors=("https://portal.azure.com",), vnet_subnet=_PORTAL_SUBNET),
-    SiteSpec(PORTAL, "rg-portal-app-eus2", "app-nw-billing-statements", "asp-nw-portal-legacy-eus2",
-             kind="app", runtime="", https_only=False, tls="1.0", scm_tls="1.0", ftps="FtpsOnly",
-             diagnostics=False),
-    SiteSpec(DEV, "rg-dev-analytics-eus", "app-nw-dev-cohort-explorer", "asp-nw-dev-eus",
-             runtime="PYTHON|3.12", ftps="AllAllowed", remote_debugging=True, cors=("*",),
-             diagnostics=False),
-    SiteSpec(DEV, "rg-dev-analytics-eus", "app-nw-dev-etl-api", "asp-nw-dev-eus",
-             runtime="PYTHON|3.12", diagnostics=False, config_readable=False),
+    SiteSpec(
+        CLINICAL,
+        "rg-clinical-apps-eus",
+        "app-nw-referrals",
+        "asp-nw-clinical-eus",
+        cors=(f"https://clinicians.{DOMAIN}",),
+        vnet_subnet=("rg-clinical-network-eus", "vnet-nw-clinical-eus", "snet-appsvc-integration"),
+    ),
+    SiteSpec(
+        PORTAL,
+        "rg-portal-app-eus2",
+        "app-nw-portal-web",
+        "asp-nw-portal-eus2",
+        cors=(_PORTAL_ORIGIN,),
+        vnet_subnet=_PORTAL_SUBNET,
+    ),
+    SiteSpec(
+        PORTAL,
+        "rg-portal-app-eus2",
+        "app-nw-portal-api",
+        "asp-nw-portal-eus2",
+        cors=(_PORTAL_ORIGIN, f"https://www.{DOMAIN}"),
+        vnet_subnet=_PORTAL_SUBNET,
+    ),
+    SiteSpec(
+        PORTAL,
+        "rg-portal-app-eus2",
+        "func-nw-portal-notify",
+        "asp-nw-portal-eus2",
+        kind="functionapp,linux",
+        runtime="DOTNET-ISOLATED|8.0",
+        ftps="AllAllowed",
+        cors=("https://portal.azure.com",),
+        vnet_subnet=_PORTAL_SUBNET,
+    ),
+    SiteSpec(
+        PORTAL,
+        "rg-portal-app-eus2",
+        "app-nw-billing-statements",
+        "asp-nw-portal-legacy-eus2",
+        kind="app",
+        runtime="",
+        https_only=False,
+        tls="1.0",
+        scm_tls="1.0",
+        ftps="FtpsOnly",
+        diagnostics=False,
+    ),
+    SiteSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "app-nw-dev-cohort-explorer",
+        "asp-nw-dev-eus",
+        runtime="PYTHON|3.12",
+        ftps="AllAllowed",
+        remote_debugging=True,
+        cors=("*",),
+        diagnostics=False,
+    ),
+    SiteSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "app-nw-dev-etl-api",
+        "asp-nw-dev-eus",
+        runtime="PYTHON|3.12",
+        diagnostics=False,
+        config_readable=False,
+    ),
 )
 
 
@@ -155,7 +215,11 @@ def _site_row(spec: SiteSpec, plan_id: str, location: str, network: Network) -> 
         "availabilityState": "Normal",
         "hostNameSslStates": [
             {"name": host, "sslState": "Disabled", "hostType": "Standard"},
-            {"name": f"{spec.name}.scm.azurewebsites.net", "sslState": "Disabled", "hostType": "Repository"},
+            {
+                "name": f"{spec.name}.scm.azurewebsites.net",
+                "sslState": "Disabled",
+                "hostType": "Repository",
+            },
         ],
         "serverFarmId": plan_id,
         "reserved": "linux" in spec.kind,
@@ -254,7 +318,11 @@ def _config_web(spec: SiteSpec, site_id: str) -> Doc:
             "appCommandLine": "",
             "managedPipelineMode": "Integrated",
             "virtualApplications": [
-                {"virtualPath": "/", "physicalPath": "site\\wwwroot", "preloadEnabled": spec.sub.phi}
+                {
+                    "virtualPath": "/",
+                    "physicalPath": "site\\wwwroot",
+                    "preloadEnabled": spec.sub.phi,
+                }
             ],
             "loadBalancing": "LeastRequests",
             "autoHealEnabled": False,

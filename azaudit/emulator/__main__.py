@@ -143,8 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         stats = emulator.stats()
         emulator.stop()
     families = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_family.items())) or "none"
-    print(f"stopped after {stats.total} request(s) ({families}); writes refused: "
-          f"{stats.write_attempts}", flush=True)
+    print(
+        f"stopped after {stats.total} request(s) ({families}); writes refused: "
+        f"{stats.write_attempts}",
+        flush=True,
+    )
     return 0
 
 

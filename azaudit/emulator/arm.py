@@ -139,10 +139,39 @@ class Arm:
     # -- resources and their detail documents --------------------------------------------------
 
     def _scoped_route(self, request: Request, parts: list[str], subs: frozenset[str]) -> Route:
-        length = self.tenant.longest_scope(parts)
+        """Resolve `{scope}/{source}`: the longest known scope that explains the whole path.
+
+        A path may name a scope that itself holds documents (the demo stores diagnostic settings
+        of `{account}/blobServices/default`) and also be a document of its parent; scopes are
+        tried from the longest down until one holds the requested document.
+        """
+        lengths = self.tenant.scope_lengths(parts)
+        for length in lengths:
+            route = self._route_at(request, parts, length, subs)
+            if route is not None:
+                return route
+        length = lengths[0]
         scope = "/" + "/".join(parts[:length])
         rest = parts[length:]
         if not rest:
+            return Route("arm", "arm.resource.get", lambda: self._resource(request, scope), subs)
+        source = "/".join(rest)
+        return Route(
+            "arm",
+            _detail_route(request.key, source, length),
+            lambda: self._missing(request, scope, source),
+            subs,
+        )
+
+    def _route_at(
+        self, request: Request, parts: list[str], length: int, subs: frozenset[str]
+    ) -> Route | None:
+        """The route if the first `length` segments are the scope the path is about."""
+        scope = "/" + "/".join(parts[:length])
+        rest = parts[length:]
+        if not rest:
+            if self.tenant.resource(scope) is None:
+                return None
             return Route("arm", "arm.resource.get", lambda: self._resource(request, scope), subs)
         source = "/".join(rest)
         found = self.tenant.detail(scope, source)
@@ -156,19 +185,13 @@ class Arm:
         if len(rest) > 1:
             listed = self.tenant.detail(scope, "/".join(rest[:-1]))
             if listed is not None:
-                name = f"arm.detail:{listed.source.lower()}/{{name}}"
                 return Route(
                     "arm",
-                    name,
+                    f"arm.detail:{listed.source.lower()}/{{name}}",
                     lambda: self._list_item(request, scope, listed.source, listed.body, rest[-1]),
                     subs,
                 )
-        return Route(
-            "arm",
-            _detail_route(request.key, source, length),
-            lambda: self._missing(request, scope, source),
-            subs,
-        )
+        return None
 
     def _resource(self, request: Request, scope: str) -> Response:
         row = self.tenant.resource(scope)

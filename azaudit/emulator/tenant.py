@@ -277,12 +277,18 @@ class Tenant:
         """Whether `scope` is a subscription, an inventoried resource or holds details."""
         return _key(scope) in self._scopes
 
-    def longest_scope(self, segments: Sequence[str]) -> int:
-        """Length of the longest prefix of `segments` that is a known scope (0 if none)."""
-        for length in range(len(segments), 1, -1):
-            if "/".join(segments[:length]).lower() in self._scopes:
-                return length
-        return 0
+    def scope_lengths(self, segments: Sequence[str]) -> list[int]:
+        """Lengths of the prefixes of `segments` that are known scopes, longest first.
+
+        The subscription (two segments) is always known to callers, so the list is never empty
+        for a path under an existing subscription.
+        """
+        lengths = [
+            length
+            for length in range(len(segments), 1, -1)
+            if "/".join(segments[:length]).lower() in self._scopes
+        ]
+        return lengths or [2]
 
     def detail(self, scope: str, source: str) -> DetailDoc | None:
         """The snapshot document `source` stored for `scope`."""

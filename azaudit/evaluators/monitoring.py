@@ -405,7 +405,13 @@ def _policy_assigned(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Ou
                 )
             listed = [str(v) for v in parameter["value"]]
             observed["locations"] = listed
-            outside = [v for v in listed if normalise_region(v) not in ctx.config.allowed_regions]
+            # The built-in definitions never restrict `global` resources, so listing it is harmless.
+            outside = [
+                v
+                for v in listed
+                if normalise_region(v) not in ctx.config.allowed_regions
+                and normalise_region(v) != "global"
+            ]
             if outside:
                 rejected.append(f"{name!r} allows non-allowed region(s) {', '.join(outside)}")
                 continue

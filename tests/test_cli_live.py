@@ -1,0 +1,249 @@
+"""`azaudit scan` against live Azure (the emulator serving the demo tenant) and `azaudit doctor`."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from azaudit.cli import app
+from azaudit.collect.options import LiveDeps
+from azaudit.demo import build_demo_snapshot
+from azaudit.emulator import Emulator, FaultKind, FaultPlan, FaultRule
+from azaudit.snapshot import Snapshot, subscription_scope
+from tests.collect_support import deps_for
+
+DEMO = build_demo_snapshot()
+FORBIDDEN_SUB = DEMO.subscription_ids()[1]
+IDENTITY_CHECKS_USING_GRAPH = "graph:"
+
+
+def _results(out: Path) -> dict[str, Any]:
+    return json.loads((out / "results.json").read_text())  # type: ignore[no-any-return]
+
+
+def _scan(deps: LiveDeps, out: Path, *args: str) -> Any:
+    runner = CliRunner()
+    subscriptions = [a for s in DEMO.subscription_ids() for a in ("--subscription", s)]
+    return runner.invoke(
+        app,
+        ["scan", *subscriptions, "--out", str(out), "--log-format", "json", *args],
+        obj=deps,
+    )
+
+
+def _comparable(finding: dict[str, Any]) -> dict[str, Any]:
+    """A finding without the gap's wording (a live 403 carries Azure's own error message)."""
+    if finding["status"] != "ERROR":
+        return finding
+    return {k: v for k, v in finding.items() if k != "message"}
+
+
+@pytest.fixture(scope="module")
+def demo_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(app, ["scan", "--demo", "--out", str(out), "--format", "json"])
+    assert result.exit_code in {0, 1}, result.output
+    return _results(out)
+
+
+@pytest.fixture(scope="module")
+def live_scan(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, Any, list[str], int, str]:
+    out = tmp_path_factory.mktemp("live")
+    with Emulator(DEMO, arm_page_size=5, graph_page_size=3, arg_page_size=50) as emulator:
+        deps, factory = deps_for(emulator)
+        result = _scan(deps, out)
+        writes = emulator.write_attempts
+        secret = emulator.environment()["AZURE_CLIENT_SECRET"]
+    return out, result, factory.tokens, writes, secret
+
+
+def test_live_scan_of_the_demo_tenant_matches_the_demo_scan(
+    live_scan: tuple[Path, Any, list[str], int, str], demo_results: dict[str, Any]
+) -> None:
+    out, result, _, writes, _ = live_scan
+    assert result.exit_code == 1, result.output  # the demo tenant has high-severity failures
+    live = _results(out)
+    assert [_comparable(f) for f in live["findings"]] == [
+        _comparable(f) for f in demo_results["findings"]
+    ]
+    assert live["summary"]["counts"] == demo_results["summary"]["counts"]
+    assert writes == 0
+
+
+def test_live_scan_writes_a_snapshot_that_reproduces_its_findings(
+    live_scan: tuple[Path, Any, list[str], int, str], tmp_path: Path
+) -> None:
+    out, _, _, _, _ = live_scan
+    snapshot_file = out / "snapshot.json.gz"
+    document = json.loads(gzip.decompress(snapshot_file.read_bytes()))
+    assert document["schema_version"] == 1
+    assert sorted(s["subscriptionId"] for s in document["subscriptions"]) == sorted(
+        DEMO.subscription_ids()
+    )
+    again = CliRunner().invoke(
+        app, ["scan", "--snapshot", str(snapshot_file), "--out", str(tmp_path), "--format", "json"]
+    )
+    assert again.exit_code == 1, again.output
+    assert _results(tmp_path)["findings"] == _results(out)["findings"]
+
+
+def test_no_token_or_secret_in_any_output(
+    live_scan: tuple[Path, Any, list[str], int, str],
+) -> None:
+    out, result, tokens, _, secret = live_scan
+    assert tokens
+    texts = {"console": result.output}
+    for path in out.iterdir():
+        data = path.read_bytes()
+        texts[path.name] = (gzip.decompress(data) if path.suffix == ".gz" else data).decode()
+    for name, text in texts.items():
+        for token in tokens:
+            assert token not in text, f"a token leaked into {name}"
+        assert secret not in text, f"the client secret leaked into {name}"
+
+
+def test_json_progress_lines(live_scan: tuple[Path, Any, list[str], int, str]) -> None:
+    _, result, _, _, _ = live_scan
+    events = [
+        json.loads(line) for line in result.output.splitlines() if line.startswith('{"')
+    ]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "scope_resolved"
+    assert kinds.count("subscription_done") == len(DEMO.subscriptions)
+    assert kinds[-1] == "collection_done"
+    assert events[-1]["resources"] == len(DEMO.resources)
+
+
+def test_forbidden_subscription_gives_errors_for_it_and_exit_3_with_strict(
+    tmp_path: Path,
+) -> None:
+    plan = FaultPlan(rules=(FaultRule(FaultKind.FORBIDDEN, subscription=FORBIDDEN_SUB),))
+    with Emulator(DEMO, plan) as emulator:
+        deps, _ = deps_for(emulator)
+        result = _scan(deps, tmp_path, "--strict", "--fail-on", "never")
+    assert result.exit_code == 3, result.output
+    results = _results(tmp_path)
+    assert results["summary"]["coverage"]["complete"] is False
+    mine = [f for f in results["findings"] if f["subscription_id"] == FORBIDDEN_SUB]
+    others = [f for f in results["findings"] if f["subscription_id"] not in {None, FORBIDDEN_SUB}]
+    assert mine and {f["status"] for f in mine} == {"ERROR"}
+    assert all("access denied (HTTP 403 AuthorizationFailed)" in f["message"] for f in mine)
+    assert {"PASS", "FAIL"} <= {f["status"] for f in others}
+    gaps = results["collection_gaps"]
+    assert {(g["scope"], g["source"]) for g in gaps} >= {(subscription_scope(FORBIDDEN_SUB), "*")}
+
+
+def test_graph_forbidden_makes_identity_checks_error_never_pass(tmp_path: Path) -> None:
+    plan = FaultPlan(rules=(FaultRule(FaultKind.FORBIDDEN, family="graph"),))
+    with Emulator(DEMO, plan) as emulator:
+        deps, _ = deps_for(emulator)
+        result = _scan(deps, tmp_path, "--fail-on", "never")
+    assert result.exit_code == 0, result.output
+    results = _results(tmp_path)
+    graph_checks = {
+        c["id"] for c in results["checks"] if any(r.startswith("graph:") for r in _requires(c["id"]))
+    }
+    assert graph_checks
+    statuses = {f["status"] for f in results["findings"] if f["check_id"] in graph_checks}
+    assert statuses == {"ERROR"}
+
+
+def _requires(check_id: str) -> tuple[str, ...]:
+    from azaudit.catalogue import load_catalogue
+
+    check = load_catalogue().get(check_id)
+    assert check is not None
+    return check.requires
+
+
+def test_doctor_all_ok(tmp_path: Path) -> None:
+    with Emulator(DEMO) as emulator:
+        deps, _ = deps_for(emulator)
+        result = CliRunner().invoke(app, ["doctor"], obj=deps)
+    assert result.exit_code == 0, result.output
+    assert "MISSING" not in result.output
+    assert "All " in result.output and "checks passed." in result.output
+    for permission in ("Reader", "Security Reader", "Policy.Read.All", "Directory.Read.All"):
+        assert permission in result.output
+
+
+def test_doctor_reports_missing_graph_permission_with_the_grant_commands() -> None:
+    plan = FaultPlan(
+        rules=(
+            FaultRule(FaultKind.FORBIDDEN, route="graph:identity/conditionalaccess/policies"),
+            FaultRule(FaultKind.FORBIDDEN, route="graph:policies/*"),
+            FaultRule(
+                FaultKind.FORBIDDEN,
+                route="arm.detail:providers/microsoft.security/*",
+                subscription=FORBIDDEN_SUB,
+            ),
+        )
+    )
+    with Emulator(DEMO, plan) as emulator:
+        deps, _ = deps_for(emulator)
+        result = CliRunner().invoke(app, ["doctor", "--subscription", FORBIDDEN_SUB], obj=deps)
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    missing = [line for line in lines if line.startswith("MISSING")]
+    assert len(missing) == 4, result.output
+    assert sum("Policy.Read.All" in line for line in missing) == 2
+    assert sum("Security Reader" in line for line in missing) == 2
+    assert not any(line.startswith("MISSING") and "AuditLog" in line for line in lines)
+    assert (
+        "az ad app permission add --id <app-id> --api 00000003-0000-0000-c000-000000000000 "
+        "--api-permissions 246dd0d5-5bd0-4def-940b-0421030a5b68=Role" in result.output
+    )
+    assert "az ad app permission admin-consent --id <app-id>" in result.output
+    assert (
+        f'az role assignment create --assignee <principal-object-id> --role "Security Reader" '
+        f"--scope /subscriptions/{FORBIDDEN_SUB}" in result.output
+    )
+    assert "4 of " in result.output
+
+
+def test_subprocess_scan_with_environment_credentials(tmp_path: Path) -> None:
+    """The real entry point: DefaultAzureCredential limited to the environment credential."""
+    with Emulator(DEMO) as emulator:
+        env = {
+            **os.environ,
+            **emulator.environment(),
+            "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
+            "NO_COLOR": "1",
+        }
+        sub = DEMO.subscription_ids()[0]
+        proc = subprocess.run(
+            [sys.executable, "-m", "azaudit", "scan", "--subscription", sub, "--out",
+             str(tmp_path), "--log-format", "plain", "--format", "json"],
+            capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+        families = {r.family for r in emulator.requests}
+    assert proc.returncode in {0, 1}, proc.stderr
+    assert "azaudit: 1 subscription(s) in scope" in proc.stderr
+    assert "collected " in proc.stderr
+    assert families == {"token", "arm", "arg", "graph"}
+    snapshot: Snapshot = build_demo_snapshot()
+    results = _results(tmp_path)
+    assert {f["subscription_id"] for f in results["findings"]} <= {sub, None}
+    assert snapshot.tenant_id in json.dumps(results["scan"])
+
+
+def test_bad_subscription_id_is_a_usage_error() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "azaudit", "scan", "--subscription", "prod", "--out", "/tmp/x"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "azaudit: error: --subscription 'prod': expected a subscription id (a GUID such as "
+        "00000000-0000-0000-0000-000000000000)"
+    ]

@@ -1,0 +1,522 @@
+"""Identity evaluators through the engine: Conditional Access, privileged users and Azure RBAC."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from azaudit.casebook import CASE_SUBSCRIPTION, CASE_TENANT, case_config, run_case
+from azaudit.catalogue import Case, Check, Rule, load_catalogue
+from azaudit.engine import evaluate_check
+from azaudit.evaluators import get_evaluator
+from azaudit.evaluators.identity import at_or_above_subscription, role_guid
+from azaudit.models import CollectionGap, Finding, Status, TargetKind
+from azaudit.snapshot import Snapshot, subscription_scope
+
+CATALOGUE = load_catalogue()
+SUB = subscription_scope(CASE_SUBSCRIPTION)
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+UAA = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+DEFAULTS = "graph:policies/identitySecurityDefaultsEnforcementPolicy"
+CA = "graph:identity/conditionalAccess/policies"
+REG = "graph:reports/authenticationMethods/userRegistrationDetails"
+ROLES = "graph:directoryRoles"
+USERS = "graph:users"
+ASSIGNMENTS = "providers/Microsoft.Authorization/roleAssignments"
+MG = "/providers/Microsoft.Management/managementGroups/mg"
+DEFINITIONS = "providers/Microsoft.Authorization/roleDefinitions"
+
+
+def _check(check_id: str) -> Check:
+    check = CATALOGUE.get(check_id)
+    assert check is not None, check_id
+    return check
+
+
+def _run(check: Check, body: dict[str, Any], **params: Any) -> list[Finding]:
+    if params:
+        check = replace(check, rule=Rule(check.rule.evaluator, {**check.rule.params, **params}))
+    return list(run_case(check, Case("test", Status.PASS, body)).findings)
+
+
+def _statuses(findings: list[Finding]) -> list[Status]:
+    return [f.status for f in findings]
+
+
+def _assignment(
+    name: str, role: str, principal: str, principal_type: str = "User", scope: str = SUB
+) -> dict[str, Any]:
+    return {
+        "id": f"{scope.rstrip('/')}/providers/Microsoft.Authorization/roleAssignments/{name}",
+        "properties": {
+            "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{role}",
+            "principalId": principal,
+            "principalType": principal_type,
+            "scope": scope,
+        },
+    }
+
+
+def _policy(**overrides: Any) -> dict[str, Any]:
+    policy: dict[str, Any] = {
+        "id": "p1",
+        "displayName": "Require MFA",
+        "state": "enabled",
+        "conditions": {
+            "clientAppTypes": ["all"],
+            "applications": {"includeApplications": ["All"]},
+            "users": {"includeUsers": ["All"]},
+        },
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
+    }
+    policy.update(overrides)
+    return policy
+
+
+def _ca(*policies: dict[str, Any], defaults: bool = False) -> dict[str, Any]:
+    return {"graph": {DEFAULTS: {"isEnabled": defaults}, CA: {"value": list(policies)}}}
+
+
+def _ga_role(*members: dict[str, Any], template: str = GLOBAL_ADMIN) -> dict[str, Any]:
+    return {
+        "displayName": "Global Administrator",
+        "roleTemplateId": template,
+        "members": list(members),
+    }
+
+
+def _user(object_id: str) -> dict[str, Any]:
+    return {"@odata.type": "#microsoft.graph.user", "id": object_id}
+
+
+# -- fail closed on Graph -----------------------------------------------------------------------
+
+
+def _graph_checks() -> list[tuple[str, str]]:
+    pairs = []
+    for check in CATALOGUE.checks:
+        for source in check.requires:
+            if source.startswith("graph:"):
+                pairs.append((check.id, source))
+    return pairs
+
+
+@pytest.mark.parametrize(("check_id", "source"), _graph_checks())
+def test_forbidden_graph_source_never_passes(check_id: str, source: str) -> None:
+    """Every PASS case of every Graph-reading check turns ERROR when one Graph source is a 403."""
+    check = _check(check_id)
+    for case in (c for c in check.cases if c.expect is Status.PASS):
+        body = dict(case.body)
+        gap = {"scope": "/", "source": source, "reason": "403 Forbidden", "status_code": 403}
+        body["gaps"] = [*body.get("gaps", []), gap]
+        findings = list(run_case(check, Case(case.name, Status.ERROR, body)).findings)
+        assert findings, case.name
+        assert Status.PASS not in _statuses(findings), (case.name, findings)
+        assert Status.ERROR in _statuses(findings)
+
+
+def test_graph_source_missing_from_snapshot_is_error() -> None:
+    body = _ca(_policy())
+    del body["graph"][CA]
+    (finding,) = _run(_check("idn_mfa_all_users"), body)
+    assert finding.status is Status.ERROR
+    assert "not collected" in finding.message
+
+
+# -- Conditional Access -------------------------------------------------------------------------
+
+
+def test_report_only_policy_does_not_count_even_next_to_a_disabled_one() -> None:
+    body = _ca(_policy(state="enabledForReportingButNotEnforced"), _policy(state="disabled"))
+    (finding,) = _run(_check("idn_mfa_all_users"), body)
+    assert finding.status is Status.FAIL
+    assert "report-only" in finding.message
+
+
+def test_one_good_policy_among_bad_ones_passes_and_names_its_exclusions() -> None:
+    good = _policy(displayName="Good")
+    good["conditions"]["users"]["excludeUsers"] = ["breakglass-1"]
+    good["conditions"]["users"]["excludeGroups"] = ["grp-vendors"]
+    good["conditions"]["locations"] = {"includeLocations": ["All"], "excludeLocations": ["trusted"]}
+    (finding,) = _run(_check("idn_mfa_all_users"), _ca(_policy(state="disabled"), good))
+    assert finding.status is Status.PASS
+    for text in ("Good", "breakglass-1", "grp-vendors", "locations trusted"):
+        assert text in finding.message
+
+
+@pytest.mark.parametrize(
+    ("conditions", "reason"),
+    [
+        ({"platforms": {"includePlatforms": ["android"]}}, "platforms"),
+        ({"locations": {"includeLocations": ["office-ip"]}}, "locations"),
+        ({"signInRiskLevels": ["high"]}, "signInRiskLevels"),
+        ({"clientAppTypes": ["browser"]}, "client app types"),
+        ({"devices": {"deviceFilter": {"mode": "include", "rule": "x"}}}, "devices"),
+    ],
+)
+def test_policies_narrowed_by_a_condition_do_not_count(
+    conditions: dict[str, Any], reason: str
+) -> None:
+    policy = _policy()
+    policy["conditions"].update(conditions)
+    (finding,) = _run(_check("idn_mfa_all_users"), _ca(policy))
+    assert finding.status is Status.FAIL
+    assert reason in finding.message
+
+
+def test_mfa_and_compliant_device_with_operator_and_counts() -> None:
+    policy = _policy(
+        grantControls={"operator": "AND", "builtInControls": ["mfa", "compliantDevice"]}
+    )
+    (finding,) = _run(_check("idn_mfa_all_users"), _ca(policy))
+    assert finding.status is Status.PASS
+
+
+def test_terms_of_use_as_an_alternative_to_mfa_does_not_count() -> None:
+    grant = {"operator": "OR", "builtInControls": ["mfa"], "termsOfUse": ["tou-1"]}
+    (finding,) = _run(_check("idn_mfa_all_users"), _ca(_policy(grantControls=grant)))
+    assert finding.status is Status.FAIL
+
+
+def test_security_defaults_can_be_refused_by_parameter() -> None:
+    check = _check("idn_mfa_all_users")
+    (finding,) = _run(check, _ca(defaults=True), security_defaults_satisfy=False)
+    assert finding.status is Status.FAIL
+
+
+def test_security_defaults_with_a_non_boolean_flag_is_an_error() -> None:
+    body = _ca(_policy())
+    body["graph"][DEFAULTS] = {"isEnabled": "true"}
+    (finding,) = _run(_check("idn_mfa_all_users"), body)
+    assert finding.status is Status.ERROR
+
+
+def test_policy_without_conditions_is_an_error_not_a_pass() -> None:
+    policy = _policy()
+    del policy["conditions"]
+    (finding,) = _run(_check("idn_mfa_all_users"), _ca(policy))
+    assert finding.status is Status.ERROR
+
+
+def test_unknown_grant_parameter_is_an_error() -> None:
+    (finding,) = _run(_check("idn_mfa_all_users"), _ca(_policy()), grant="allow")
+    assert finding.status is Status.ERROR
+
+
+def test_catalogue_validation_rejects_unknown_parameters() -> None:
+    spec = get_evaluator("conditional_access_enforced")
+    assert spec is not None
+    problems = list(spec.validate({"grant": "mfa", "users": ["All"]}))
+    assert problems and "users" in problems[0]
+
+
+# -- privileged users (tenant checks) ------------------------------------------------------------
+
+
+def _tenant_body(
+    roles: list[dict[str, Any]],
+    assignments: list[dict[str, Any]],
+    registrations: list[dict[str, Any]] | None = None,
+    users: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    graph: dict[str, Any] = {ROLES: {"value": roles}}
+    if registrations is not None:
+        graph[REG] = {"value": registrations}
+    if users is not None:
+        graph[USERS] = {"value": users}
+    return {"graph": graph, "scopes": {SUB: {ASSIGNMENTS: {"value": assignments}}}}
+
+
+def test_ids_compare_case_insensitively_across_rbac_graph_and_reports() -> None:
+    body = _tenant_body(
+        [_ga_role(_user("AAA-1"), template=GLOBAL_ADMIN.upper())],
+        [_assignment("ra1", OWNER.upper(), "aaa-1")],
+        registrations=[
+            {"id": "aAa-1", "userPrincipalName": "a@contoso.com", "isMfaRegistered": True}
+        ],
+    )
+    (finding,) = _run(_check("idn_mfa_privileged"), body)
+    assert finding.status is Status.PASS
+    assert "Global Administrator" in finding.message and "Owner" in finding.message
+    assert finding.resource_id == f"/tenants/{CASE_TENANT}/users/AAA-1"
+
+
+def test_group_assigned_azure_role_is_manual_and_service_principals_are_skipped() -> None:
+    body = _tenant_body(
+        [],
+        [
+            _assignment("ra1", CONTRIBUTOR, "grp-1", "Group"),
+            _assignment("ra2", OWNER, "sp-1", "ServicePrincipal"),
+        ],
+        registrations=[],
+    )
+    (finding,) = _run(_check("idn_mfa_privileged"), body)
+    assert finding.status is Status.MANUAL
+    assert finding.resource_id.endswith("/groups/grp-1")
+
+
+def test_reader_and_resource_group_owner_are_not_privileged_for_tenant_checks() -> None:
+    reader = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    body = _tenant_body(
+        [],
+        [
+            _assignment("ra1", reader, "u-1"),
+            _assignment("ra2", OWNER, "u-2", scope=f"{SUB}/resourceGroups/rg"),
+        ],
+        registrations=[
+            {"id": "u-1", "isMfaRegistered": False},
+            {"id": "u-2", "isMfaRegistered": False},
+        ],
+    )
+    (finding,) = _run(_check("idn_mfa_privileged"), body)
+    assert finding.status is Status.NOT_APPLICABLE
+
+
+def test_privileged_user_without_registration_record_is_error() -> None:
+    body = _tenant_body([_ga_role(_user("u-9"))], [], registrations=[])
+    (finding,) = _run(_check("idn_mfa_privileged"), body)
+    assert finding.status is Status.ERROR
+    assert "no MFA registration record" in finding.message
+
+
+def test_non_boolean_registration_flag_is_error() -> None:
+    body = _tenant_body(
+        [_ga_role(_user("u-1"))], [], registrations=[{"id": "u-1", "isMfaRegistered": "yes"}]
+    )
+    (finding,) = _run(_check("idn_mfa_privileged"), body)
+    assert finding.status is Status.ERROR
+
+
+def test_directory_roles_without_expanded_members_are_an_error() -> None:
+    role = _ga_role()
+    del role["members"]
+    body = _tenant_body([role], [], registrations=[])
+    (finding,) = _run(_check("idn_mfa_privileged"), body)
+    assert finding.status is Status.ERROR
+    assert "members not expanded" in finding.message
+
+
+def _two_subscription_snapshot(extra_gap: bool) -> Snapshot:
+    other = "00000000-0000-0000-0000-0000000000c2"
+    gaps = (
+        (CollectionGap(subscription_scope(other), ASSIGNMENTS, "403 AuthorizationFailed", 403),)
+        if extra_gap
+        else ()
+    )
+    return Snapshot(
+        collected_at="2026-01-15T12:00:00Z",
+        tool_version="test",
+        cloud={"name": "AzureCloud"},
+        tenant={"tenantId": CASE_TENANT, "displayName": "t"},
+        subscriptions=(
+            {"subscriptionId": CASE_SUBSCRIPTION, "displayName": "one"},
+            {"subscriptionId": other, "displayName": "two"},
+        ),
+        resources=(),
+        details={
+            SUB: {ASSIGNMENTS: {"value": [_assignment("ra1", OWNER, "u-1")]}},
+            subscription_scope(other): {ASSIGNMENTS: {"value": []}},
+        },
+        graph={
+            ROLES: {"value": []},
+            REG: {"value": [{"id": "u-1", "isMfaRegistered": False}]},
+        },
+        gaps=gaps,
+    )
+
+
+def test_one_unreadable_subscription_is_an_error_for_that_subscription_only() -> None:
+    check = _check("idn_mfa_privileged")
+    findings = list(evaluate_check(_two_subscription_snapshot(True), check, case_config()))
+    by_status = {f.status: f for f in findings}
+    assert set(by_status) == {Status.ERROR, Status.FAIL}
+    assert by_status[Status.ERROR].resource_id.endswith("0000000000c2")
+    assert by_status[Status.FAIL].resource_id.endswith("/users/u-1")
+    clean = list(evaluate_check(_two_subscription_snapshot(False), check, case_config()))
+    assert _statuses(clean) == [Status.FAIL]
+
+
+@pytest.mark.parametrize(
+    ("activity", "status"),
+    [
+        ({"lastSignInDateTime": "2025-10-17T12:00:01Z"}, Status.PASS),  # 89.99 days before CASE_NOW
+        ({"lastSignInDateTime": "2025-10-17T11:59:59Z"}, Status.FAIL),
+        ({"lastSuccessfulSignInDateTime": "2026-01-01T00:00:00.1234567Z"}, Status.PASS),
+        ({"lastSignInDateTime": None, "lastNonInteractiveSignInDateTime": None}, Status.FAIL),
+        ({"lastSignInDateTime": "2025-13-45"}, Status.ERROR),
+    ],
+)
+def test_stale_privileged_sign_in_boundaries(activity: dict[str, Any], status: Status) -> None:
+    body = _tenant_body(
+        [_ga_role(_user("u-1"))],
+        [],
+        users=[{"id": "u-1", "userPrincipalName": "a@contoso.com", "signInActivity": activity}],
+    )
+    (finding,) = _run(_check("idn_stale_privileged"), body)
+    assert finding.status is status
+
+
+def test_stale_threshold_is_a_parameter() -> None:
+    body = _tenant_body(
+        [_ga_role(_user("u-1"))],
+        [],
+        users=[{"id": "u-1", "signInActivity": {"lastSignInDateTime": "2025-12-01T00:00:00Z"}}],
+    )
+    (finding,) = _run(_check("idn_stale_privileged"), body, max_days=30)
+    assert finding.status is Status.FAIL
+
+
+def test_global_admin_count_flags_groups_for_manual_review_only_within_bounds() -> None:
+    group = {"@odata.type": "#microsoft.graph.group", "id": "g-1", "displayName": "Tier0"}
+    check = _check("idn_global_admin_count")
+    body = {"graph": {ROLES: {"value": [_ga_role(_user("a"), _user("b"), group)]}}}
+    (within,) = _run(check, body)
+    assert within.status is Status.MANUAL
+    many = [_user(str(i)) for i in range(5)]
+    (over,) = _run(check, {"graph": {ROLES: {"value": [_ga_role(*many, group)]}}})
+    assert over.status is Status.FAIL
+
+
+def test_global_admin_role_absent_from_directory_roles_is_error() -> None:
+    other = _ga_role(_user("a"), template="88d8e3e3-8f55-4a1e-953a-9b9898b8876b")
+    (finding,) = _run(_check("idn_global_admin_count"), {"graph": {ROLES: {"value": [other]}}})
+    assert finding.status is Status.ERROR
+
+
+# -- Azure RBAC per subscription ----------------------------------------------------------------
+
+
+def _rbac_body(
+    assignments: list[dict[str, Any]], users: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"details": {ASSIGNMENTS: {"value": assignments}}}
+    if users is not None:
+        body["graph"] = {USERS: {"value": users}}
+    return body
+
+
+def test_guest_owner_inherited_from_a_management_group_fails() -> None:
+    mg = "/providers/Microsoft.Management/managementGroups/corp"
+    body = _rbac_body(
+        [_assignment("ra1", OWNER, "g-uest", scope=mg)],
+        [{"id": "G-UEST", "userType": "Guest", "accountEnabled": True}],
+    )
+    (finding,) = _run(_check("idn_guest_privileged"), body)
+    assert finding.status is Status.FAIL
+    assert finding.resource_id == f"{mg}/providers/Microsoft.Authorization/roleAssignments/ra1"
+
+
+def test_guest_on_a_resource_group_is_ignored_when_scope_is_subscription_or_above() -> None:
+    body = _rbac_body(
+        [_assignment("ra1", OWNER, "g", scope=f"{SUB}/resourceGroups/rg")],
+        [{"id": "g", "userType": "Guest", "accountEnabled": True}],
+    )
+    check = _check("idn_guest_privileged")
+    assert _statuses(_run(check, body)) == [Status.FAIL]
+    assert _statuses(_run(check, body, scopes="subscription_or_above")) == [Status.NOT_APPLICABLE]
+
+
+def test_user_without_user_type_is_an_error_not_a_member() -> None:
+    body = _rbac_body([_assignment("ra1", OWNER, "u")], [{"id": "u", "accountEnabled": True}])
+    (finding,) = _run(_check("idn_guest_privileged"), body)
+    assert finding.status is Status.ERROR
+
+
+def test_invalid_scope_parameter_is_an_error() -> None:
+    body = _rbac_body([_assignment("ra1", OWNER, "u")], [{"id": "u", "userType": "Member"}])
+    (finding,) = _run(_check("idn_guest_privileged"), body, scopes="everything")
+    assert finding.status is Status.ERROR
+
+
+def test_assignment_without_properties_is_an_error() -> None:
+    body = _rbac_body([{"id": "x"}], [])
+    (finding,) = _run(_check("idn_disabled_privileged"), body)
+    assert finding.status is Status.ERROR
+
+
+def test_owner_count_counts_a_principal_once_across_scopes() -> None:
+    body = _rbac_body(
+        [
+            _assignment("a1", OWNER, "u-1"),
+            _assignment("a2", OWNER, "U-1", scope="/"),
+            _assignment("a3", OWNER, "u-2"),
+        ]
+    )
+    (finding,) = _run(_check("idn_owner_count"), body)
+    assert finding.status is Status.PASS
+    assert finding.observed == {"users": ["u-1", "u-2"], "groups": [], "servicePrincipals": []}
+
+
+def test_break_glass_principal_may_hold_user_access_administrator() -> None:
+    body = _rbac_body([_assignment("a1", UAA, "BREAK-GLASS", scope="/")])
+    check = _check("idn_uaa_restricted")
+    assert _statuses(_run(check, body)) == [Status.FAIL]
+    assert _statuses(_run(check, body, allowed_principals=["break-glass"])) == [Status.PASS]
+
+
+def test_custom_role_with_unknown_type_and_wildcard_is_an_error() -> None:
+    definition = {
+        "id": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/x",
+        "properties": {
+            "roleName": "x",
+            "assignableScopes": [SUB],
+            "permissions": [{"actions": ["*"]}],
+        },
+    }
+    (finding,) = _run(
+        _check("idn_custom_owner_role"), {"details": {DEFINITIONS: {"value": [definition]}}}
+    )
+    assert finding.status is Status.ERROR
+
+
+def test_custom_role_assignable_at_a_management_group_fails() -> None:
+    definition = {
+        "id": f"{MG}/providers/Microsoft.Authorization/roleDefinitions/y",
+        "properties": {
+            "roleName": "MG admin",
+            "type": "CustomRole",
+            "assignableScopes": [MG],
+            "permissions": [{"actions": ["*"]}],
+        },
+    }
+    (finding,) = _run(
+        _check("idn_custom_owner_role"), {"details": {DEFINITIONS: {"value": [definition]}}}
+    )
+    assert finding.status is Status.FAIL
+    assert finding.resource_type == "Microsoft.Authorization/roleDefinitions"
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        ("/", True),
+        (SUB, True),
+        (SUB.upper() + "/", True),
+        ("/providers/Microsoft.Management/managementGroups/mg1", True),
+        (f"{SUB}/resourceGroups/rg", False),
+        ("/subscriptions/00000000-0000-0000-0000-000000000099", False),
+    ],
+)
+def test_scope_at_or_above_subscription(scope: str, expected: bool) -> None:
+    assert at_or_above_subscription(scope, CASE_SUBSCRIPTION) is expected
+
+
+def test_role_guid_is_the_lower_case_last_segment() -> None:
+    assert (
+        role_guid(f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{OWNER.upper()}")
+        == OWNER
+    )
+
+
+def test_identity_checks_target_the_scope_their_data_lives_at() -> None:
+    kinds = {c.id: c.meta.target for c in CATALOGUE.checks if c.meta.family == "identity"}
+    assert kinds["idn_mfa_privileged"] is TargetKind.TENANT
+    assert kinds["idn_owner_count"] is TargetKind.SUBSCRIPTION
+    assert kinds["idn_storage_shared_key_off"] is TargetKind.RESOURCE

@@ -1,0 +1,371 @@
+"""Logging and Defender evaluators through the engine: diagnostics, alerts, plans, policies."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from azaudit.casebook import CASE_SUBSCRIPTION, run_case
+from azaudit.catalogue import Case, Check, Rule, load_catalogue
+from azaudit.models import Finding, Status
+from azaudit.snapshot import subscription_scope
+
+CATALOGUE = load_catalogue()
+SUB = subscription_scope(CASE_SUBSCRIPTION)
+OTHER_SUB = "/subscriptions/00000000-0000-0000-0000-0000000000c2"
+DIAG = "providers/Microsoft.Insights/diagnosticSettings"
+PRICINGS = "providers/Microsoft.Security/pricings"
+CONTACTS = "providers/Microsoft.Security/securityContacts"
+POLICIES = "providers/Microsoft.Authorization/policyAssignments"
+WORKSPACE = f"{SUB}/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law"
+ALLOWED_LOCATIONS = "e56962a6-4747-49cd-b67b-bf8b01975c4c"
+DEFINITION = f"/providers/Microsoft.Authorization/policyDefinitions/{ALLOWED_LOCATIONS}"
+ALERT_TYPE = "microsoft.insights/activityLogAlerts"
+
+
+def _check(check_id: str) -> Check:
+    check = CATALOGUE.get(check_id)
+    assert check is not None, check_id
+    return check
+
+
+def _run(check: Check, body: dict[str, Any], **params: Any) -> list[Finding]:
+    if params:
+        check = replace(check, rule=Rule(check.rule.evaluator, {**check.rule.params, **params}))
+    return list(run_case(check, Case("test", Status.PASS, body)).findings)
+
+
+def _statuses(findings: list[Finding]) -> list[Status]:
+    return [f.status for f in findings]
+
+
+def _setting(name: str, logs: list[dict[str, Any]], **destinations: str) -> dict[str, Any]:
+    return {"name": name, "properties": {**destinations, "logs": logs}}
+
+
+def _diag(*settings: dict[str, Any]) -> dict[str, Any]:
+    return {"details": {DIAG: {"value": list(settings)}}}
+
+
+# -- diagnostic settings -------------------------------------------------------------------------
+
+
+def test_required_categories_must_all_be_in_one_setting() -> None:
+    body = _diag(
+        _setting("a", [{"category": "Administrative", "enabled": True}], workspaceId=WORKSPACE),
+        _setting(
+            "b",
+            [
+                {"category": "Security", "enabled": True},
+                {"category": "Policy", "enabled": True},
+                {"category": "Alert", "enabled": True},
+            ],
+            workspaceId=WORKSPACE,
+        ),
+    )
+    (finding,) = _run(_check("log_activity_log_export"), body)
+    assert finding.status is Status.FAIL
+    assert "'a' does not enable Security, Policy, Alert" in finding.message
+
+
+def test_category_names_compare_case_insensitively() -> None:
+    logs = [
+        {"category": c, "enabled": True} for c in ("administrative", "SECURITY", "Policy", "alert")
+    ]
+    (finding,) = _run(
+        _check("log_activity_log_export"), _diag(_setting("x", logs, storageAccountId="sa"))
+    )
+    assert finding.status is Status.PASS
+
+
+def test_marketplace_partner_is_a_destination() -> None:
+    logs = [{"categoryGroup": "audit", "enabled": True}]
+    body = _diag(
+        _setting(
+            "partner", logs, marketplacePartnerId="/subscriptions/x/providers/Datadog/monitors/m"
+        )
+    )
+    (finding,) = _run(
+        _check("log_keyvault_diag"), {**body, "resource": {"type": "Microsoft.KeyVault/vaults"}}
+    )
+    assert finding.status is Status.PASS
+
+
+def test_audit_group_is_not_accepted_where_only_all_logs_is_configured() -> None:
+    body = _diag(
+        _setting("x", [{"categoryGroup": "audit", "enabled": True}], workspaceId=WORKSPACE)
+    )
+    (finding,) = _run(_check("log_activity_log_export"), body)
+    assert finding.status is Status.FAIL
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"details": {DIAG: {"value": [{"name": "x", "properties": {"logs": "all"}}]}}},
+        {"details": {DIAG: {"value": [{"name": "x"}]}}},
+        {"details": {DIAG: {"items": []}}},
+    ],
+)
+def test_malformed_diagnostic_settings_are_errors(body: dict[str, Any]) -> None:
+    body = {**body, "resource": {"type": "Microsoft.KeyVault/vaults"}}
+    (finding,) = _run(_check("log_keyvault_diag"), body)
+    assert finding.status is Status.ERROR
+
+
+def test_managed_hsm_is_covered_by_the_key_vault_check() -> None:
+    body = {**_diag(), "resource": {"type": "Microsoft.KeyVault/managedHSMs"}}
+    (finding,) = _run(_check("log_keyvault_diag"), body)
+    assert finding.status is Status.FAIL
+
+
+def test_postgres_configurations_that_are_not_a_list_are_an_error() -> None:
+    (finding,) = _run(
+        _check("log_postgres_logging"), {"details": {"configurations": {"log_connections": "on"}}}
+    )
+    assert finding.status is Status.ERROR
+
+
+# -- activity log alerts -------------------------------------------------------------------------
+
+
+def _alert(
+    name: str,
+    operations: list[str],
+    *,
+    enabled: bool = True,
+    scopes: list[str] | None = None,
+    groups: bool = True,
+    subscription: str = SUB,
+) -> dict[str, Any]:
+    return {
+        "id": f"{subscription}/resourceGroups/rg/providers/{ALERT_TYPE}/{name}",
+        "type": "microsoft.insights/activitylogalerts",
+        "name": name,
+        "subscriptionId": subscription.rsplit("/", 1)[-1],
+        "properties": {
+            "enabled": enabled,
+            "scopes": scopes if scopes is not None else [subscription],
+            "actions": {"actionGroups": [{"actionGroupId": "ag"}] if groups else []},
+            "condition": {
+                "allOf": [
+                    {"field": "category", "equals": "Administrative"},
+                    {"field": "operationName", "containsAny": operations},
+                ]
+            },
+        },
+    }
+
+
+def _alerts_check(*operations: str) -> Check:
+    check = _check("log_activity_alerts")
+    return replace(
+        check,
+        rule=Rule(check.rule.evaluator, {**check.rule.params, "operations": list(operations)}),
+    )
+
+
+NSG_WRITE = "Microsoft.Network/networkSecurityGroups/write"
+NSG_DELETE = "Microsoft.Network/networkSecurityGroups/delete"
+
+
+def test_contains_any_condition_covers_several_operations() -> None:
+    (finding,) = _run(
+        _alerts_check(NSG_WRITE, NSG_DELETE), {"resources": [_alert("a", [NSG_WRITE, NSG_DELETE])]}
+    )
+    assert finding.status is Status.PASS
+    assert finding.observed == {NSG_WRITE: "a", NSG_DELETE: "a"}
+
+
+def test_one_finding_per_missing_operation() -> None:
+    findings = _run(_alerts_check(NSG_WRITE, NSG_DELETE), {"resources": [_alert("a", [NSG_WRITE])]})
+    assert _statuses(findings) == [Status.FAIL]
+    assert NSG_DELETE in findings[0].message
+
+
+def test_alert_scoped_to_a_resource_group_does_not_count() -> None:
+    alert = _alert("rg-only", [NSG_WRITE], scopes=[f"{SUB}/resourceGroups/rg"])
+    (finding,) = _run(_alerts_check(NSG_WRITE), {"resources": [alert]})
+    assert finding.status is Status.FAIL
+    assert "not scoped to the whole subscription" in finding.message
+
+
+def test_alert_without_action_group_counts_only_when_allowed() -> None:
+    body = {"resources": [_alert("silent", [NSG_WRITE], groups=False)]}
+    assert _statuses(_run(_alerts_check(NSG_WRITE), body)) == [Status.FAIL]
+    relaxed = _run(_alerts_check(NSG_WRITE), body, require_action_group=False)
+    assert _statuses(relaxed) == [Status.PASS]
+
+
+def test_alert_of_another_subscription_does_not_count() -> None:
+    body = {"resources": [_alert("elsewhere", [NSG_WRITE], subscription=OTHER_SUB)]}
+    (finding,) = _run(_alerts_check(NSG_WRITE), body)
+    assert finding.status is Status.FAIL
+
+
+def test_alert_without_properties_is_an_error() -> None:
+    alert = _alert("broken", [NSG_WRITE])
+    del alert["properties"]
+    (finding,) = _run(_alerts_check(NSG_WRITE), {"resources": [alert]})
+    assert finding.status is Status.ERROR
+
+
+# -- network watcher -----------------------------------------------------------------------------
+
+
+def _row(kind: str, name: str, location: str, state: str = "Succeeded") -> dict[str, Any]:
+    return {
+        "id": f"{SUB}/resourceGroups/rg/providers/Microsoft.Network/{kind}/{name}",
+        "type": f"Microsoft.Network/{kind}",
+        "name": name,
+        "location": location,
+        "properties": {"provisioningState": state},
+    }
+
+
+def test_failed_network_watcher_does_not_cover_its_region() -> None:
+    body = {
+        "resources": [
+            _row("virtualNetworks", "v", "eastus"),
+            _row("networkWatchers", "nw", "eastus", state="Failed"),
+        ]
+    }
+    (finding,) = _run(_check("log_network_watcher"), body)
+    assert finding.status is Status.FAIL
+
+
+def test_one_finding_per_region_without_a_watcher() -> None:
+    body = {
+        "resources": [
+            _row("virtualNetworks", "v1", "eastus"),
+            _row("virtualNetworks", "v2", "westus3"),
+            _row("virtualNetworks", "v3", "West US 3"),
+        ]
+    }
+    findings = _run(_check("log_network_watcher"), body)
+    assert sorted(f.observed for f in findings) == ["eastus", "westus3"]
+
+
+# -- Defender for Cloud --------------------------------------------------------------------------
+
+
+def test_plan_names_and_tiers_compare_case_insensitively_and_each_plan_is_a_finding() -> None:
+    body = {
+        "details": {
+            PRICINGS: {
+                "value": [
+                    {"name": "virtualmachines", "properties": {"pricingTier": "standard"}},
+                    {"name": "KeyVaults", "properties": {"pricingTier": "Free"}},
+                ]
+            }
+        }
+    }
+    findings = _run(
+        _check("mdc_plans_enabled"),
+        body,
+        plans={"VirtualMachines": "Servers", "KeyVaults": "Key Vault"},
+    )
+    assert _statuses(findings) == [Status.PASS, Status.FAIL]
+    assert findings[1].resource_id == f"{SUB}/providers/Microsoft.Security/pricings/KeyVaults"
+
+
+def test_pricing_without_properties_is_an_error() -> None:
+    body = {"details": {PRICINGS: {"value": [{"name": "VirtualMachines"}]}}}
+    (finding,) = _run(_check("mdc_plans_enabled"), body)
+    assert finding.status is Status.ERROR
+
+
+def _contact(**props: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "isEnabled": True,
+        "emails": "secops@contoso.com",
+        "notificationsByRole": {"state": "On", "roles": ["Owner"]},
+        "notificationsSources": [{"sourceType": "Alert", "minimalSeverity": "Low"}],
+    }
+    base.update(props)
+    return {"name": "default", "properties": base}
+
+
+@pytest.mark.parametrize(
+    ("props", "status"),
+    [
+        ({}, Status.PASS),
+        ({"isEnabled": False}, Status.FAIL),
+        (
+            {"notificationsSources": [{"sourceType": "Alert", "minimalSeverity": "Critical"}]},
+            Status.FAIL,
+        ),
+        ({"notificationsByRole": {"state": "On", "roles": ["AccountAdmin"]}}, Status.FAIL),
+        ({"emails": "   "}, Status.FAIL),
+    ],
+)
+def test_security_contact_requirements(props: dict[str, Any], status: Status) -> None:
+    (finding,) = _run(
+        _check("mdc_security_contacts"), {"details": {CONTACTS: {"value": [_contact(**props)]}}}
+    )
+    assert finding.status is status
+
+
+def test_one_good_contact_among_several_passes() -> None:
+    contacts = [_contact(emails=""), _contact()]
+    (finding,) = _run(_check("mdc_security_contacts"), {"details": {CONTACTS: {"value": contacts}}})
+    assert finding.status is Status.PASS
+
+
+def test_unknown_severity_threshold_is_an_error() -> None:
+    body = {"details": {CONTACTS: {"value": [_contact()]}}}
+    (finding,) = _run(_check("mdc_security_contacts"), body, min_alert_severity="Severe")
+    assert finding.status is Status.ERROR
+
+
+# -- policy assignments ---------------------------------------------------------------------------
+
+
+def _locations(values: list[str], scope: str = SUB, **props: Any) -> dict[str, Any]:
+    return {
+        "details": {
+            POLICIES: {
+                "value": [
+                    {
+                        "id": f"{scope}/providers/Microsoft.Authorization/policyAssignments/loc",
+                        "name": "loc",
+                        "properties": {
+                            "policyDefinitionId": DEFINITION,
+                            "scope": scope,
+                            "parameters": {"listOfAllowedLocations": {"value": values}},
+                            **props,
+                        },
+                    }
+                ]
+            }
+        }
+    }
+
+
+def test_global_in_the_allowed_list_is_harmless() -> None:
+    (finding,) = _run(
+        _check("residency_allowed_locations_assigned"), _locations(["eastus", "global"])
+    )
+    assert finding.status is Status.PASS
+
+
+def test_root_scope_assignment_applies() -> None:
+    (finding,) = _run(
+        _check("residency_allowed_locations_assigned"), _locations(["westus2"], scope="/")
+    )
+    assert finding.status is Status.PASS
+
+
+def test_subscription_excluded_through_not_scopes_of_a_parent() -> None:
+    body = _locations(["eastus"], scope="/", notScopes=[SUB.upper()])
+    (finding,) = _run(_check("residency_allowed_locations_assigned"), body)
+    assert finding.status is Status.FAIL
+    assert "does not cover" in finding.message
+
+
+def test_policy_assignment_without_properties_is_an_error() -> None:
+    body = {"details": {POLICIES: {"value": [{"id": "x"}]}}}
+    (finding,) = _run(_check("mdc_hipaa_standard_assigned"), body)
+    assert finding.status is Status.ERROR

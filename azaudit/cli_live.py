@@ -271,6 +271,10 @@ def doctor(
     raise typer.Exit(0 if report.ok else 1)
 
 
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def render_doctor(report: Any) -> str:
     """The doctor's table and the commands that grant what is missing."""
     from azaudit.collect.doctor import DoctorReport, IdentityKind, ProbeStatus
@@ -293,7 +297,10 @@ def render_doctor(report: Any) -> str:
             who += " (" + ", ".join(parts) + ")"
     lines = [f"azaudit doctor: cloud {report.cloud}, identity: {who}", ""]
     header = ("STATUS", "PERMISSION", "SCOPE", "CHECK", "ANSWER")
-    rows = [(p.status.value, p.permission, p.scope, p.what, p.detail) for p in report.probes]
+    rows = [
+        (p.status.value, p.permission, p.scope, p.what, _shorten(p.detail, 110))
+        for p in report.probes
+    ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     for row in [header, *rows]:
         cells = [row[i].ljust(widths[i]) for i in range(4)]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from azaudit.catalogue import load_catalogue
 from azaudit.cli import app
 from azaudit.collect.options import LiveDeps
 from azaudit.demo import build_demo_snapshot
@@ -21,8 +24,8 @@ from azaudit.snapshot import Snapshot, subscription_scope
 from tests.collect_support import deps_for
 
 DEMO = build_demo_snapshot()
+CATALOGUE = load_catalogue()
 FORBIDDEN_SUB = DEMO.subscription_ids()[1]
-IDENTITY_CHECKS_USING_GRAPH = "graph:"
 
 
 def _results(out: Path) -> dict[str, Any]:
@@ -158,10 +161,9 @@ def test_graph_forbidden_makes_identity_checks_error_never_pass(tmp_path: Path) 
     assert statuses == {"ERROR"}
 
 
+@functools.cache
 def _requires(check_id: str) -> tuple[str, ...]:
-    from azaudit.catalogue import load_catalogue
-
-    check = load_catalogue().get(check_id)
+    check = CATALOGUE.get(check_id)
     assert check is not None
     return check.requires
 
@@ -192,6 +194,7 @@ def test_doctor_reports_missing_graph_permission_with_the_grant_commands() -> No
     with Emulator(DEMO, plan) as emulator:
         deps, _ = deps_for(emulator)
         result = CliRunner().invoke(app, ["doctor", "--subscription", FORBIDDEN_SUB], obj=deps)
+        app_id = emulator.environment()["AZURE_CLIENT_ID"]
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     missing = [line for line in lines if line.startswith("MISSING")]
@@ -199,16 +202,19 @@ def test_doctor_reports_missing_graph_permission_with_the_grant_commands() -> No
     assert sum("Policy.Read.All" in line for line in missing) == 2
     assert sum("Security Reader" in line for line in missing) == 2
     assert not any(line.startswith("MISSING") and "AuditLog" in line for line in lines)
+    # The identity is read from the token's claims (appid, oid) to make exact commands.
     assert (
-        "az ad app permission add --id <app-id> --api 00000003-0000-0000-c000-000000000000 "
+        f"az ad app permission add --id {app_id} --api 00000003-0000-0000-c000-000000000000 "
         "--api-permissions 246dd0d5-5bd0-4def-940b-0421030a5b68=Role" in result.output
     )
-    assert "az ad app permission admin-consent --id <app-id>" in result.output
-    assert (
-        f'az role assignment create --assignee <principal-object-id> --role "Security Reader" '
-        f"--scope /subscriptions/{FORBIDDEN_SUB}" in result.output
+    assert f"az ad app permission admin-consent --id {app_id}" in result.output
+    assert re.search(
+        r'az role assignment create --assignee-object-id [0-9a-f-]{36} '
+        r'--assignee-principal-type ServicePrincipal --role "Security Reader" '
+        rf"--scope /subscriptions/{FORBIDDEN_SUB}",
+        result.output,
     )
-    assert "4 of " in result.output
+    assert "4 of 12 checks failed." in result.output
 
 
 def test_subprocess_scan_with_environment_credentials(tmp_path: Path) -> None:

@@ -197,8 +197,10 @@ class _Doctor:
                 )
             return body
 
-        await self._probe(
-            "Reader", "tenant", "list subscriptions", list_subscriptions, self._reader_fix("/")
+        self.probes.append(
+            await self._probe(
+                "Reader", "tenant", "list subscriptions", list_subscriptions, self._reader_fix("/")
+            )
         )
         if self.options.management_group:
             group = self.options.management_group
@@ -211,30 +213,38 @@ class _Doctor:
                     "nextLink",
                 )
 
-            await self._probe(
-                "Reader",
-                mg_scope,
-                "list management group descendants",
-                descendants,
-                self._reader_fix(mg_scope),
+            self.probes.append(
+                await self._probe(
+                    "Reader",
+                    mg_scope,
+                    "list management group descendants",
+                    descendants,
+                    self._reader_fix(mg_scope),
+                )
             )
         subscriptions = list(self.options.subscriptions) or listed
-        await asyncio.gather(*(self._subscription_probes(clients, s) for s in subscriptions))
+        per_subscription = await asyncio.gather(
+            *(self._subscription_probes(clients, s) for s in subscriptions)
+        )
+        for probes in per_subscription:
+            self.probes.extend(probes)
 
-    async def _subscription_probes(self, clients: Clients, sid: str) -> None:
+    async def _subscription_probes(self, clients: Clients, sid: str) -> list[Probe]:
         arm = self.endpoints.arm
         scope = f"/subscriptions/{sid}"
 
         def reader(url: str) -> Read:
             return lambda: get_list(clients.arm_get, url, "nextLink")
 
-        await self._probe(
-            "Reader",
-            scope,
-            "list resources",
-            reader(f"{arm}{scope}/resources?$top=1&api-version={RESOURCES_API}"),
-            self._reader_fix(scope),
-        )
+        probes = [
+            await self._probe(
+                "Reader",
+                scope,
+                "list resources",
+                reader(f"{arm}{scope}/resources?$top=1&api-version={RESOURCES_API}"),
+                self._reader_fix(scope),
+            )
+        ]
         for what, path, api in (
             ("read Defender plans", "providers/Microsoft.Security/pricings", PRICINGS_API),
             (
@@ -243,13 +253,16 @@ class _Doctor:
                 CONTACTS_API,
             ),
         ):
-            await self._probe(
-                "Security Reader",
-                scope,
-                what,
-                reader(f"{arm}{scope}/{path}?api-version={api}"),
-                self._role_fix("Security Reader", scope),
+            probes.append(
+                await self._probe(
+                    "Security Reader",
+                    scope,
+                    what,
+                    reader(f"{arm}{scope}/{path}?api-version={api}"),
+                    self._role_fix("Security Reader", scope),
+                )
             )
+        return probes
 
     # -- Microsoft Graph -------------------------------------------------------------------
 
@@ -287,26 +300,26 @@ class _Doctor:
                 "reports/authenticationMethods/userRegistrationDetails?$top=1",
             ),
         )
-        await asyncio.gather(
+        probes = await asyncio.gather(
             *(
                 self._probe(permission, "tenant", what, read(path), self._graph_fix(permission))
                 for permission, what, path in checks
             )
         )
+        self.probes.extend(probes)
 
     # -- probing and advice ----------------------------------------------------------------
 
     async def _probe(
         self, permission: str, scope: str, what: str, read: Read, fix: tuple[str, ...]
-    ) -> None:
+    ) -> Probe:
         try:
             await read()
         except Exception as exc:
             error = error_from_exception(exc)
             status, advice = _classify(error, fix, scope)
-            self.probes.append(Probe(permission, scope, what, status, error.reason, advice))
-            return
-        self.probes.append(Probe(permission, scope, what, ProbeStatus.OK, "HTTP 200"))
+            return Probe(permission, scope, what, status, error.reason, advice)
+        return Probe(permission, scope, what, ProbeStatus.OK, "HTTP 200")
 
     def _assignee(self) -> str:
         principal_type = {

@@ -45,7 +45,10 @@ def _resources(sub: str, storage: int) -> list[dict[str, JSON]]:
                 "type": "Microsoft.Storage/storageAccounts",
                 "location": "eastus",
                 "kind": "StorageV2",
-                "properties": {"supportsHttpsTrafficOnly": i % 2 == 0, "minimumTlsVersion": "TLS1_2"},
+                "properties": {
+                    "supportsHttpsTrafficOnly": i % 2 == 0,
+                    "minimumTlsVersion": "TLS1_2",
+                },
             }
         )
     server = _rid(sub, "rg-db", "Microsoft.Sql/servers", "sql1")
@@ -170,6 +173,12 @@ class RecordingCredential:
 
     async def close(self) -> None:
         await self.inner.close()
+
+    async def __aenter__(self) -> RecordingCredential:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.close()
 
 
 class CredentialFactory:

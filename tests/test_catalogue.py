@@ -13,9 +13,9 @@ from azaudit.casebook import run_case
 from azaudit.catalogue import (
     CHECK_ID_RE,
     FAMILY_TITLES,
+    Case,
     Catalogue,
     Check,
-    Case,
     load_catalogue,
     load_citations,
 )
@@ -84,8 +84,11 @@ def test_every_check_has_pass_and_fail_cases() -> None:
 
 
 def test_checks_reading_detail_data_prove_the_error_path() -> None:
-    missing = [c.id for c in CATALOGUE.checks if c.requires and not any(
-        case.expect is Status.ERROR for case in c.cases)]
+    missing = [
+        c.id
+        for c in CATALOGUE.checks
+        if c.requires and not any(case.expect is Status.ERROR for case in c.cases)
+    ]
     assert missing == []
 
 
@@ -104,9 +107,7 @@ def test_metadata_reads_well() -> None:
             assert meta.resource_types
 
 
-@pytest.mark.parametrize(
-    ("check", "case"), CASES, ids=[f"{c.id}:{case.name}" for c, case in CASES]
-)
+@pytest.mark.parametrize(("check", "case"), CASES, ids=[f"{c.id}:{case.name}" for c, case in CASES])
 def test_inline_case(check: Check, case: Case) -> None:
     outcome = run_case(check, case)
     assert outcome.ok, outcome.explain()
@@ -176,14 +177,22 @@ def _mutated(**changes: object) -> str:
             "rule.params: missing required parameter 'minimum'",
         ),
         (
-            _mutated(rule={"evaluator": "min_tls_version", "params": {"path": "x", "minimum": "1.2",
-                                                                       "colour": "red"}}),
+            _mutated(
+                rule={
+                    "evaluator": "min_tls_version",
+                    "params": {"path": "x", "minimum": "1.2", "colour": "red"},
+                }
+            ),
             "rule.params: unknown parameter 'colour'",
         ),
-        (_mutated(rule={"expression": "tags.[", "path": "x", "expected": "y"}),
-         "rule.expression: invalid JMESPath"),
-        (_mutated(cases=[{"name": "only pass", "expect": "PASS"}]),
-         "cases: expected at least one PASS case and one FAIL case"),
+        (
+            _mutated(rule={"expression": "tags.[", "path": "x", "expected": "y"}),
+            "rule.expression: invalid JMESPath",
+        ),
+        (
+            _mutated(cases=[{"name": "only pass", "expect": "PASS"}]),
+            "cases: expected at least one PASS case and one FAIL case",
+        ),
         (_mutated(requires=["no/such/source"]), "requires: unknown data source 'no/such/source'"),
         (_mutated(remediation=None), "remediation: expected a mapping"),
         ("id: [unclosed\n", "invalid YAML at line"),

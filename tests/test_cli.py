@@ -31,7 +31,9 @@ def azaudit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 
 @pytest.fixture(scope="module")
-def demo_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def demo_scan(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
     out = tmp_path_factory.mktemp("demo") / "report"
     proc = azaudit("scan", "--demo", "--out", str(out))
     return out, proc
@@ -60,7 +62,8 @@ def test_known_failing_resource_appears_with_citation_and_remediation(
     out, _ = demo_scan
     results = _results(out)
     failing = [
-        f for f in results["findings"]
+        f
+        for f in results["findings"]
         if f["check_id"] == "eit_storage_https_only" and f["status"] == "FAIL"
     ]
     assert failing, "the demo tenant has a storage account that allows plain HTTP"
@@ -98,7 +101,9 @@ def test_snapshot_scan_reproduces_the_demo_findings(tmp_path: Path) -> None:
 
 
 def test_fail_on_threshold_and_never(tmp_path: Path) -> None:
-    proc = azaudit("scan", "--demo", "--fail-on", "never", "--format", "json", "--out", str(tmp_path))
+    proc = azaudit(
+        "scan", "--demo", "--fail-on", "never", "--format", "json", "--out", str(tmp_path)
+    )
     assert proc.returncode == 0
     assert not (tmp_path / "report.html").exists()
     assert (tmp_path / "results.json").exists()
@@ -130,7 +135,9 @@ def test_strict_exits_3_on_incomplete_coverage(tmp_path: Path) -> None:
     path = _gapped_snapshot(tmp_path)
     strict = azaudit("scan", "--snapshot", str(path), "--strict", "--out", str(tmp_path / "s"))
     assert strict.returncode == 3, strict.stdout + strict.stderr
-    lenient = azaudit("scan", "--snapshot", str(path), "--fail-on", "never", "--out", str(tmp_path / "l"))
+    lenient = azaudit(
+        "scan", "--snapshot", str(path), "--fail-on", "never", "--out", str(tmp_path / "l")
+    )
     assert lenient.returncode == 0
     results = _results(tmp_path / "l")
     assert results["summary"]["coverage"]["complete"] is False
@@ -145,8 +152,14 @@ def test_strict_exits_3_on_incomplete_coverage(tmp_path: Path) -> None:
         (["scan", "--demo", "--snapshot", "x.json"], "choose exactly one of"),
         (["scan", "--demo", "--fail-on", "urgent"], "Invalid value for '--fail-on'"),
         (["scan", "--demo", "--bogus"], "No such option: --bogus"),
-        (["scan", "--demo", "--check", "no_such_check"], "--check: unknown check id(s) no_such_check"),
-        (["scan", "--demo", "--allowed-regions", ","], "--allowed-regions: expected a comma-separated"),
+        (
+            ["scan", "--demo", "--check", "no_such_check"],
+            "--check: unknown check id(s) no_such_check",
+        ),
+        (
+            ["scan", "--demo", "--allowed-regions", ","],
+            "--allowed-regions: expected a comma-separated",
+        ),
         (["checks", "show", "no_such_check"], "unknown check id 'no_such_check'"),
         (["checks", "list", "--family", "nope"], "--family: unknown family 'nope'"),
     ],
@@ -188,7 +201,9 @@ def test_bad_snapshot_is_one_line_exit_2_and_nothing_written(
 
 def test_bad_baa_list_is_one_line_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "baa.json"
-    path.write_text(json.dumps({"source": "Legal", "version": "2026-10", "services": [{"id": "x"}]}))
+    path.write_text(
+        json.dumps({"source": "Legal", "version": "2026-10", "services": [{"id": "x"}]})
+    )
     proc = azaudit("scan", "--demo", "--baa-list", str(path), "--out", str(tmp_path / "o"))
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
@@ -207,13 +222,24 @@ def test_baa_list_override_changes_verdicts_and_is_reported(tmp_path: Path) -> N
         )
     )
     out = tmp_path / "o"
-    proc = azaudit("scan", "--demo", "--baa-list", str(path), "--check",
-                   "scope_baa_in_scope_service", "--out", str(out))
+    proc = azaudit(
+        "scan",
+        "--demo",
+        "--baa-list",
+        str(path),
+        "--check",
+        "scope_baa_in_scope_service",
+        "--out",
+        str(out),
+    )
     assert proc.returncode in (0, 1), proc.stderr
     results = _results(out)
     assert results["scan"]["baa_list"]["source"] == "Northwind legal review"
-    storage = [f for f in results["findings"]
-               if f["resource_type"].lower() == "microsoft.storage/storageaccounts"]
+    storage = [
+        f
+        for f in results["findings"]
+        if f["resource_type"].lower() == "microsoft.storage/storageaccounts"
+    ]
     assert storage
     assert all(f["status"] == "FAIL" for f in storage)
     others = [f for f in results["findings"] if f not in storage]

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from azaudit.catalogue import load_catalogue
 from azaudit.cli import app
 from azaudit.collect.options import LiveDeps
-from azaudit.demo import build_demo_snapshot
+from azaudit.demo import DEMO_NOW, build_demo_snapshot
 from azaudit.emulator import Emulator, FaultKind, FaultPlan, FaultRule
 from azaudit.snapshot import Snapshot, subscription_scope
 from tests.collect_support import deps_for
@@ -63,7 +63,8 @@ def live_scan(
 ) -> tuple[Path, Any, list[str], int, str]:
     out = tmp_path_factory.mktemp("live")
     with Emulator(DEMO, arm_page_size=5, graph_page_size=3, arg_page_size=50) as emulator:
-        deps, factory = deps_for(emulator)
+        # Collected "at" the demo's moment, so ages (last sign-in, key age) compare alike.
+        deps, factory = deps_for(emulator, clock=lambda: DEMO_NOW)
         result = _scan(deps, out)
         writes = emulator.write_attempts
         secret = emulator.environment()["AZURE_CLIENT_SECRET"]
@@ -76,6 +77,7 @@ def test_live_scan_of_the_demo_tenant_matches_the_demo_scan(
     out, result, _, writes, _ = live_scan
     assert result.exit_code == 1, result.output  # the demo tenant has high-severity failures
     live = _results(out)
+    assert live["scan"]["collected_at"] == DEMO.collected_at
     assert [_comparable(f) for f in live["findings"]] == [
         _comparable(f) for f in demo_results["findings"]
     ]
@@ -117,9 +119,7 @@ def test_no_token_or_secret_in_any_output(
 
 def test_json_progress_lines(live_scan: tuple[Path, Any, list[str], int, str]) -> None:
     _, result, _, _, _ = live_scan
-    events = [
-        json.loads(line) for line in result.output.splitlines() if line.startswith('{"')
-    ]
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith('{"')]
     kinds = [e["event"] for e in events]
     assert kinds[0] == "scope_resolved"
     assert kinds.count("subscription_done") == len(DEMO.subscriptions)
@@ -154,7 +154,9 @@ def test_graph_forbidden_makes_identity_checks_error_never_pass(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     results = _results(tmp_path)
     graph_checks = {
-        c["id"] for c in results["checks"] if any(r.startswith("graph:") for r in _requires(c["id"]))
+        c["id"]
+        for c in results["checks"]
+        if any(r.startswith("graph:") for r in _requires(c["id"]))
     }
     assert graph_checks
     statuses = {f["status"] for f in results["findings"] if f["check_id"] in graph_checks}
@@ -209,7 +211,7 @@ def test_doctor_reports_missing_graph_permission_with_the_grant_commands() -> No
     )
     assert f"az ad app permission admin-consent --id {app_id}" in result.output
     assert re.search(
-        r'az role assignment create --assignee-object-id [0-9a-f-]{36} '
+        r"az role assignment create --assignee-object-id [0-9a-f-]{36} "
         r'--assignee-principal-type ServicePrincipal --role "Security Reader" '
         rf"--scope /subscriptions/{FORBIDDEN_SUB}",
         result.output,

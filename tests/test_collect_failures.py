@@ -11,8 +11,9 @@ import pytest
 
 from azaudit.catalogue import Catalogue, load_catalogue
 from azaudit.cli_live import JsonLinesProgress
+from azaudit.collect.options import RetrySettings
 from azaudit.collect.throttle import ThrottleSettings
-from azaudit.emulator import FaultKind, FaultPlan, FaultRule
+from azaudit.emulator import Emulator, FaultKind, FaultPlan, FaultRule
 from azaudit.snapshot import Snapshot, dump_snapshot, subscription_scope
 from tests.collect_support import SUB_A, SUB_B, collect, deps_for, running, tenant_snapshot
 
@@ -29,8 +30,8 @@ def tenant(catalogue: Catalogue) -> Snapshot:
     return tenant_snapshot(catalogue, storage=2)
 
 
-def _attempts(emulator: object, route: str) -> int:
-    return sum(1 for r in emulator.requests if r.route == route)  # type: ignore[attr-defined]
+def _attempts(emulator: Emulator, route: str) -> int:
+    return sum(1 for r in emulator.requests if r.route == route)
 
 
 def test_throttling_is_retried_after_the_hinted_delay(
@@ -117,7 +118,9 @@ def test_forbidden_subscription_is_a_gap_and_the_others_are_collected(
     assert snapshot.subscription_ids() == [SUB_A, SUB_B]
     # ...but nothing is read below it, and Resource Graph is not asked about it.
     assert {str(r["subscriptionId"]) for r in snapshot.resources} == {SUB_A}
-    assert not any(scope.lower().startswith(f"/subscriptions/{SUB_B}") for scope in snapshot.details)
+    assert not any(
+        scope.lower().startswith(f"/subscriptions/{SUB_B}") for scope in snapshot.details
+    )
     assert len(queried) == 1
 
 
@@ -130,9 +133,7 @@ def test_unknown_subscription_is_a_gap(tenant: Snapshot, catalogue: Catalogue) -
     ]
 
 
-def test_graph_forbidden_is_a_gap_per_graph_source(
-    tenant: Snapshot, catalogue: Catalogue
-) -> None:
+def test_graph_forbidden_is_a_gap_per_graph_source(tenant: Snapshot, catalogue: Catalogue) -> None:
     denied = FaultRule(FaultKind.FORBIDDEN, route="graph:identity/conditionalaccess/policies")
     with running(tenant, FaultPlan(rules=(denied,))) as emulator:
         snapshot = collect(emulator, catalogue, subscriptions=(SUB_A,))
@@ -188,9 +189,7 @@ def test_not_found_detail_is_recorded_as_a_gap_not_as_absence(
     missing = FaultRule(FaultKind.NOT_FOUND, route="arm.detail:auditingsettings/default")
     with running(tenant, FaultPlan(rules=(missing,))) as emulator:
         snapshot = collect(emulator, catalogue, subscriptions=(SUB_A,))
-    assert [(g.source, g.status_code) for g in snapshot.gaps] == [
-        ("auditingSettings/default", 404)
-    ]
+    assert [(g.source, g.status_code) for g in snapshot.gaps] == [("auditingSettings/default", 404)]
     assert snapshot.gaps[0].reason.startswith("not found (HTTP 404 ResourceNotFound)")
 
 
@@ -224,9 +223,7 @@ def test_no_token_or_secret_in_logs_progress_or_snapshot(
     assert stats.write_attempts == 0
 
 
-def test_low_remaining_read_budget_spaces_requests(
-    tenant: Snapshot, catalogue: Catalogue
-) -> None:
+def test_low_remaining_read_budget_spaces_requests(tenant: Snapshot, catalogue: Catalogue) -> None:
     # The emulator reports ARM's real bucket (250 reads, `x-ms-ratelimit-remaining-...`); a
     # watermark far above it makes every subscription "low" so that pacing is visible.
     eager = ThrottleSettings(low_watermark=0)
@@ -243,3 +240,27 @@ def test_low_remaining_read_budget_spaces_requests(
     # About 40 ms between the reads of the subscription (10000 / 250 remaining / 1000 per s).
     assert arm_reads >= 15
     assert timings["careful"] - timings["eager"] >= 0.03 * (arm_reads - 2)
+
+
+def test_resource_graph_throttling_is_retried(tenant: Snapshot, catalogue: Catalogue) -> None:
+    throttle = FaultRule(FaultKind.THROTTLE, family="arg", retry_after_ms=200, times=1)
+    with running(tenant, FaultPlan(rules=(throttle,))) as emulator:
+        started = time.monotonic()
+        snapshot = collect(emulator, catalogue)
+        elapsed = time.monotonic() - started
+        queries = [r.status for r in emulator.requests if r.family == "arg"]
+    assert snapshot.gaps == ()
+    assert queries == [429, 200]
+    assert elapsed >= 0.2
+    assert len(snapshot.resources) == len(tenant.resources)
+
+
+def test_hung_connection_times_out_and_is_retried(tenant: Snapshot, catalogue: Catalogue) -> None:
+    hang = FaultRule(FaultKind.TIMEOUT, route=WEB_CONFIG, hang_seconds=3.0, times=1)
+    retry = RetrySettings(total=3, backoff_factor=0.01, read_timeout=0.5)
+    with running(tenant, FaultPlan(rules=(hang,))) as emulator:
+        started = time.monotonic()
+        snapshot = collect(emulator, catalogue, subscriptions=(SUB_A,), retry=retry)
+        elapsed = time.monotonic() - started
+    assert snapshot.gaps == ()
+    assert 0.5 <= elapsed < 2.5

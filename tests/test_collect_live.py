@@ -126,7 +126,7 @@ def test_deadline_turns_outstanding_documents_into_gaps(
         snapshot = collect(emulator, catalogue, timeout=1.5)
         elapsed = time.monotonic() - started
     assert elapsed < 4.5
-    late = [g for g in snapshot.gaps]
+    late = list(snapshot.gaps)
     assert {g.source for g in late} == {"config/web"}
     assert {g.error_code for g in late} == {"DeadlineExceeded"}
     assert all("--timeout deadline (1.5 s)" in g.reason for g in late)

@@ -181,20 +181,27 @@ def _request(method: str, url: str) -> PipelineRequest[HttpRequest]:
     return PipelineRequest(HttpRequest(method, url), PipelineContext(None))
 
 
+ARM = "https://management.azure.com"
+SITE = f"{ARM}/subscriptions/s/resourceGroups/r/providers/Microsoft.Web/sites/a"
+VAULT = f"{ARM}/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/vaults/v"
+
+
 @pytest.mark.parametrize(
     ("method", "url", "refused"),
     [
-        ("GET", "https://management.azure.com/subscriptions/s?api-version=1", None),
-        ("POST", "https://management.azure.com/subscriptions/s/providers/Microsoft.Security/register", "only reads"),
-        ("PUT", "https://management.azure.com/subscriptions/s/resourceGroups/r", "only reads"),
-        ("DELETE", "https://management.azure.com/subscriptions/s/resourceGroups/r", "only reads"),
-        ("POST", "https://management.azure.com/providers/Microsoft.ResourceGraph/resources", "only reads"),
+        ("GET", f"{ARM}/subscriptions/s?api-version=1", None),
+        ("POST", f"{ARM}/subscriptions/s/providers/Microsoft.Security/register", "only reads"),
+        ("PUT", f"{ARM}/subscriptions/s/resourceGroups/r", "only reads"),
+        ("DELETE", f"{ARM}/subscriptions/s/resourceGroups/r", "only reads"),
+        ("POST", f"{ARM}/providers/Microsoft.ResourceGraph/resources", "only reads"),
+        ("POST", f"{SITE}/config/appsettings/list", "only reads"),
         ("GET", "https://evil.example/subscriptions/s?api-version=1", "configured endpoint"),
         ("GET", "http://management.azure.com/subscriptions/s", "configured endpoint"),
-        ("GET", "https://management.azure.com/subscriptions/s/resourceGroups/r/providers/Microsoft.Web/sites/a/config/appsettings", "secret"),
-        ("GET", "https://management.azure.com/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/vaults/v/secrets", "secret"),
+        ("GET", f"{SITE}/config/appsettings", "secret"),
+        ("GET", f"{SITE}/config/connectionstrings", "secret"),
+        ("GET", f"{VAULT}/secrets", "secret"),
     ],
-)  # fmt: skip
+)
 def test_guard_refuses_writes_other_hosts_and_secrets(
     method: str, url: str, refused: str | None
 ) -> None:
@@ -223,7 +230,7 @@ def test_guard_allows_the_resource_graph_query_post_only_when_told() -> None:
 def test_plan_reads_diagnostic_settings_only_for_types_checks_target() -> None:
     catalogue = load_catalogue()
     plan = build_plan(catalogue.checks)
-    diag = dict((s.name, types) for s, types in plan.resource_sources)[DIAGNOSTIC_SETTINGS]
+    diag = {s.name: types for s, types in plan.resource_sources}[DIAGNOSTIC_SETTINGS]
     wanted: set[str] = set()
     for check in catalogue.checks:
         if check.meta.target.value == "resource" and DIAGNOSTIC_SETTINGS in check.requires:
@@ -249,7 +256,10 @@ def test_plan_without_diagnostic_checks_skips_diagnostic_settings() -> None:
 
 def test_arm_next_link_keeps_its_query_and_sets_our_api_version() -> None:
     follow = arm_next_link("2022-04-01")
-    link = "https://h/subscriptions/s/providers/x?api-version=2019-01-01&$skiptoken=abc%3D&$filter=a eq 'b'"
+    link = (
+        "https://h/subscriptions/s/providers/x"
+        "?api-version=2019-01-01&$skiptoken=abc%3D&$filter=a eq 'b'"
+    )
     url = follow(link)
     assert url.startswith("https://h/subscriptions/s/providers/x?")
     assert "api-version=2022-04-01" in url
@@ -284,10 +294,16 @@ def _jwt(claims: dict[str, str]) -> str:
 
 
 def test_identity_kind_from_token_claims() -> None:
-    app = _identity(token_claims(_jwt({"appid": "app-1", "oid": "sp-1", "tid": "t", "idtyp": "app"})))
+    app = _identity(
+        token_claims(_jwt({"appid": "app-1", "oid": "sp-1", "tid": "t", "idtyp": "app"}))
+    )
     assert (app.kind, app.app_id, app.object_id) == (IdentityKind.APPLICATION, "app-1", "sp-1")
-    user = _identity(token_claims(_jwt({"upn": "a@b.org", "scp": "user_impersonation", "oid": "u"})))
+    user = _identity(
+        token_claims(_jwt({"upn": "a@b.org", "scp": "user_impersonation", "oid": "u"}))
+    )
     assert user.kind is IdentityKind.USER
-    mi = _identity(token_claims(_jwt({"appid": "x", "xms_mirid": "/subscriptions/s/...", "oid": "m"})))
+    mi = _identity(
+        token_claims(_jwt({"appid": "x", "xms_mirid": "/subscriptions/s/...", "oid": "m"}))
+    )
     assert mi.kind is IdentityKind.MANAGED_IDENTITY
     assert _identity(token_claims("emu.opaque-token")).kind is IdentityKind.UNKNOWN

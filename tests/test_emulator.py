@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -304,6 +305,19 @@ def test_gap_with_403_is_replayed_as_authorization_failed(emu: Emulator) -> None
     assert caught.value.error is not None
     assert caught.value.error.code == "AuthorizationFailed"
     assert "Microsoft.Authorization/roleAssignments/read" in str(caught.value.error.message)
+
+
+def test_unreadable_subscription_is_replayed_on_its_own_document() -> None:
+    gap = CollectionGap(f"/subscriptions/{SUBS[4]}", "*", "denied", 403, "AuthorizationFailed")
+    with Emulator(replace(SNAPSHOT, gaps=(gap,))) as emulator:
+        client = _subscriptions(emulator)
+        with pytest.raises(HttpResponseError) as caught:
+            client.subscriptions.get(SUBS[4])
+        assert caught.value.status_code == 403
+        assert client.subscriptions.get(SUBS[3]).subscription_id == SUBS[3]
+        assert [s.subscription_id for s in client.subscriptions.list()] == SUBS
+        site = _get(client, f"{emulator.base_url}/subscriptions/{SUBS[4]}/resources")
+        assert site.status_code == 403
 
 
 def test_paths_are_case_insensitive_and_unknown_resources_are_404(emu: Emulator) -> None:

@@ -41,7 +41,8 @@ def _site(sub: str, name: str) -> dict[str, Any]:
 
 def _storage(sub: str, name: str, https: Any) -> dict[str, Any]:
     return {
-        "id": f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/{name}",
+        "id": f"/subscriptions/{sub}/resourceGroups/rg/providers/"
+        f"Microsoft.Storage/storageAccounts/{name}",
         "name": name,
         "type": "Microsoft.Storage/storageAccounts",
         "location": "eastus",
@@ -108,7 +109,9 @@ def test_inventory_gap_gives_one_error_per_resource_check_for_that_subscription(
         [_storage(SUB_A, "visible", True)],
         gaps=[CollectionGap(f"/subscriptions/{SUB_B}", "resources", "403 on subscription", 403)],
     )
-    findings = list(evaluate_check(snap, _check(catalogue, "eit_storage_https_only"), case_config()))
+    findings = list(
+        evaluate_check(snap, _check(catalogue, "eit_storage_https_only"), case_config())
+    )
     statuses = {(f.subscription_id, f.status) for f in findings}
     assert statuses == {(SUB_A, Status.PASS), (SUB_B, Status.ERROR)}
     error = next(f for f in findings if f.status is Status.ERROR)
@@ -170,7 +173,13 @@ def test_resource_types_match_case_insensitively(catalogue: Catalogue) -> None:
 
 def test_evaluate_runs_checks_in_order(catalogue: Catalogue) -> None:
     account = _storage(SUB_A, "a", True)
-    checks = [_check(catalogue, "eit_storage_https_only"), _check(catalogue, "scope_baa_in_scope_service")]
+    checks = [
+        _check(catalogue, "eit_storage_https_only"),
+        _check(catalogue, "scope_baa_in_scope_service"),
+    ]
     findings = evaluate(_snapshot([account]), checks, case_config())
-    assert [f.check_id for f in findings] == ["eit_storage_https_only", "scope_baa_in_scope_service"]
+    assert [f.check_id for f in findings] == [
+        "eit_storage_https_only",
+        "scope_baa_in_scope_service",
+    ]
     assert all(f.status is Status.PASS for f in findings)

@@ -18,8 +18,18 @@ ROOT = Path(__file__).resolve().parent.parent
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(dist), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(dist),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
@@ -35,15 +45,29 @@ def test_wheel_contains_catalogue_templates_and_data(wheel: Path) -> None:
     assert any(n.startswith("azaudit/reports/") for n in names)
     assert "azaudit/data/baa_services.json" in names
     assert "azaudit/py.typed" in names
-    checks_in_repo = {p.relative_to(ROOT / "checks").as_posix() for p in (ROOT / "checks").rglob("*.yaml")}
-    checks_in_wheel = {n.removeprefix("azaudit/checks/") for n in names if n.startswith("azaudit/checks/")}
+    checks_in_repo = {
+        p.relative_to(ROOT / "checks").as_posix() for p in (ROOT / "checks").rglob("*.yaml")
+    }
+    checks_in_wheel = {
+        n.removeprefix("azaudit/checks/") for n in names if n.startswith("azaudit/checks/")
+    }
     assert checks_in_repo == checks_in_wheel
 
 
 def test_installed_wheel_scans_the_demo_from_another_directory(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
@@ -52,10 +76,18 @@ def test_installed_wheel_scans_the_demo_from_another_directory(wheel: Path, tmp_
     workdir.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}
     proc = subprocess.run(
-        [sys.executable, "-c",
-         "import azaudit, sys; print(azaudit.__file__); from azaudit.cli import main; "
-         "sys.argv=['azaudit','scan','--demo','--out','out','--fail-on','never']; main()"],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-c",
+            "import azaudit, sys; print(azaudit.__file__); from azaudit.cli import main; "
+            "sys.argv=['azaudit','scan','--demo','--out','out','--fail-on','never']; main()",
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].startswith(str(target))

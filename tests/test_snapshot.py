@@ -87,8 +87,14 @@ def _write(tmp_path: Path, document: Any) -> Path:
         (lambda d: d.pop("schema_version"), "schema_version: missing"),
         (lambda d: d.pop("resources"), "resources: missing required field"),
         (lambda d: d["resources"][0].pop("type"), "resources[0].type: missing required field"),
-        (lambda d: d["resources"][0].update(id=None), "resources[0].id: expected a string, got null"),
-        (lambda d: d.update(subscriptions={}), "subscriptions: expected a JSON array, got an object"),
+        (
+            lambda d: d["resources"][0].update(id=None),
+            "resources[0].id: expected a string, got null",
+        ),
+        (
+            lambda d: d.update(subscriptions={}),
+            "subscriptions: expected a JSON array, got an object",
+        ),
         (
             lambda d: d["collection_gaps"][0].update(status_code="403"),
             "collection_gaps[0].status_code: expected an integer or null",

@@ -116,7 +116,10 @@ class _Collection:
 
     async def run(self) -> Snapshot:
         started = time.monotonic()
-        collected_at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        now = self.deps.clock() if self.deps.clock is not None else datetime.now(UTC)
+        collected_at = (
+            now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        )
         factory = self.deps.credential_factory or default_credential
         credential = factory(self.endpoints, self.options.tenant)
         self._global = asyncio.Semaphore(self.options.concurrency)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from azaudit.errors import InputError
@@ -112,8 +113,10 @@ class LiveDeps:
         credential_factory: builds the credential (default: `DefaultAzureCredential`).
         environ: environment for endpoint and CA-bundle overrides (default: `os.environ`).
         throttle: pacing thresholds (default: `ThrottleSettings()`).
+        clock: the time recorded as `collected_at` (default: the system clock, UTC).
     """
 
     credential_factory: CredentialFactory | None = None
     environ: Mapping[str, str] | None = None
     throttle: ThrottleSettings | None = None
+    clock: Callable[[], datetime] | None = None

@@ -70,7 +70,12 @@ class Arm:
         if self.tenant.subscription(subscription_id) is None:
             return Route("arm", "arm.subscriptions.get", lambda: _no_subscription(parts[1]), subs)
         if len(low) == 2:
-            return Route("arm", "arm.subscriptions.get", lambda: self._subscription(parts[1]), subs)
+            return Route(
+                "arm",
+                "arm.subscriptions.get",
+                lambda: self._subscription(request, parts[1]),
+                subs,
+            )
         if low[2:] == ["resources"]:
             return Route(
                 "arm", "arm.resources.list", lambda: self._resources(request, parts[1]), subs
@@ -93,9 +98,12 @@ class Arm:
     def _subscriptions(self, request: Request) -> Response:
         return self._list(request, self.tenant.subscriptions)
 
-    def _subscription(self, subscription_id: str) -> Response:
-        document = self.tenant.subscription(subscription_id)
-        return json_response(200, document)
+    def _subscription(self, request: Request, subscription_id: str) -> Response:
+        # A subscription that could not be read at all carries a `*` gap: answer its failure.
+        gap = self.tenant.gap_for(subscription_scope(subscription_id), "*", present=True)
+        if gap is not None:
+            return self.gap_response(gap, request)
+        return json_response(200, self.tenant.subscription(subscription_id))
 
     # -- resources and resource groups ---------------------------------------------------------
 

@@ -200,6 +200,10 @@ VAULT = f"{ARM}/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/va
         ("GET", f"{SITE}/config/appsettings", "secret"),
         ("GET", f"{SITE}/config/connectionstrings", "secret"),
         ("GET", f"{VAULT}/secrets", "secret"),
+        ("GET", f"{VAULT}/secrets/db-password", "secret"),
+        ("GET", f"{SITE}/config/authsettingsV2", "secret"),
+        ("GET", f"{SITE}/config/web?api-version=1", None),
+        ("GET", f"{ARM}/subscriptions/s/resourceGroups/secrets/providers/X/y/keys", None),
     ],
 )
 def test_guard_refuses_writes_other_hosts_and_secrets(

@@ -52,7 +52,12 @@ class CloudEndpoints:
 
     def to_json(self) -> dict[str, JSON]:
         """The `cloud` block of a snapshot."""
-        return {"name": self.name, "arm": self.arm, "graph": self.graph, "authority": self.authority}
+        return {
+            "name": self.name,
+            "arm": self.arm,
+            "graph": self.graph,
+            "authority": self.authority,
+        }
 
 
 # Endpoints and scopes: learn.microsoft.com/azure/azure-government/compare-azure-government-

@@ -117,9 +117,7 @@ class _Collection:
     async def run(self) -> Snapshot:
         started = time.monotonic()
         now = self.deps.clock() if self.deps.clock is not None else datetime.now(UTC)
-        collected_at = (
-            now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        )
+        collected_at = now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         factory = self.deps.credential_factory or default_credential
         credential = factory(self.endpoints, self.options.tenant)
         self._global = asyncio.Semaphore(self.options.concurrency)
@@ -468,24 +466,17 @@ class _Collection:
         for scope, source in list(self.pending):
             self._gap(scope, source, FetchError(reason, None, "DeadlineExceeded"))
 
+    def _tenant_id(self) -> str:
+        """From Graph's organization, else `--tenant` (if an id), the token, a subscription."""
+        candidates: list[str | None] = [_str(self.organization.get("id"))]
+        if self.options.tenant and "." not in self.options.tenant:  # a domain is not an id
+            candidates.append(self.options.tenant)
+        candidates.append(self.token_tenant)
+        candidates += [_str(d.get("tenantId")) for d in self.subscriptions.values()]
+        return next((c for c in candidates if c), "")
+
     def _snapshot(self, collected_at: str) -> Snapshot:
-        tenant_id = (
-            _str(self.organization.get("id"))
-            or (
-                self.options.tenant
-                if self.options.tenant and "." not in self.options.tenant
-                else None
-            )
-            or self.token_tenant
-            or next(
-                (
-                    str(d["tenantId"])
-                    for d in self.subscriptions.values()
-                    if isinstance(d.get("tenantId"), str)
-                ),
-                "",
-            )
-        )
+        tenant_id = self._tenant_id()
         tenant: dict[str, JSON] = {"tenantId": tenant_id}
         name = _str(self.organization.get("displayName"))
         if name:

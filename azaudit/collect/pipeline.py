@@ -18,6 +18,7 @@ All three run the same policy stack, built here instead of the SDK default so th
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -56,10 +57,11 @@ from azaudit.collect.throttle import Pacer
 USER_AGENT = f"azaudit/{__version__}"
 ARG_QUERY_PATH = "/providers/microsoft.resourcegraph/resources"
 
-# Path segments that lead to secret values (keys, app settings, connection strings, publishing
-# profiles). Their APIs are POSTs and therefore refused anyway; listing them keeps a future GET
-# variant from slipping through.
-SECRET_SEGMENTS = frozenset(
+# Paths that lead to secret values (keys, app settings, connection strings, publishing profiles,
+# Key Vault secrets). Most are POST actions and refused anyway; matching them explicitly keeps a
+# GET variant from slipping through. Matched on structure, not on any segment, so that a
+# resource group or resource that happens to be named "secrets" is still read.
+SECRET_ACTIONS = frozenset(
     {
         "listkeys",
         "listsecrets",
@@ -67,12 +69,12 @@ SECRET_SEGMENTS = frozenset(
         "listaccountsas",
         "listservicesas",
         "regeneratekey",
-        "appsettings",
-        "connectionstrings",
-        "publishingcredentials",
         "publishxml",
-        "secrets",
     }
+)
+SECRET_PATHS = re.compile(
+    r"/config/(appsettings|connectionstrings|publishingcredentials|authsettings(v2)?)(/|$)"
+    r"|/providers/microsoft\.keyvault/vaults/[^/]+/(secrets|keys)(/|$)"
 )
 
 
@@ -111,7 +113,7 @@ class ReadOnlyGuardPolicy(SansIOHTTPPolicy[Any, Any]):
         query_post = self._allow_query_post and path.endswith(ARG_QUERY_PATH)
         if method != "GET" and not (method == "POST" and query_post):
             raise BlockedRequestError(f"refused {method} {parts.path}: azaudit only reads")
-        if any(segment in SECRET_SEGMENTS for segment in path.split("/")):
+        if path.rsplit("/", 1)[-1] in SECRET_ACTIONS or SECRET_PATHS.search(path):
             raise BlockedRequestError(f"refused {parts.path}: it leads to secret values")
 
 

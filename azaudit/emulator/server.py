@@ -242,6 +242,9 @@ class Emulator:
             "AZURE_CLIENT_ID": DEFAULT_CLIENT_ID,
             "AZURE_CLIENT_SECRET": self.identity.client_secret or DEFAULT_CLIENT_SECRET,
             "AZURE_AUTHORITY_HOST": self.base_url,
+            # DefaultAzureCredential then tries only the environment service principal and never
+            # probes the managed-identity endpoint (169.254.169.254).
+            "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
         }
 
     # -- statistics ----------------------------------------------------------------------------

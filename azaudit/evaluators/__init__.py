@@ -11,7 +11,6 @@ from azaudit.evaluators.base import EvaluatorSpec
 _MODULES = (common, encryption, network, identity, monitoring, backup)
 
 
-
 def _registry() -> dict[str, EvaluatorSpec]:
     registry: dict[str, EvaluatorSpec] = {}
     for module in _MODULES:

@@ -14,29 +14,26 @@ from azaudit.evaluators.base import (
     list_values,
     passed,
 )
-from azaudit.evaluators.common import document, search
-from azaudit.models import JSON, Status, TargetKind
+from azaudit.evaluators.common import (
+    ALL_TARGETS,
+    RESOURCE_ONLY,
+    SOURCE_PARAM,
+    document,
+    search,
+    show_value,
+)
+from azaudit.models import JSON, Status
 
 PROTECTED_ITEMS = "backupProtectedItems"
 VAULTS = "Microsoft.RecoveryServices/vaults"
-RESOURCE_ONLY = frozenset({TargetKind.RESOURCE})
-ALL_TARGETS = frozenset(TargetKind)
 
 
 # -- property_conditions -------------------------------------------------------------------------
 
 
-def _show(value: JSON) -> str:
-    if value is None:
-        return "not set"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 def _same(a: JSON, b: JSON) -> bool:
     """Case-insensitive equality that also treats `true` and "True" alike (ARM mixes both)."""
-    return _show(a).strip("'").lower() == _show(b).strip("'").lower()
+    return show_value(a).strip("'").lower() == show_value(b).strip("'").lower()
 
 
 def _condition_applies(condition: Mapping[str, Any], resource_type: str) -> bool:
@@ -54,14 +51,14 @@ def _check_condition(condition: Mapping[str, Any], value: JSON) -> tuple[bool, s
         allowed = condition["allowed"]
         if not isinstance(allowed, list) or not allowed:
             raise ValueError("condition 'allowed' must be a non-empty list")
-        expected = " or ".join(_show(v) for v in allowed)
+        expected = " or ".join(show_value(v) for v in allowed)
         return value is not None and any(_same(value, v) for v in allowed), expected
     if "minimum" in condition:
         minimum = condition["minimum"]
         if isinstance(minimum, bool) or not isinstance(minimum, int | float):
             raise ValueError("condition 'minimum' must be a number")
         also = list(condition.get("also_allowed") or [])
-        expected = f">= {minimum}" + "".join(f" or {_show(v)}" for v in also)
+        expected = f">= {minimum}" + "".join(f" or {show_value(v)}" for v in also)
         number_ok = (
             isinstance(value, int | float) and not isinstance(value, bool) and value >= minimum
         )
@@ -94,13 +91,13 @@ def _property_conditions(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
         observed[path] = value
         expectations.append(f"{path} {expected}")
         if not ok:
-            problems.append(f"{path} is {_show(value)} (expected {expected})")
+            problems.append(f"{path} is {show_value(value)} (expected {expected})")
     paths = ", ".join(observed)
     shown: JSON = next(iter(observed.values())) if len(observed) == 1 else observed
     if problems:
         message = "; ".join(problems)
     else:
-        message = ", ".join(f"{p} is {_show(v)}" for p, v in observed.items())
+        message = ", ".join(f"{p} is {show_value(v)}" for p, v in observed.items())
     yield Outcome(passed(not problems), paths, shown, "; ".join(expectations), message)
 
 
@@ -170,7 +167,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
                 (list,),
                 doc="[{path, allowed: [..]} or {path, minimum, also_allowed}; optional types]",
             ),
-            "source": Param((str,), required=False, doc="document to read; default the resource"),
+            "source": SOURCE_PARAM,
         },
         ALL_TARGETS,
         "PASS when every applicable condition holds (values compare case-insensitively).",

@@ -1,4 +1,9 @@
-"""General-purpose evaluators: JMESPath expressions, allowed values, TLS floors, residency, BAA."""
+"""General-purpose evaluators, and the reading and wording helpers every evaluator module shares.
+
+The evaluators: JMESPath expressions, allowed values, TLS floors, residency, BAA scope, manual
+attestation. The helpers live here once so that every module reads documents the same way (an
+unknown shape is an ERROR, never a silent "not set") and words its evidence the same way.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,35 @@ from azaudit.reference import normalise_region
 
 ALL_TARGETS = frozenset(TargetKind)
 RESOURCE_ONLY = frozenset({TargetKind.RESOURCE})
+SUBSCRIPTION_ONLY = frozenset({TargetKind.SUBSCRIPTION})
+TENANT_ONLY = frozenset({TargetKind.TENANT})
+RESOURCE_OR_SUBSCRIPTION = frozenset({TargetKind.RESOURCE, TargetKind.SUBSCRIPTION})
+
+SOURCE_PARAM = Param((str,), required=False, doc="document to read; default the resource")
+"""The `source` parameter of every evaluator that reads through `document()`."""
+
+
+def show_value(value: JSON) -> str:
+    """A property value as a finding message shows it: JSON-like, strings quoted, null unset."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+def as_object(value: JSON, what: str) -> Mapping[str, Any]:
+    """`value` as an object, or ValueError naming `what` (an unknown shape is an ERROR)."""
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{what}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def resource_properties(ctx: EvalContext) -> Mapping[str, Any]:
+    """The target resource row's `properties` object (anything else is an unknown shape)."""
+    return as_object(ctx.resource.get("properties"), "properties")
 
 
 def document(ctx: EvalContext, source: str | None) -> JSON:
@@ -41,9 +75,9 @@ def _expression(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome
     verdict = search(params["expression"], doc)
     ok = verdict is True
     if ok:
-        message = f"{params['path']} is {_show(observed)} as required"
+        message = f"{params['path']} is {show_value(observed)} as required"
     else:
-        message = f"{params['path']} is {_show(observed)}; expected {params['expected']}"
+        message = f"{params['path']} is {show_value(observed)}; expected {params['expected']}"
     yield Outcome(passed(ok), params["path"], observed, params["expected"], message)
 
 
@@ -53,7 +87,9 @@ def _value_in(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
     allowed = [str(v).lower() for v in params["allowed"]]
     ok = observed is not None and str(observed).lower() in allowed
     expected = "one of " + ", ".join(str(v) for v in params["allowed"])
-    message = f"{params['path']} is {_show(observed)}" + ("" if ok else f"; expected {expected}")
+    message = f"{params['path']} is {show_value(observed)}" + (
+        "" if ok else f"; expected {expected}"
+    )
     yield Outcome(passed(ok), params["path"], observed, expected, message)
 
 
@@ -70,6 +106,21 @@ def tls_number(value: JSON) -> float | None:
     return float(f"{match.group(1)}.{match.group(2)}")
 
 
+def tls_shortfall(path: str, value: JSON, number: float | None, minimum: float) -> str | None:
+    """How the TLS setting at `path` falls short of `minimum`, or None when it meets it.
+
+    `number` is `value` read as a TLS version by the caller's parser (services spell versions
+    differently). An unset value falls short: the service default may allow older TLS.
+    """
+    if value is None:
+        return f"{path} is not set (the service default may allow older TLS)"
+    if number is None:
+        return f"{path} is {show_value(value)}, not a recognised TLS version"
+    if number < minimum:
+        return f"{path} is {show_value(value)}"
+    return None
+
+
 def _min_tls_version(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
     doc = document(ctx, params.get("source"))
     minimum = tls_number(params["minimum"])
@@ -78,21 +129,14 @@ def _min_tls_version(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Ou
     paths = [params["path"], *list(params.get("also", []))]
     expected = f"TLS {minimum:.1f} or later"
     observed = {path: search(path, doc) for path in paths}
-    problems = []
-    for path, value in observed.items():
-        number = tls_number(value)
-        if value is None:
-            problems.append(f"{path} is not set (the service default may allow older TLS)")
-        elif number is None:
-            problems.append(f"{path} is {_show(value)}, not a recognised TLS version")
-        elif number < minimum:
-            problems.append(f"{path} is {_show(value)}")
+    shortfalls = (tls_shortfall(p, v, tls_number(v), minimum) for p, v in observed.items())
+    problems = [s for s in shortfalls if s is not None]
     shown_path = ", ".join(paths)
     shown = observed[paths[0]] if len(paths) == 1 else observed
     if problems:
         message = "; ".join(problems) + f"; expected {expected}"
     else:
-        message = ", ".join(f"{p} is {_show(v)}" for p, v in observed.items())
+        message = ", ".join(f"{p} is {show_value(v)}" for p, v in observed.items())
     yield Outcome(passed(not problems), shown_path, shown, expected, message)
 
 
@@ -122,7 +166,7 @@ def _location_in_allowed(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
     if outside:
         message = f"{path} includes non-allowed region(s): {', '.join(outside)}"
     else:
-        message = f"{path} is {_show(observed)}, inside the allowed regions"
+        message = f"{path} is {show_value(observed)}, inside the allowed regions"
     yield Outcome(passed(not outside), path, observed, expected, message)
 
 
@@ -173,16 +217,6 @@ def _manual(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
     yield Outcome(Status.MANUAL, "", None, "attested by the organisation", params["attest"])
 
 
-def _show(value: JSON) -> str:
-    if value is None:
-        return "not set"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str):
-        return repr(value)
-    return str(value)
-
-
 SPECS: tuple[EvaluatorSpec, ...] = (
     EvaluatorSpec(
         "expression",
@@ -191,7 +225,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             "expression": Param((str,), doc="JMESPath that must evaluate to true"),
             "path": Param((str,), doc="JMESPath of the property reported as evidence"),
             "expected": Param((str,), doc="the expected value, as a reader would write it"),
-            "source": Param((str,), required=False, doc="document to read; default the resource"),
+            "source": SOURCE_PARAM,
         },
         ALL_TARGETS,
         "PASS when a JMESPath expression over the document is exactly true.",
@@ -202,7 +236,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         {
             "path": Param((str,)),
             "allowed": Param((list,)),
-            "source": Param((str,), required=False),
+            "source": SOURCE_PARAM,
         },
         ALL_TARGETS,
         "PASS when the property is one of the allowed values (case-insensitive).",
@@ -214,7 +248,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             "path": Param((str,)),
             "minimum": Param((str,)),
             "also": Param((list,), required=False, doc="more paths that must meet the floor"),
-            "source": Param((str,), required=False),
+            "source": SOURCE_PARAM,
         },
         ALL_TARGETS,
         "PASS when every TLS version property is at least `minimum`; unset fails.",
@@ -222,7 +256,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
     EvaluatorSpec(
         "location_in_allowed",
         _location_in_allowed,
-        {"path": Param((str,), required=False), "source": Param((str,), required=False)},
+        {"path": Param((str,), required=False), "source": SOURCE_PARAM},
         RESOURCE_ONLY,
         "PASS when the location(s) at `path` are all in the allowed regions; global is N/A.",
     ),
@@ -237,7 +271,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         "manual",
         _manual,
         {"attest": Param((str,), doc="what the organisation must attest")},
-        frozenset({TargetKind.TENANT}),
+        TENANT_ONLY,
         "Always MANUAL: the control cannot be observed in Azure and needs attestation.",
     ),
 )

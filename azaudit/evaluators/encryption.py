@@ -12,18 +12,20 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from azaudit.evaluators.base import (
-    EvalContext,
-    EvaluatorSpec,
-    Outcome,
-    Param,
-    list_values,
-    passed,
+from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome, Param, list_values
+from azaudit.evaluators.common import (
+    ALL_TARGETS,
+    RESOURCE_ONLY,
+    SOURCE_PARAM,
+    as_object,
+    document,
+    resource_properties,
+    search,
+    show_value,
+    tls_number,
+    tls_shortfall,
 )
-from azaudit.evaluators.common import document, search, tls_number
-from azaudit.models import JSON, Status, TargetKind
-
-RESOURCE_ONLY = frozenset({TargetKind.RESOURCE})
+from azaudit.models import JSON, Status
 
 VM_EXTENSION_TYPE = "Microsoft.Compute/virtualMachines/extensions"
 ADE_PUBLISHER = "microsoft.azure.security"
@@ -33,27 +35,6 @@ CUSTOMER_KEY_TYPES = (
     "EncryptionAtRestWithPlatformAndCustomerKeys",
 )
 ATTACHED_DISK_STATES = frozenset({"attached", "reserved"})
-
-
-def _mapping(value: JSON, what: str) -> Mapping[str, Any]:
-    """`value` as an object, or ValueError naming `what` (an unknown shape is an ERROR)."""
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{what}: expected a JSON object, got {type(value).__name__}")
-    return value
-
-
-def _properties(ctx: EvalContext) -> Mapping[str, Any]:
-    return _mapping(ctx.resource.get("properties"), "properties")
-
-
-def _show(value: JSON) -> str:
-    if value is None:
-        return "not set"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str):
-        return repr(value)
-    return str(value)
 
 
 _BARE_TLS1 = re.compile(r"tls\s*v?1", re.IGNORECASE)
@@ -101,9 +82,9 @@ def _vm_host_encryption(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
     encryption at host, by Azure Disk Encryption inside the guest, or by confidential disk
     encryption. A customer-managed key on the disks does not change that, so it is not credited.
     """
-    props = _properties(ctx)
+    props = resource_properties(ctx)
     security = props.get("securityProfile") or {}
-    security = _mapping(security, "properties.securityProfile")
+    security = as_object(security, "properties.securityProfile")
     path = "properties.securityProfile.encryptionAtHost"
     at_host = security.get("encryptionAtHost")
     expected = (
@@ -118,11 +99,11 @@ def _vm_host_encryption(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
             "encryption at host is enabled (temp disk and disk caches are encrypted on the host)",
         )
         return
-    storage = _mapping(props.get("storageProfile"), "properties.storageProfile")
-    os_disk = _mapping(storage.get("osDisk"), "properties.storageProfile.osDisk")
+    storage = as_object(props.get("storageProfile"), "properties.storageProfile")
+    os_disk = as_object(storage.get("osDisk"), "properties.storageProfile.osDisk")
     managed = os_disk.get("managedDisk") or {}
-    disk_security = _mapping(managed, "osDisk.managedDisk").get("securityProfile") or {}
-    cvm_type = _mapping(disk_security, "osDisk.managedDisk.securityProfile").get(
+    disk_security = as_object(managed, "osDisk.managedDisk").get("securityProfile") or {}
+    cvm_type = as_object(disk_security, "osDisk.managedDisk.securityProfile").get(
         "securityEncryptionType"
     )
     if (
@@ -155,7 +136,7 @@ def _vm_host_encryption(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
         path,
         at_host,
         expected,
-        f"{path} is {_show(at_host)} and no Azure Disk Encryption extension is installed: the "
+        f"{path} is {show_value(at_host)} and no Azure Disk Encryption extension is installed: the "
         "temp disk and OS/data disk caches on the host are not encrypted at rest",
     )
 
@@ -174,14 +155,14 @@ def _vm_managed_disks(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[O
     and keys follow that account, and it escapes disk-level controls (disk encryption sets, disk
     network access policies, disk backups).
     """
-    props = _properties(ctx)
-    storage = _mapping(props.get("storageProfile"), "properties.storageProfile")
-    os_disk = _mapping(storage.get("osDisk"), "properties.storageProfile.osDisk")
+    props = resource_properties(ctx)
+    storage = as_object(props.get("storageProfile"), "properties.storageProfile")
+    os_disk = as_object(storage.get("osDisk"), "properties.storageProfile.osDisk")
     data_disks = storage.get("dataDisks") or []
     if not isinstance(data_disks, list):
         raise ValueError("properties.storageProfile.dataDisks: expected a list")
     disks = [("osDisk", os_disk)] + [
-        (f"dataDisks[{i}]", _mapping(d, f"dataDisks[{i}]")) for i, d in enumerate(data_disks)
+        (f"dataDisks[{i}]", as_object(d, f"dataDisks[{i}]")) for i, d in enumerate(data_disks)
     ]
     unmanaged = {
         f"{where} ({disk.get('name', '?')})": (disk.get("vhd") or {}).get("uri")
@@ -216,13 +197,13 @@ def _unattached_disk(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Ou
     customer-managed key (or Azure Disk Encryption) the organisation can render it unreadable by
     revoking the key; with a platform key only deletion does that.
     """
-    props = _properties(ctx)
+    props = resource_properties(ctx)
     state = props.get("diskState")
     if not isinstance(state, str) or not state:
         raise ValueError("properties.diskState: expected the disk state (e.g. 'Unattached')")
     allowed = [str(t) for t in params.get("encryption_types", CUSTOMER_KEY_TYPES)]
     enc = props.get("encryption") or {}
-    enc_type = _mapping(enc, "properties.encryption").get("type")
+    enc_type = as_object(enc, "properties.encryption").get("type")
     expected = "attached, or encrypted with a customer-managed key (" + ", ".join(allowed) + ")"
     if state.lower() in ATTACHED_DISK_STATES:
         yield Outcome(
@@ -247,7 +228,7 @@ def _unattached_disk(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Ou
             observed,
             expected,
             f"disk is {state} and has no customer-managed key (encryption.type is "
-            f"{_show(enc_type)}): delete it once its retention is settled, or encrypt it with a "
+            f"{show_value(enc_type)}): delete it once its retention is settled, or encrypt it with a "
             "customer-managed key",
         )
 
@@ -270,37 +251,28 @@ def _judge(
         if not isinstance(allowed, list) or not allowed:
             raise ValueError(f"equals[{name!r}]: expected a non-empty list of allowed values")
         value = observed.get(name)
-        wanted = " or ".join(_show(a) for a in allowed)
+        wanted = " or ".join(show_value(a) for a in allowed)
         if name in absent:
             problems.append(f"{absent[name]}; expected {wanted}")
         elif value is None:
             problems.append(f"{name} is not set; expected {wanted}")
         elif _text(value) not in {_text(a) for a in allowed}:
-            problems.append(f"{name} is {_show(value)}; expected {wanted}")
+            problems.append(f"{name} is {show_value(value)}; expected {wanted}")
     for name, minimum in tls_floor.items():
         floor = _tls(minimum)
         if floor is None:
             raise ValueError(f"tls_floor[{name!r}]: {minimum!r} is not a TLS version")
         value = observed.get(name)
-        number = _tls(value)
         wanted = f"TLS {floor:.1f} or later"
         if name in absent:
             problems.append(f"{absent[name]}; expected {wanted}")
-        elif value is None:
-            problems.append(
-                f"{name} is not set (the service default may allow older TLS); expected {wanted}"
-            )
-        elif number is None:
-            problems.append(
-                f"{name} is {_show(value)}, not a recognised TLS version; expected {wanted}"
-            )
-        elif number < floor:
-            problems.append(f"{name} is {_show(value)}; expected {wanted}")
+        elif (shortfall := tls_shortfall(name, value, _tls(value), floor)) is not None:
+            problems.append(f"{shortfall}; expected {wanted}")
     return problems
 
 
 def _expected_text(equals: Mapping[str, Any], tls_floor: Mapping[str, Any]) -> str:
-    parts = [f"{k} = {' or '.join(_show(a) for a in v)}" for k, v in equals.items()]
+    parts = [f"{k} = {' or '.join(show_value(a) for a in v)}" for k, v in equals.items()]
     parts += [f"{k} >= TLS {_tls(v)}" for k, v in tls_floor.items()]
     return "; ".join(parts)
 
@@ -316,8 +288,8 @@ def _settings_outcome(
     expected = _expected_text(equals, tls_floor)
     if problems:
         return Outcome(Status.FAIL, path, dict(observed), expected, "; ".join(problems))
-    shown = ", ".join(f"{k} is {_show(v)}" for k, v in observed.items())
-    return Outcome(passed(True), path, dict(observed), expected, shown)
+    shown = ", ".join(f"{k} is {show_value(v)}" for k, v in observed.items())
+    return Outcome(Status.PASS, path, dict(observed), expected, shown)
 
 
 def _setting_names(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -348,11 +320,11 @@ def _server_parameters_meet(ctx: EvalContext, params: Mapping[str, Any]) -> Iter
     source = str(params["source"])
     values: dict[str, JSON] = {}
     for item in list_values(ctx.own(source), source):
-        entry = _mapping(item, f"{source} item")
+        entry = as_object(item, f"{source} item")
         name = entry.get("name")
         if not isinstance(name, str):
             raise ValueError(f"{source} item: expected a 'name'")
-        values[name.lower()] = _mapping(entry.get("properties"), f"{source}[{name}]").get("value")
+        values[name.lower()] = as_object(entry.get("properties"), f"{source}[{name}]").get("value")
     names = [*equals, *(n for n in tls_floor if n not in equals)]
     observed = {name: values.get(name.lower()) for name in names}
     absent = {
@@ -403,9 +375,9 @@ SPECS: tuple[EvaluatorSpec, ...] = (
                 (dict,), required=False, doc="JMESPath -> list of allowed values (any case)"
             ),
             "tls_floor": Param((dict,), required=False, doc="JMESPath -> minimum TLS version"),
-            "source": Param((str,), required=False, doc="document to read; default the resource"),
+            "source": SOURCE_PARAM,
         },
-        frozenset(TargetKind),
+        ALL_TARGETS,
         "PASS when every listed property has an allowed value and meets its TLS floor; unset "
         "fails. One finding lists every shortfall.",
     ),

@@ -22,7 +22,8 @@ from azaudit.evaluators.base import (
     list_values,
     passed,
 )
-from azaudit.models import JSON, Status, TargetKind
+from azaudit.evaluators.common import SUBSCRIPTION_ONLY, TENANT_ONLY
+from azaudit.models import JSON, Status
 from azaudit.snapshot import subscription_scope
 
 CA_POLICIES = "graph:identity/conditionalAccess/policies"
@@ -39,8 +40,6 @@ USER_TYPE = "Microsoft.Entra/users"
 GROUP_TYPE = "Microsoft.Entra/groups"
 SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
 
-TENANT = frozenset({TargetKind.TENANT})
-SUBSCRIPTION = frozenset({TargetKind.SUBSCRIPTION})
 SCOPE_CHOICES = ("subscription_or_above", "any")
 
 
@@ -133,6 +132,39 @@ def _principal_kind(principal_type: Any) -> str:
     if value in ("serviceprincipal", "msi", "application"):
         return "servicePrincipal"
     return "unknown"
+
+
+def _holder_count_verdict(
+    count: int,
+    minimum: int,
+    maximum: int,
+    *,
+    held: str,
+    with_groups: str | None,
+    too_few_note: str = "",
+) -> tuple[Status, str]:
+    """Status and message for "between `minimum` and `maximum` users hold a privileged role".
+
+    Too many users fails even when groups also hold the role (their members only add to the
+    count). Otherwise any group holder makes the total unknown, because group membership is not
+    collected: MANUAL with the `with_groups` message, never a PASS or a "too few" FAIL on a
+    partial count.
+
+    Args:
+        count: users holding the role directly.
+        minimum: fewest holders allowed (redundancy).
+        maximum: most holders allowed (least privilege).
+        held: "who holds what" sentence; the verdict's reason is appended to it.
+        with_groups: the MANUAL message when groups hold the role too, else None.
+        too_few_note: extra words for the "fewer than" reason.
+    """
+    if count > maximum:
+        return Status.FAIL, f"{held} (more than {maximum})"
+    if with_groups is not None:
+        return Status.MANUAL, with_groups
+    if count < minimum:
+        return Status.FAIL, f"{held} (fewer than {minimum}{too_few_note})"
+    return Status.PASS, held
 
 
 # -- Conditional Access --------------------------------------------------------------------------
@@ -337,8 +369,8 @@ def _privileged_holders(
             raise ValueError(f"directory role {role.get('displayName')!r}: members not expanded")
         for member in members:
             kind = _principal_kind(member.get("@odata.type"))
-            label = str(member.get("userPrincipalName") or member.get("displayName") or "")
-            add(str(member["id"]), kind, label or str(member["id"]), directory_roles[template])
+            object_id = str(member["id"])
+            add(object_id, kind, _user_label(member, object_id), directory_roles[template])
 
     for sub_id in ctx.snapshot.subscription_ids():
         scope = subscription_scope(sub_id)
@@ -552,35 +584,19 @@ def _directory_role_member_count(ctx: EvalContext, params: Mapping[str, Any]) ->
         "users": labels,
         "groups": [str(g.get("displayName") or g["id"]) for g in groups],
     }
-    path = f"directoryRoles[{name!r}].members"
     count = len(users)
-    if count > maximum:
-        yield Outcome(
-            Status.FAIL,
-            path,
-            observed,
-            expected,
-            f"{name} has {_users(count)} (more than {maximum})",
-        )
-    elif groups:
-        yield Outcome(
-            Status.MANUAL,
-            path,
-            observed,
-            expected,
-            f"{name} has {_users(count)} plus {len(groups)} group(s) whose members are not "
-            "collected: count the group members and confirm the total",
-        )
-    elif count < minimum:
-        yield Outcome(
-            Status.FAIL,
-            path,
-            observed,
-            expected,
-            f"{name} has {_users(count)} (fewer than {minimum}, no redundancy)",
-        )
-    else:
-        yield Outcome(Status.PASS, path, observed, expected, f"{name} has {_users(count)}")
+    status, message = _holder_count_verdict(
+        count,
+        minimum,
+        maximum,
+        held=f"{name} has {_users(count)}",
+        with_groups=f"{name} has {_users(count)} plus {len(groups)} group(s) whose members are "
+        "not collected: count the group members and confirm the total"
+        if groups
+        else None,
+        too_few_note=", no redundancy",
+    )
+    yield Outcome(status, f"directoryRoles[{name!r}].members", observed, expected, message)
 
 
 # -- Azure RBAC (per subscription) ---------------------------------------------------------------
@@ -680,42 +696,19 @@ def _role_holder_count(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[
         "groups": sorted(groups),
         "servicePrincipals": sorted(others),
     }
-    path = "roleAssignments[roleDefinitionId]"
     count = len(users)
     scope_text = "at subscription scope or above"
-    if count > maximum:
-        yield Outcome(
-            Status.FAIL,
-            path,
-            observed,
-            expected,
-            f"{role_label} is held by {_users(count)} {scope_text} (more than {maximum})",
-        )
-    elif groups:
-        yield Outcome(
-            Status.MANUAL,
-            path,
-            observed,
-            expected,
-            f"{role_label} is held by {_users(count)} plus {len(groups)} group(s) {scope_text}; "
-            "group members are not collected: count them and confirm the total",
-        )
-    elif count < minimum:
-        yield Outcome(
-            Status.FAIL,
-            path,
-            observed,
-            expected,
-            f"{role_label} is held by {_users(count)} {scope_text} (fewer than {minimum})",
-        )
-    else:
-        yield Outcome(
-            Status.PASS,
-            path,
-            observed,
-            expected,
-            f"{role_label} is held by {_users(count)} {scope_text}",
-        )
+    status, message = _holder_count_verdict(
+        count,
+        minimum,
+        maximum,
+        held=f"{role_label} is held by {_users(count)} {scope_text}",
+        with_groups=f"{role_label} is held by {_users(count)} plus {len(groups)} group(s) "
+        f"{scope_text}; group members are not collected: count them and confirm the total"
+        if groups
+        else None,
+    )
+    yield Outcome(status, "roleAssignments[roleDefinitionId]", observed, expected, message)
 
 
 def _role_assignments_absent(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -823,14 +816,14 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             ),
             "describe": Param((str,), required=False, doc="what is enforced, for messages"),
         },
-        TENANT,
+        TENANT_ONLY,
         "PASS when security defaults are on or an enabled CA policy for All users enforces it.",
     ),
     EvaluatorSpec(
         "privileged_users_mfa_registered",
         _privileged_mfa,
         {"directory_roles": _DIRECTORY_MAP, "azure_roles": _ROLE_MAP},
-        TENANT,
+        TENANT_ONLY,
         "One finding per privileged user: PASS when registered for MFA; groups are MANUAL.",
     ),
     EvaluatorSpec(
@@ -841,14 +834,14 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             "azure_roles": _ROLE_MAP,
             "max_days": Param((int,), required=False),
         },
-        TENANT,
+        TENANT_ONLY,
         "One finding per privileged user: PASS when the last sign-in is within max_days.",
     ),
     EvaluatorSpec(
         "directory_role_member_count",
         _directory_role_member_count,
         {"role_template_id": Param((str,)), "min": Param((int,)), "max": Param((int,))},
-        TENANT,
+        TENANT_ONLY,
         "PASS when the directory role has between min and max user members.",
     ),
     EvaluatorSpec(
@@ -861,14 +854,14 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             ),
             "scopes": Param((str,), required=False, doc="subscription_or_above (default) or any"),
         },
-        SUBSCRIPTION,
+        SUBSCRIPTION_ONLY,
         "One finding per privileged assignment: FAIL when held by a guest/disabled user.",
     ),
     EvaluatorSpec(
         "role_holder_count",
         _role_holder_count,
         {"roles": _ROLE_MAP, "min": Param((int,)), "max": Param((int,))},
-        SUBSCRIPTION,
+        SUBSCRIPTION_ONLY,
         "PASS when between min and max users hold the roles at subscription scope or above.",
     ),
     EvaluatorSpec(
@@ -879,7 +872,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             "allowed_principals": Param((list,), required=False, doc="break-glass principal ids"),
             "scopes": Param((str,), required=False),
         },
-        SUBSCRIPTION,
+        SUBSCRIPTION_ONLY,
         "FAIL for every assignment of the roles, except to the allowed principals.",
     ),
     EvaluatorSpec(
@@ -890,7 +883,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
                 (str,), required=False, doc="the action that must not be granted; default *"
             )
         },
-        SUBSCRIPTION,
+        SUBSCRIPTION_ONLY,
         "FAIL for every custom role granting the action and assignable at subscription or above.",
     ),
 )

@@ -13,7 +13,8 @@ from azaudit.evaluators.base import (
     list_values,
     passed,
 )
-from azaudit.models import JSON, Status, TargetKind
+from azaudit.evaluators.common import RESOURCE_ONLY, RESOURCE_OR_SUBSCRIPTION, SUBSCRIPTION_ONLY
+from azaudit.models import JSON, Status
 from azaudit.reference import normalise_region
 from azaudit.snapshot import subscription_scope
 from azaudit.sources import DIAGNOSTIC_SETTINGS
@@ -24,10 +25,6 @@ POLICY_ASSIGNMENTS = "providers/Microsoft.Authorization/policyAssignments"
 ACTIVITY_LOG_ALERTS = "Microsoft.Insights/activityLogAlerts"
 VIRTUAL_NETWORKS = "Microsoft.Network/virtualNetworks"
 NETWORK_WATCHERS = "Microsoft.Network/networkWatchers"
-
-RESOURCE_OR_SUBSCRIPTION = frozenset({TargetKind.RESOURCE, TargetKind.SUBSCRIPTION})
-SUBSCRIPTION = frozenset({TargetKind.SUBSCRIPTION})
-RESOURCE_ONLY = frozenset({TargetKind.RESOURCE})
 
 DESTINATIONS = (
     "workspaceId",
@@ -466,14 +463,14 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             "operations": Param((list,), doc="operationName values that must each have an alert"),
             "require_action_group": Param((bool,), required=False),
         },
-        SUBSCRIPTION,
+        SUBSCRIPTION_ONLY,
         "FAIL for every operation without an enabled, subscription-wide activity log alert.",
     ),
     EvaluatorSpec(
         "network_watcher_regions",
         _network_watcher_regions,
         {},
-        SUBSCRIPTION,
+        SUBSCRIPTION_ONLY,
         "FAIL for every region with a virtual network but no Network Watcher.",
     ),
     EvaluatorSpec(
@@ -483,7 +480,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             "plans": Param((dict,), doc="{pricing name: plan label}"),
             "tier": Param((str,), required=False),
         },
-        SUBSCRIPTION,
+        SUBSCRIPTION_ONLY,
         "One finding per plan: PASS when its pricing tier is Standard.",
     ),
     EvaluatorSpec(
@@ -493,7 +490,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             "roles": Param((list,), required=False),
             "min_alert_severity": Param((str,), required=False),
         },
-        SUBSCRIPTION,
+        SUBSCRIPTION_ONLY,
         "PASS when a security contact has an email, notifies the roles and alerts at the severity.",
     ),
     EvaluatorSpec(
@@ -506,7 +503,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             ),
             "require_enforced": Param((bool,), required=False),
         },
-        SUBSCRIPTION,
+        SUBSCRIPTION_ONLY,
         "PASS when one of the definitions is assigned at or above the subscription.",
     ),
 )

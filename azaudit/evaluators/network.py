@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome, Param, list_values
-from azaudit.models import JSON, Status, TargetKind
-
-RESOURCE_ONLY = frozenset({TargetKind.RESOURCE})
+from azaudit.evaluators.common import RESOURCE_ONLY, as_object, resource_properties
+from azaudit.models import JSON, Status
 
 INTERNET_SOURCES = ("*", "Internet", "Any", "0.0.0.0/0", "0.0.0.0", "::/0")  # noqa: S104
 """Source prefixes that mean "anyone on the internet" in an NSG rule."""
@@ -36,12 +35,6 @@ SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
 FIREWALL_RULE_TYPE = "Microsoft.Sql/servers/firewallRules"
 MAX_PORT = 65535
 ALL_IPV4 = 2**32
-
-
-def _mapping(value: JSON, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{what}: expected a JSON object, got {type(value).__name__}")
-    return value
 
 
 def _strings(single: JSON, many: JSON, what: str) -> list[str]:
@@ -100,9 +93,9 @@ def _port_range(text: str, rule: str) -> tuple[int, int]:
 
 
 def _parse_rule(raw: JSON, nsg_id: str, index: int) -> _Rule:
-    rule = _mapping(raw, f"properties.securityRules[{index}]")
+    rule = as_object(raw, f"properties.securityRules[{index}]")
     name = str(rule.get("name") or f"#{index}")
-    props = _mapping(rule.get("properties"), f"properties.securityRules[{name}].properties")
+    props = as_object(rule.get("properties"), f"properties.securityRules[{name}].properties")
     ports_text = _strings(
         props.get("destinationPortRange"),
         props.get("destinationPortRanges"),
@@ -167,7 +160,7 @@ def _nsg_inbound_open(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[O
     ports = [int(p) for p in params["ports"]]
     open_ = {str(s).lower() for s in params.get("sources", INTERNET_SOURCES)}
     max_ports = params.get("max_ports")
-    props = _mapping(ctx.resource.get("properties"), "properties")
+    props = resource_properties(ctx)
     raw_rules = props.get("securityRules")
     if not isinstance(raw_rules, list):
         raise ValueError("properties.securityRules: expected a list of rules")
@@ -251,9 +244,9 @@ def _sql_firewall_open(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[
     expected = "no firewall rule open to the internet or to all Azure services"
     offending = 0
     for index, raw in enumerate(rules):
-        rule = _mapping(raw, f"{source}[{index}]")
+        rule = as_object(raw, f"{source}[{index}]")
         name = str(rule.get("name") or f"#{index}")
-        props = _mapping(rule.get("properties"), f"{source}[{name}].properties")
+        props = as_object(rule.get("properties"), f"{source}[{name}].properties")
         start = ipaddress.IPv4Address(str(props.get("startIpAddress")))
         end = ipaddress.IPv4Address(str(props.get("endIpAddress")))
         if end < start:
@@ -308,15 +301,15 @@ def _subnet_nsg(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome
     NOT_APPLICABLE: Azure forbids or does not support an NSG on them.
     """
     exempt = {str(n).lower() for n in params.get("exempt", EXEMPT_SUBNETS)}
-    props = _mapping(ctx.resource.get("properties"), "properties")
+    props = resource_properties(ctx)
     subnets = props.get("subnets")
     if not isinstance(subnets, list):
         raise ValueError("properties.subnets: expected a list of subnets")
     expected = "a network security group associated with the subnet"
     for index, raw in enumerate(subnets):
-        subnet = _mapping(raw, f"properties.subnets[{index}]")
+        subnet = as_object(raw, f"properties.subnets[{index}]")
         name = str(subnet.get("name") or f"#{index}")
-        sub_props = _mapping(subnet.get("properties"), f"properties.subnets[{name}].properties")
+        sub_props = as_object(subnet.get("properties"), f"properties.subnets[{name}].properties")
         subnet_id = str(subnet.get("id") or f"{ctx.scope_id}/subnets/{name}")
         path = f"properties.subnets[name={name}].properties.networkSecurityGroup"
         nsg = sub_props.get("networkSecurityGroup")
@@ -375,7 +368,7 @@ def _paas_public_access(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
     private path, so disabling public access is safe. Values compare case-insensitively (Search
     services write `disabled`).
     """
-    props = _mapping(ctx.resource.get("properties"), "properties")
+    props = resource_properties(ctx)
     value: JSON = None
     path = "properties.publicNetworkAccess"
     for candidate in PUBLIC_ACCESS_PATHS:
@@ -408,10 +401,10 @@ def _firewall_default_deny(ctx: EvalContext, params: Mapping[str, Any]) -> Itera
     Used for storage accounts and key vaults, whose `networkAcls.defaultAction` decides what a
     client not matched by an IP or virtual network rule gets.
     """
-    props = _mapping(ctx.resource.get("properties"), "properties")
+    props = resource_properties(ctx)
     public = props.get("publicNetworkAccess")
     acls = props.get("networkAcls") or {}
-    acls = _mapping(acls, "properties.networkAcls")
+    acls = as_object(acls, "properties.networkAcls")
     action = acls.get("defaultAction")
     observed = {"publicNetworkAccess": public, "networkAcls.defaultAction": action}
     expected = "publicNetworkAccess Disabled, or networkAcls.defaultAction Deny"

@@ -201,11 +201,24 @@ def fixture_baa_list() -> BaaList:
     return BaaList(info=info, services=services, types=types)
 
 
+def _organisation_check(meta: CheckMeta, rule: Rule) -> Check:
+    """A check as --checks-dir loads it from the organisation's `contoso-checks/` directory."""
+    return Check(
+        meta=meta,
+        rule=rule,
+        requires=(),
+        applies_if=None,
+        aliases=(),
+        cases=(),
+        path=Path(f"contoso-checks/{meta.id}.yaml"),
+    )
+
+
 def organisation_checks(catalogue: Catalogue) -> tuple[Check, ...]:
     """Two checks an organisation might add with --checks-dir (a tag rule and an attestation)."""
     cite = catalogue.citations
-    tag_check = Check(
-        meta=CheckMeta(
+    tag_check = _organisation_check(
+        CheckMeta(
             id="org_phi_classification_tag",
             title="Storage accounts carry a dataClassification tag",
             family="custom",
@@ -224,7 +237,7 @@ def organisation_checks(catalogue: Catalogue) -> tuple[Check, ...]:
             resource_types=("Microsoft.Storage/storageAccounts",),
             origin="contoso-checks",
         ),
-        rule=Rule(
+        Rule(
             "expression",
             {
                 "expression": "tags.dataClassification != `null`",
@@ -232,14 +245,9 @@ def organisation_checks(catalogue: Catalogue) -> tuple[Check, ...]:
                 "expected": "a dataClassification tag",
             },
         ),
-        requires=(),
-        applies_if=None,
-        aliases=(),
-        cases=(),
-        path=Path("contoso-checks/org_phi_classification_tag.yaml"),
     )
-    attestation = Check(
-        meta=CheckMeta(
+    attestation = _organisation_check(
+        CheckMeta(
             id="org_contingency_plan_tested",
             title="The contingency plan was tested in the last 12 months",
             family="custom",
@@ -255,18 +263,13 @@ def organisation_checks(catalogue: Catalogue) -> tuple[Check, ...]:
             resource_types=(),
             origin="contoso-checks",
         ),
-        rule=Rule(
+        Rule(
             "manual",
             {
                 "attest": "Attach the report of the last contingency-plan test "
                 "(date, scope, result)."
             },
         ),
-        requires=(),
-        applies_if=None,
-        aliases=(),
-        cases=(),
-        path=Path("contoso-checks/org_contingency_plan_tested.yaml"),
     )
     return (tag_check, attestation)
 

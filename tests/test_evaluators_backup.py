@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from azaudit.casebook import CASE_SUBSCRIPTION, run_case
-from azaudit.catalogue import Case, Check, Rule, load_catalogue
-from azaudit.models import Finding, Status
+from azaudit.casebook import CASE_SUBSCRIPTION
+from azaudit.models import Status
 from azaudit.snapshot import subscription_scope
+from tests.evaluator_support import builtin_check, run_check
 
-CATALOGUE = load_catalogue()
 SUB = subscription_scope(CASE_SUBSCRIPTION)
 OTHER = "00000000-0000-0000-0000-0000000000c2"
 VM_ID = f"{SUB}/resourceGroups/rg-ehr/providers/Microsoft.Compute/virtualMachines/vm1"
 ITEMS = "backupProtectedItems"
-
-
-def _check(check_id: str) -> Check:
-    check = CATALOGUE.get(check_id)
-    assert check is not None, check_id
-    return check
-
-
-def _run(check: Check, body: dict[str, Any], **params: Any) -> list[Finding]:
-    if params:
-        check = replace(check, rule=Rule(check.rule.evaluator, {**check.rule.params, **params}))
-    return list(run_case(check, Case("test", Status.PASS, body)).findings)
 
 
 def _vault(name: str, subscription: str = CASE_SUBSCRIPTION) -> dict[str, Any]:
@@ -63,13 +49,13 @@ def _vm_body(
     }
 
 
-VM_CHECK = _check("bkp_vm_protected")
+VM_CHECK = builtin_check("bkp_vm_protected")
 
 
 def test_found_in_a_readable_vault_passes_even_if_another_vault_is_unreadable() -> None:
     gap = {"scope": _vault("locked")["id"], "source": ITEMS, "reason": "403"}
     body = _vm_body([_vault("locked"), _vault("good")], {"good": [_item(VM_ID)]}, [gap])
-    (finding,) = _run(VM_CHECK, body)
+    (finding,) = run_check(VM_CHECK, body)
     assert finding.status is Status.PASS
     assert "good" in finding.message
 
@@ -77,13 +63,13 @@ def test_found_in_a_readable_vault_passes_even_if_another_vault_is_unreadable() 
 def test_not_found_while_a_vault_is_unreadable_is_an_error_not_a_fail() -> None:
     gap = {"scope": _vault("locked")["id"], "source": ITEMS, "reason": "403"}
     body = _vm_body([_vault("locked"), _vault("good")], {"good": []}, [gap])
-    (finding,) = _run(VM_CHECK, body)
+    (finding,) = run_check(VM_CHECK, body)
     assert finding.status is Status.ERROR
     assert "locked" in finding.message
 
 
 def test_vault_whose_items_were_never_collected_is_an_error() -> None:
-    (finding,) = _run(VM_CHECK, _vm_body([_vault("silent")], {}))
+    (finding,) = run_check(VM_CHECK, _vm_body([_vault("silent")], {}))
     assert finding.status is Status.ERROR
     assert "not collected" in finding.message
 
@@ -92,14 +78,14 @@ def test_vaults_of_other_subscriptions_are_not_searched() -> None:
     foreign = _vault("foreign", OTHER)
     body = _vm_body([foreign], {})
     body["scopes"] = {foreign["id"]: {ITEMS: {"value": [_item(VM_ID)]}}}
-    (finding,) = _run(VM_CHECK, body)
+    (finding,) = run_check(VM_CHECK, body)
     assert finding.status is Status.FAIL
     assert "no Recovery Services vault" in finding.message
 
 
 def test_legacy_virtual_machine_id_field_is_accepted() -> None:
     body = _vm_body([_vault("v")], {"v": [_item(VM_ID.upper(), key="virtualMachineId")]})
-    (finding,) = _run(VM_CHECK, body)
+    (finding,) = run_check(VM_CHECK, body)
     assert finding.status is Status.PASS
 
 
@@ -113,18 +99,18 @@ def test_legacy_virtual_machine_id_field_is_accepted() -> None:
     ],
 )
 def test_protection_states(state: str | None, status: Status) -> None:
-    (finding,) = _run(VM_CHECK, _vm_body([_vault("v")], {"v": [_item(VM_ID, state)]}))
+    (finding,) = run_check(VM_CHECK, _vm_body([_vault("v")], {"v": [_item(VM_ID, state)]}))
     assert finding.status is status
 
 
 def test_accepted_states_are_a_parameter() -> None:
     body = _vm_body([_vault("v")], {"v": [_item(VM_ID, "ProtectionError")]})
-    (finding,) = _run(VM_CHECK, body, accepted_states=["Protected", "ProtectionError"])
+    (finding,) = run_check(VM_CHECK, body, accepted_states=["Protected", "ProtectionError"])
     assert finding.status is Status.PASS
 
 
 def test_malformed_protected_item_is_an_error() -> None:
-    (finding,) = _run(VM_CHECK, _vm_body([_vault("v")], {"v": [{"id": "x"}]}))
+    (finding,) = run_check(VM_CHECK, _vm_body([_vault("v")], {"v": [{"id": "x"}]}))
     assert finding.status is Status.ERROR
 
 
@@ -133,14 +119,14 @@ def test_inventory_gap_gives_error_for_the_subscription() -> None:
         "resource": {"id": VM_ID},
         "gaps": [{"scope": SUB, "source": "resources", "reason": "x"}],
     }
-    findings = _run(VM_CHECK, body)
+    findings = run_check(VM_CHECK, body)
     assert findings and all(f.status is Status.ERROR for f in findings)
 
 
 # -- property_conditions --------------------------------------------------------------------------
 
-VAULT_CHECK = _check("bkp_vault_soft_delete_immutable")
-DB_CHECK = _check("bkp_db_flexible_geo_backup")
+VAULT_CHECK = builtin_check("bkp_vault_soft_delete_immutable")
+DB_CHECK = builtin_check("bkp_db_flexible_geo_backup")
 
 
 def _settings(soft: Any, immutable: Any) -> dict[str, Any]:
@@ -157,12 +143,12 @@ def _settings(soft: Any, immutable: Any) -> dict[str, Any]:
 
 
 def test_allowed_values_compare_case_insensitively() -> None:
-    (finding,) = _run(VAULT_CHECK, _settings("alwayson", "LOCKED"))
+    (finding,) = run_check(VAULT_CHECK, _settings("alwayson", "LOCKED"))
     assert finding.status is Status.PASS
 
 
 def test_every_failed_condition_is_named() -> None:
-    (finding,) = _run(VAULT_CHECK, _settings("Disabled", "Disabled"))
+    (finding,) = run_check(VAULT_CHECK, _settings("Disabled", "Disabled"))
     assert finding.status is Status.FAIL
     assert "softDeleteState" in finding.message and "immutabilitySettings" in finding.message
     assert finding.observed == {
@@ -184,21 +170,21 @@ def test_boolean_written_as_text_matches() -> None:
             }
         },
     }
-    (finding,) = _run(_check("bkp_storage_recoverability"), body)
+    (finding,) = run_check(builtin_check("bkp_storage_recoverability"), body)
     assert finding.status is Status.PASS
 
 
 def test_number_written_as_text_does_not_meet_a_minimum() -> None:
     body = {"resource": {"properties": {"retentionInDays": "400"}}}
-    (finding,) = _run(_check("log_retention"), body)
+    (finding,) = run_check(builtin_check("log_retention"), body)
     assert finding.status is Status.FAIL
 
 
 def test_minimum_is_a_parameter() -> None:
-    check = _check("log_retention")
+    check = builtin_check("log_retention")
     body = {"resource": {"properties": {"retentionInDays": 400}}}
     conditions = [{"path": "properties.retentionInDays", "minimum": 2190}]
-    (finding,) = _run(check, body, conditions=conditions)
+    (finding,) = run_check(check, body, conditions=conditions)
     assert finding.status is Status.FAIL
     assert ">= 2190" in finding.expected
 
@@ -208,13 +194,13 @@ def test_conditions_for_other_types_make_the_check_not_applicable() -> None:
         {"path": "properties.backupPolicy.type", "allowed": ["Continuous"], "types": ["X/y"]}
     ]
     body = {"resource": {"type": "Microsoft.DBforMySQL/flexibleServers", "properties": {}}}
-    (finding,) = _run(DB_CHECK, body, conditions=only_cosmos)
+    (finding,) = run_check(DB_CHECK, body, conditions=only_cosmos)
     assert finding.status is Status.NOT_APPLICABLE
 
 
 def test_type_filter_is_case_insensitive() -> None:
     body = {"resource": {"type": "microsoft.dbforpostgresql/flexibleservers", "properties": {}}}
-    (finding,) = _run(DB_CHECK, body)
+    (finding,) = run_check(DB_CHECK, body)
     assert finding.status is Status.FAIL
     assert "geoRedundantBackup" in finding.message
 
@@ -231,5 +217,5 @@ def test_type_filter_is_case_insensitive() -> None:
     ],
 )
 def test_malformed_conditions_are_errors(conditions: list[Any]) -> None:
-    (finding,) = _run(VAULT_CHECK, _settings("Enabled", "Locked"), conditions=conditions)
+    (finding,) = run_check(VAULT_CHECK, _settings("Enabled", "Locked"), conditions=conditions)
     assert finding.status is Status.ERROR

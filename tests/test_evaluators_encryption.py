@@ -7,36 +7,25 @@ from typing import Any
 
 import pytest
 
-from azaudit.casebook import CASE_SUBSCRIPTION, run_case
-from azaudit.catalogue import Case, Check, Rule, load_citations, parse_check
+from azaudit.casebook import CASE_SUBSCRIPTION
+from azaudit.catalogue import Check
 from azaudit.models import Finding, Status
-from azaudit.paths import checks_dir
+from tests.evaluator_support import builtin_check, run_check, with_params
 
 RG = f"/subscriptions/{CASE_SUBSCRIPTION}/resourceGroups/rg-case/providers"
 VM_ID = f"{RG}/Microsoft.Compute/virtualMachines/vm1"
 OTHER_SUB = "99999999-0000-0000-0000-000000000099"
 
 
-def _check(family: str, check_id: str) -> Check:
-    root = checks_dir()
-    citations, _ = load_citations(root / "citations.yaml")
-    return parse_check(root / family / f"{check_id}.yaml", root, citations, "builtin")
-
-
-def _run(check: Check, body: dict[str, Any], params: dict[str, Any] | None = None) -> list[Finding]:
-    if params is not None:
-        check = replace(check, rule=Rule(check.rule.evaluator, params))
-    return list(run_case(check, Case("test", Status.PASS, body)).findings)
-
-
 def _one(check: Check, body: dict[str, Any], params: dict[str, Any] | None = None) -> Finding:
-    (finding,) = _run(check, body, params)
+    """The single finding of `check` on `body`; `params` replace the rule's parameters entirely."""
+    (finding,) = run_check(check if params is None else with_params(check, params), body)
     return finding
 
 
 # -- encryption at host -------------------------------------------------------------------------
 
-HOST = _check("encryption_at_rest", "ear_vm_encryption_at_host")
+HOST = builtin_check("ear_vm_encryption_at_host")
 
 
 def _vm(**props: Any) -> dict[str, Any]:
@@ -103,7 +92,7 @@ def test_security_profile_of_wrong_shape_is_an_error() -> None:
 
 # -- managed disks ------------------------------------------------------------------------------
 
-MANAGED = _check("encryption_at_rest", "ear_vm_managed_disks")
+MANAGED = builtin_check("ear_vm_managed_disks")
 
 
 def test_vhd_wins_over_a_managed_disk_reference() -> None:
@@ -136,7 +125,7 @@ def test_data_disk_of_wrong_shape_is_an_error() -> None:
 
 # -- unattached disks ---------------------------------------------------------------------------
 
-UNATTACHED = _check("encryption_at_rest", "ear_unattached_disk")
+UNATTACHED = builtin_check("ear_unattached_disk")
 
 
 @pytest.mark.parametrize(
@@ -173,7 +162,7 @@ def test_encryption_block_of_wrong_shape_is_an_error() -> None:
 
 # -- property sets (Redis) ----------------------------------------------------------------------
 
-REDIS = _check("encryption_in_transit", "eit_redis_tls")
+REDIS = builtin_check("eit_redis_tls")
 
 
 @pytest.mark.parametrize(
@@ -231,7 +220,7 @@ def test_property_set_can_read_a_detail_document() -> None:
 
 # -- server parameters (PostgreSQL) -------------------------------------------------------------
 
-POSTGRES = _check("encryption_in_transit", "eit_postgres_tls")
+POSTGRES = builtin_check("eit_postgres_tls")
 
 
 def _params(*pairs: tuple[str, Any]) -> dict[str, Any]:
@@ -287,7 +276,7 @@ def test_parameter_gap_on_another_server_does_not_touch_this_one() -> None:
 
 # -- expression and value_in checks over Microsoft's shapes -------------------------------------
 
-TDE = _check("encryption_at_rest", "ear_sql_tde_enabled")
+TDE = builtin_check("ear_sql_tde_enabled")
 
 
 def test_tde_state_compares_case_insensitively() -> None:
@@ -303,7 +292,7 @@ def test_master_database_named_with_its_server_is_not_applicable() -> None:
 
 
 def test_storage_secondary_in_other_subscription_shape() -> None:
-    check = _check("residency", "residency_storage_secondary_us")
+    check = builtin_check("residency_storage_secondary_us")
     body = {
         "resource": {
             "sku": {"name": "Standard_RAGRS"},

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from azaudit.casebook import CASE_SUBSCRIPTION, CASE_TENANT, case_config, run_case
-from azaudit.catalogue import Case, Check, Rule, load_catalogue
+from azaudit.catalogue import Case
 from azaudit.engine import evaluate_check
 from azaudit.evaluators import get_evaluator
 from azaudit.evaluators.identity import at_or_above_subscription, role_guid
 from azaudit.models import CollectionGap, Finding, Status, TargetKind
 from azaudit.snapshot import Snapshot, subscription_scope
+from tests.evaluator_support import CATALOGUE, builtin_check, run_check, statuses
 
-CATALOGUE = load_catalogue()
 SUB = subscription_scope(CASE_SUBSCRIPTION)
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
@@ -29,22 +28,6 @@ USERS = "graph:users"
 ASSIGNMENTS = "providers/Microsoft.Authorization/roleAssignments"
 MG = "/providers/Microsoft.Management/managementGroups/mg"
 DEFINITIONS = "providers/Microsoft.Authorization/roleDefinitions"
-
-
-def _check(check_id: str) -> Check:
-    check = CATALOGUE.get(check_id)
-    assert check is not None, check_id
-    return check
-
-
-def _run(check: Check, body: dict[str, Any], **params: Any) -> list[Finding]:
-    if params:
-        check = replace(check, rule=Rule(check.rule.evaluator, {**check.rule.params, **params}))
-    return list(run_case(check, Case("test", Status.PASS, body)).findings)
-
-
-def _statuses(findings: list[Finding]) -> list[Status]:
-    return [f.status for f in findings]
 
 
 def _assignment(
@@ -108,21 +91,21 @@ def _graph_checks() -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("check_id", "source"), _graph_checks())
 def test_forbidden_graph_source_never_passes(check_id: str, source: str) -> None:
     """Every PASS case of every Graph-reading check turns ERROR when one Graph source is a 403."""
-    check = _check(check_id)
+    check = builtin_check(check_id)
     for case in (c for c in check.cases if c.expect is Status.PASS):
         body = dict(case.body)
         gap = {"scope": "/", "source": source, "reason": "403 Forbidden", "status_code": 403}
         body["gaps"] = [*body.get("gaps", []), gap]
         findings = list(run_case(check, Case(case.name, Status.ERROR, body)).findings)
         assert findings, case.name
-        assert Status.PASS not in _statuses(findings), (case.name, findings)
-        assert Status.ERROR in _statuses(findings)
+        assert Status.PASS not in statuses(findings), (case.name, findings)
+        assert Status.ERROR in statuses(findings)
 
 
 def test_graph_source_missing_from_snapshot_is_error() -> None:
     body = _ca(_policy())
     del body["graph"][CA]
-    (finding,) = _run(_check("idn_mfa_all_users"), body)
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), body)
     assert finding.status is Status.ERROR
     assert "not collected" in finding.message
 
@@ -132,7 +115,7 @@ def test_graph_source_missing_from_snapshot_is_error() -> None:
 
 def test_report_only_policy_does_not_count_even_next_to_a_disabled_one() -> None:
     body = _ca(_policy(state="enabledForReportingButNotEnforced"), _policy(state="disabled"))
-    (finding,) = _run(_check("idn_mfa_all_users"), body)
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), body)
     assert finding.status is Status.FAIL
     assert "report-only" in finding.message
 
@@ -142,7 +125,7 @@ def test_one_good_policy_among_bad_ones_passes_and_names_its_exclusions() -> Non
     good["conditions"]["users"]["excludeUsers"] = ["breakglass-1"]
     good["conditions"]["users"]["excludeGroups"] = ["grp-vendors"]
     good["conditions"]["locations"] = {"includeLocations": ["All"], "excludeLocations": ["trusted"]}
-    (finding,) = _run(_check("idn_mfa_all_users"), _ca(_policy(state="disabled"), good))
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(_policy(state="disabled"), good))
     assert finding.status is Status.PASS
     for text in ("Good", "breakglass-1", "grp-vendors", "locations trusted"):
         assert text in finding.message
@@ -163,7 +146,7 @@ def test_policies_narrowed_by_a_condition_do_not_count(
 ) -> None:
     policy = _policy()
     policy["conditions"].update(conditions)
-    (finding,) = _run(_check("idn_mfa_all_users"), _ca(policy))
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(policy))
     assert finding.status is Status.FAIL
     assert reason in finding.message
 
@@ -172,38 +155,38 @@ def test_mfa_and_compliant_device_with_operator_and_counts() -> None:
     policy = _policy(
         grantControls={"operator": "AND", "builtInControls": ["mfa", "compliantDevice"]}
     )
-    (finding,) = _run(_check("idn_mfa_all_users"), _ca(policy))
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(policy))
     assert finding.status is Status.PASS
 
 
 def test_terms_of_use_as_an_alternative_to_mfa_does_not_count() -> None:
     grant = {"operator": "OR", "builtInControls": ["mfa"], "termsOfUse": ["tou-1"]}
-    (finding,) = _run(_check("idn_mfa_all_users"), _ca(_policy(grantControls=grant)))
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(_policy(grantControls=grant)))
     assert finding.status is Status.FAIL
 
 
 def test_security_defaults_can_be_refused_by_parameter() -> None:
-    check = _check("idn_mfa_all_users")
-    (finding,) = _run(check, _ca(defaults=True), security_defaults_satisfy=False)
+    check = builtin_check("idn_mfa_all_users")
+    (finding,) = run_check(check, _ca(defaults=True), security_defaults_satisfy=False)
     assert finding.status is Status.FAIL
 
 
 def test_security_defaults_with_a_non_boolean_flag_is_an_error() -> None:
     body = _ca(_policy())
     body["graph"][DEFAULTS] = {"isEnabled": "true"}
-    (finding,) = _run(_check("idn_mfa_all_users"), body)
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), body)
     assert finding.status is Status.ERROR
 
 
 def test_policy_without_conditions_is_an_error_not_a_pass() -> None:
     policy = _policy()
     del policy["conditions"]
-    (finding,) = _run(_check("idn_mfa_all_users"), _ca(policy))
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(policy))
     assert finding.status is Status.ERROR
 
 
 def test_unknown_grant_parameter_is_an_error() -> None:
-    (finding,) = _run(_check("idn_mfa_all_users"), _ca(_policy()), grant="allow")
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(_policy()), grant="allow")
     assert finding.status is Status.ERROR
 
 
@@ -239,7 +222,7 @@ def test_ids_compare_case_insensitively_across_rbac_graph_and_reports() -> None:
             {"id": "aAa-1", "userPrincipalName": "a@contoso.com", "isMfaRegistered": True}
         ],
     )
-    (finding,) = _run(_check("idn_mfa_privileged"), body)
+    (finding,) = run_check(builtin_check("idn_mfa_privileged"), body)
     assert finding.status is Status.PASS
     assert "Global Administrator" in finding.message and "Owner" in finding.message
     assert finding.resource_id == f"/tenants/{CASE_TENANT}/users/AAA-1"
@@ -254,7 +237,7 @@ def test_group_assigned_azure_role_is_manual_and_service_principals_are_skipped(
         ],
         registrations=[],
     )
-    (finding,) = _run(_check("idn_mfa_privileged"), body)
+    (finding,) = run_check(builtin_check("idn_mfa_privileged"), body)
     assert finding.status is Status.MANUAL
     assert finding.resource_id.endswith("/groups/grp-1")
 
@@ -272,13 +255,13 @@ def test_reader_and_resource_group_owner_are_not_privileged_for_tenant_checks() 
             {"id": "u-2", "isMfaRegistered": False},
         ],
     )
-    (finding,) = _run(_check("idn_mfa_privileged"), body)
+    (finding,) = run_check(builtin_check("idn_mfa_privileged"), body)
     assert finding.status is Status.NOT_APPLICABLE
 
 
 def test_privileged_user_without_registration_record_is_error() -> None:
     body = _tenant_body([_ga_role(_user("u-9"))], [], registrations=[])
-    (finding,) = _run(_check("idn_mfa_privileged"), body)
+    (finding,) = run_check(builtin_check("idn_mfa_privileged"), body)
     assert finding.status is Status.ERROR
     assert "no MFA registration record" in finding.message
 
@@ -287,7 +270,7 @@ def test_non_boolean_registration_flag_is_error() -> None:
     body = _tenant_body(
         [_ga_role(_user("u-1"))], [], registrations=[{"id": "u-1", "isMfaRegistered": "yes"}]
     )
-    (finding,) = _run(_check("idn_mfa_privileged"), body)
+    (finding,) = run_check(builtin_check("idn_mfa_privileged"), body)
     assert finding.status is Status.ERROR
 
 
@@ -295,7 +278,7 @@ def test_directory_roles_without_expanded_members_are_an_error() -> None:
     role = _ga_role()
     del role["members"]
     body = _tenant_body([role], [], registrations=[])
-    (finding,) = _run(_check("idn_mfa_privileged"), body)
+    (finding,) = run_check(builtin_check("idn_mfa_privileged"), body)
     assert finding.status is Status.ERROR
     assert "members not expanded" in finding.message
 
@@ -330,14 +313,14 @@ def _two_subscription_snapshot(extra_gap: bool) -> Snapshot:
 
 
 def test_one_unreadable_subscription_is_an_error_for_that_subscription_only() -> None:
-    check = _check("idn_mfa_privileged")
+    check = builtin_check("idn_mfa_privileged")
     findings = list(evaluate_check(_two_subscription_snapshot(True), check, case_config()))
     by_status = {f.status: f for f in findings}
     assert set(by_status) == {Status.ERROR, Status.FAIL}
     assert by_status[Status.ERROR].resource_id.endswith("0000000000c2")
     assert by_status[Status.FAIL].resource_id.endswith("/users/u-1")
     clean = list(evaluate_check(_two_subscription_snapshot(False), check, case_config()))
-    assert _statuses(clean) == [Status.FAIL]
+    assert statuses(clean) == [Status.FAIL]
 
 
 @pytest.mark.parametrize(
@@ -356,7 +339,7 @@ def test_stale_privileged_sign_in_boundaries(activity: dict[str, Any], status: S
         [],
         users=[{"id": "u-1", "userPrincipalName": "a@contoso.com", "signInActivity": activity}],
     )
-    (finding,) = _run(_check("idn_stale_privileged"), body)
+    (finding,) = run_check(builtin_check("idn_stale_privileged"), body)
     assert finding.status is status
 
 
@@ -366,24 +349,26 @@ def test_stale_threshold_is_a_parameter() -> None:
         [],
         users=[{"id": "u-1", "signInActivity": {"lastSignInDateTime": "2025-12-01T00:00:00Z"}}],
     )
-    (finding,) = _run(_check("idn_stale_privileged"), body, max_days=30)
+    (finding,) = run_check(builtin_check("idn_stale_privileged"), body, max_days=30)
     assert finding.status is Status.FAIL
 
 
 def test_global_admin_count_flags_groups_for_manual_review_only_within_bounds() -> None:
     group = {"@odata.type": "#microsoft.graph.group", "id": "g-1", "displayName": "Tier0"}
-    check = _check("idn_global_admin_count")
+    check = builtin_check("idn_global_admin_count")
     body = {"graph": {ROLES: {"value": [_ga_role(_user("a"), _user("b"), group)]}}}
-    (within,) = _run(check, body)
+    (within,) = run_check(check, body)
     assert within.status is Status.MANUAL
     many = [_user(str(i)) for i in range(5)]
-    (over,) = _run(check, {"graph": {ROLES: {"value": [_ga_role(*many, group)]}}})
+    (over,) = run_check(check, {"graph": {ROLES: {"value": [_ga_role(*many, group)]}}})
     assert over.status is Status.FAIL
 
 
 def test_global_admin_role_absent_from_directory_roles_is_error() -> None:
     other = _ga_role(_user("a"), template="88d8e3e3-8f55-4a1e-953a-9b9898b8876b")
-    (finding,) = _run(_check("idn_global_admin_count"), {"graph": {ROLES: {"value": [other]}}})
+    (finding,) = run_check(
+        builtin_check("idn_global_admin_count"), {"graph": {ROLES: {"value": [other]}}}
+    )
     assert finding.status is Status.ERROR
 
 
@@ -405,7 +390,7 @@ def test_guest_owner_inherited_from_a_management_group_fails() -> None:
         [_assignment("ra1", OWNER, "g-uest", scope=mg)],
         [{"id": "G-UEST", "userType": "Guest", "accountEnabled": True}],
     )
-    (finding,) = _run(_check("idn_guest_privileged"), body)
+    (finding,) = run_check(builtin_check("idn_guest_privileged"), body)
     assert finding.status is Status.FAIL
     assert finding.resource_id == f"{mg}/providers/Microsoft.Authorization/roleAssignments/ra1"
 
@@ -415,26 +400,28 @@ def test_guest_on_a_resource_group_is_ignored_when_scope_is_subscription_or_abov
         [_assignment("ra1", OWNER, "g", scope=f"{SUB}/resourceGroups/rg")],
         [{"id": "g", "userType": "Guest", "accountEnabled": True}],
     )
-    check = _check("idn_guest_privileged")
-    assert _statuses(_run(check, body)) == [Status.FAIL]
-    assert _statuses(_run(check, body, scopes="subscription_or_above")) == [Status.NOT_APPLICABLE]
+    check = builtin_check("idn_guest_privileged")
+    assert statuses(run_check(check, body)) == [Status.FAIL]
+    assert statuses(run_check(check, body, scopes="subscription_or_above")) == [
+        Status.NOT_APPLICABLE
+    ]
 
 
 def test_user_without_user_type_is_an_error_not_a_member() -> None:
     body = _rbac_body([_assignment("ra1", OWNER, "u")], [{"id": "u", "accountEnabled": True}])
-    (finding,) = _run(_check("idn_guest_privileged"), body)
+    (finding,) = run_check(builtin_check("idn_guest_privileged"), body)
     assert finding.status is Status.ERROR
 
 
 def test_invalid_scope_parameter_is_an_error() -> None:
     body = _rbac_body([_assignment("ra1", OWNER, "u")], [{"id": "u", "userType": "Member"}])
-    (finding,) = _run(_check("idn_guest_privileged"), body, scopes="everything")
+    (finding,) = run_check(builtin_check("idn_guest_privileged"), body, scopes="everything")
     assert finding.status is Status.ERROR
 
 
 def test_assignment_without_properties_is_an_error() -> None:
     body = _rbac_body([{"id": "x"}], [])
-    (finding,) = _run(_check("idn_disabled_privileged"), body)
+    (finding,) = run_check(builtin_check("idn_disabled_privileged"), body)
     assert finding.status is Status.ERROR
 
 
@@ -446,46 +433,36 @@ def test_owner_count_counts_a_principal_once_across_scopes() -> None:
             _assignment("a3", OWNER, "u-2"),
         ]
     )
-    (finding,) = _run(_check("idn_owner_count"), body)
+    (finding,) = run_check(builtin_check("idn_owner_count"), body)
     assert finding.status is Status.PASS
     assert finding.observed == {"users": ["u-1", "u-2"], "groups": [], "servicePrincipals": []}
 
 
 def test_break_glass_principal_may_hold_user_access_administrator() -> None:
     body = _rbac_body([_assignment("a1", UAA, "BREAK-GLASS", scope="/")])
-    check = _check("idn_uaa_restricted")
-    assert _statuses(_run(check, body)) == [Status.FAIL]
-    assert _statuses(_run(check, body, allowed_principals=["break-glass"])) == [Status.PASS]
+    check = builtin_check("idn_uaa_restricted")
+    assert statuses(run_check(check, body)) == [Status.FAIL]
+    assert statuses(run_check(check, body, allowed_principals=["break-glass"])) == [Status.PASS]
+
+
+def _wildcard_role_finding(scope: str, name: str, **props: Any) -> Finding:
+    """The one finding of idn_custom_owner_role on a single definition granting `*` at `scope`."""
+    definition = {
+        "id": f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{name}",
+        "properties": {"assignableScopes": [scope], "permissions": [{"actions": ["*"]}], **props},
+    }
+    body = {"details": {DEFINITIONS: {"value": [definition]}}}
+    (finding,) = run_check(builtin_check("idn_custom_owner_role"), body)
+    return finding
 
 
 def test_custom_role_with_unknown_type_and_wildcard_is_an_error() -> None:
-    definition = {
-        "id": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/x",
-        "properties": {
-            "roleName": "x",
-            "assignableScopes": [SUB],
-            "permissions": [{"actions": ["*"]}],
-        },
-    }
-    (finding,) = _run(
-        _check("idn_custom_owner_role"), {"details": {DEFINITIONS: {"value": [definition]}}}
-    )
+    finding = _wildcard_role_finding(SUB, "x", roleName="x")
     assert finding.status is Status.ERROR
 
 
 def test_custom_role_assignable_at_a_management_group_fails() -> None:
-    definition = {
-        "id": f"{MG}/providers/Microsoft.Authorization/roleDefinitions/y",
-        "properties": {
-            "roleName": "MG admin",
-            "type": "CustomRole",
-            "assignableScopes": [MG],
-            "permissions": [{"actions": ["*"]}],
-        },
-    }
-    (finding,) = _run(
-        _check("idn_custom_owner_role"), {"details": {DEFINITIONS: {"value": [definition]}}}
-    )
+    finding = _wildcard_role_finding(MG, "y", roleName="MG admin", type="CustomRole")
     assert finding.status is Status.FAIL
     assert finding.resource_type == "Microsoft.Authorization/roleDefinitions"
 

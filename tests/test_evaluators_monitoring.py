@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from azaudit.casebook import CASE_SUBSCRIPTION, run_case
-from azaudit.catalogue import Case, Check, Rule, load_catalogue
-from azaudit.models import Finding, Status
+from azaudit.casebook import CASE_SUBSCRIPTION
+from azaudit.catalogue import Check, Rule
+from azaudit.models import Status
 from azaudit.snapshot import subscription_scope
+from tests.evaluator_support import builtin_check, run_check, statuses
 
-CATALOGUE = load_catalogue()
 SUB = subscription_scope(CASE_SUBSCRIPTION)
 OTHER_SUB = "/subscriptions/00000000-0000-0000-0000-0000000000c2"
 DIAG = "providers/Microsoft.Insights/diagnosticSettings"
@@ -23,22 +23,6 @@ WORKSPACE = f"{SUB}/resourceGroups/rg/providers/Microsoft.OperationalInsights/wo
 ALLOWED_LOCATIONS = "e56962a6-4747-49cd-b67b-bf8b01975c4c"
 DEFINITION = f"/providers/Microsoft.Authorization/policyDefinitions/{ALLOWED_LOCATIONS}"
 ALERT_TYPE = "microsoft.insights/activityLogAlerts"
-
-
-def _check(check_id: str) -> Check:
-    check = CATALOGUE.get(check_id)
-    assert check is not None, check_id
-    return check
-
-
-def _run(check: Check, body: dict[str, Any], **params: Any) -> list[Finding]:
-    if params:
-        check = replace(check, rule=Rule(check.rule.evaluator, {**check.rule.params, **params}))
-    return list(run_case(check, Case("test", Status.PASS, body)).findings)
-
-
-def _statuses(findings: list[Finding]) -> list[Status]:
-    return [f.status for f in findings]
 
 
 def _setting(name: str, logs: list[dict[str, Any]], **destinations: str) -> dict[str, Any]:
@@ -65,7 +49,7 @@ def test_required_categories_must_all_be_in_one_setting() -> None:
             workspaceId=WORKSPACE,
         ),
     )
-    (finding,) = _run(_check("log_activity_log_export"), body)
+    (finding,) = run_check(builtin_check("log_activity_log_export"), body)
     assert finding.status is Status.FAIL
     assert "'a' does not enable Security, Policy, Alert" in finding.message
 
@@ -74,8 +58,8 @@ def test_category_names_compare_case_insensitively() -> None:
     logs = [
         {"category": c, "enabled": True} for c in ("administrative", "SECURITY", "Policy", "alert")
     ]
-    (finding,) = _run(
-        _check("log_activity_log_export"), _diag(_setting("x", logs, storageAccountId="sa"))
+    (finding,) = run_check(
+        builtin_check("log_activity_log_export"), _diag(_setting("x", logs, storageAccountId="sa"))
     )
     assert finding.status is Status.PASS
 
@@ -87,8 +71,9 @@ def test_marketplace_partner_is_a_destination() -> None:
             "partner", logs, marketplacePartnerId="/subscriptions/x/providers/Datadog/monitors/m"
         )
     )
-    (finding,) = _run(
-        _check("log_keyvault_diag"), {**body, "resource": {"type": "Microsoft.KeyVault/vaults"}}
+    (finding,) = run_check(
+        builtin_check("log_keyvault_diag"),
+        {**body, "resource": {"type": "Microsoft.KeyVault/vaults"}},
     )
     assert finding.status is Status.PASS
 
@@ -97,7 +82,7 @@ def test_audit_group_is_not_accepted_where_only_all_logs_is_configured() -> None
     body = _diag(
         _setting("x", [{"categoryGroup": "audit", "enabled": True}], workspaceId=WORKSPACE)
     )
-    (finding,) = _run(_check("log_activity_log_export"), body)
+    (finding,) = run_check(builtin_check("log_activity_log_export"), body)
     assert finding.status is Status.FAIL
 
 
@@ -111,19 +96,20 @@ def test_audit_group_is_not_accepted_where_only_all_logs_is_configured() -> None
 )
 def test_malformed_diagnostic_settings_are_errors(body: dict[str, Any]) -> None:
     body = {**body, "resource": {"type": "Microsoft.KeyVault/vaults"}}
-    (finding,) = _run(_check("log_keyvault_diag"), body)
+    (finding,) = run_check(builtin_check("log_keyvault_diag"), body)
     assert finding.status is Status.ERROR
 
 
 def test_managed_hsm_is_covered_by_the_key_vault_check() -> None:
     body = {**_diag(), "resource": {"type": "Microsoft.KeyVault/managedHSMs"}}
-    (finding,) = _run(_check("log_keyvault_diag"), body)
+    (finding,) = run_check(builtin_check("log_keyvault_diag"), body)
     assert finding.status is Status.FAIL
 
 
 def test_postgres_configurations_that_are_not_a_list_are_an_error() -> None:
-    (finding,) = _run(
-        _check("log_postgres_logging"), {"details": {"configurations": {"log_connections": "on"}}}
+    (finding,) = run_check(
+        builtin_check("log_postgres_logging"),
+        {"details": {"configurations": {"log_connections": "on"}}},
     )
     assert finding.status is Status.ERROR
 
@@ -160,7 +146,7 @@ def _alert(
 
 
 def _alerts_check(*operations: str) -> Check:
-    check = _check("log_activity_alerts")
+    check = builtin_check("log_activity_alerts")
     return replace(
         check,
         rule=Rule(check.rule.evaluator, {**check.rule.params, "operations": list(operations)}),
@@ -172,7 +158,7 @@ NSG_DELETE = "Microsoft.Network/networkSecurityGroups/delete"
 
 
 def test_contains_any_condition_covers_several_operations() -> None:
-    (finding,) = _run(
+    (finding,) = run_check(
         _alerts_check(NSG_WRITE, NSG_DELETE), {"resources": [_alert("a", [NSG_WRITE, NSG_DELETE])]}
     )
     assert finding.status is Status.PASS
@@ -180,35 +166,37 @@ def test_contains_any_condition_covers_several_operations() -> None:
 
 
 def test_one_finding_per_missing_operation() -> None:
-    findings = _run(_alerts_check(NSG_WRITE, NSG_DELETE), {"resources": [_alert("a", [NSG_WRITE])]})
-    assert _statuses(findings) == [Status.FAIL]
+    findings = run_check(
+        _alerts_check(NSG_WRITE, NSG_DELETE), {"resources": [_alert("a", [NSG_WRITE])]}
+    )
+    assert statuses(findings) == [Status.FAIL]
     assert NSG_DELETE in findings[0].message
 
 
 def test_alert_scoped_to_a_resource_group_does_not_count() -> None:
     alert = _alert("rg-only", [NSG_WRITE], scopes=[f"{SUB}/resourceGroups/rg"])
-    (finding,) = _run(_alerts_check(NSG_WRITE), {"resources": [alert]})
+    (finding,) = run_check(_alerts_check(NSG_WRITE), {"resources": [alert]})
     assert finding.status is Status.FAIL
     assert "not scoped to the whole subscription" in finding.message
 
 
 def test_alert_without_action_group_counts_only_when_allowed() -> None:
     body = {"resources": [_alert("silent", [NSG_WRITE], groups=False)]}
-    assert _statuses(_run(_alerts_check(NSG_WRITE), body)) == [Status.FAIL]
-    relaxed = _run(_alerts_check(NSG_WRITE), body, require_action_group=False)
-    assert _statuses(relaxed) == [Status.PASS]
+    assert statuses(run_check(_alerts_check(NSG_WRITE), body)) == [Status.FAIL]
+    relaxed = run_check(_alerts_check(NSG_WRITE), body, require_action_group=False)
+    assert statuses(relaxed) == [Status.PASS]
 
 
 def test_alert_of_another_subscription_does_not_count() -> None:
     body = {"resources": [_alert("elsewhere", [NSG_WRITE], subscription=OTHER_SUB)]}
-    (finding,) = _run(_alerts_check(NSG_WRITE), body)
+    (finding,) = run_check(_alerts_check(NSG_WRITE), body)
     assert finding.status is Status.FAIL
 
 
 def test_alert_without_properties_is_an_error() -> None:
     alert = _alert("broken", [NSG_WRITE])
     del alert["properties"]
-    (finding,) = _run(_alerts_check(NSG_WRITE), {"resources": [alert]})
+    (finding,) = run_check(_alerts_check(NSG_WRITE), {"resources": [alert]})
     assert finding.status is Status.ERROR
 
 
@@ -232,7 +220,7 @@ def test_failed_network_watcher_does_not_cover_its_region() -> None:
             _row("networkWatchers", "nw", "eastus", state="Failed"),
         ]
     }
-    (finding,) = _run(_check("log_network_watcher"), body)
+    (finding,) = run_check(builtin_check("log_network_watcher"), body)
     assert finding.status is Status.FAIL
 
 
@@ -244,7 +232,7 @@ def test_one_finding_per_region_without_a_watcher() -> None:
             _row("virtualNetworks", "v3", "West US 3"),
         ]
     }
-    findings = _run(_check("log_network_watcher"), body)
+    findings = run_check(builtin_check("log_network_watcher"), body)
     assert sorted(f.observed for f in findings) == ["eastus", "westus3"]
 
 
@@ -262,18 +250,18 @@ def test_plan_names_and_tiers_compare_case_insensitively_and_each_plan_is_a_find
             }
         }
     }
-    findings = _run(
-        _check("mdc_plans_enabled"),
+    findings = run_check(
+        builtin_check("mdc_plans_enabled"),
         body,
         plans={"VirtualMachines": "Servers", "KeyVaults": "Key Vault"},
     )
-    assert _statuses(findings) == [Status.PASS, Status.FAIL]
+    assert statuses(findings) == [Status.PASS, Status.FAIL]
     assert findings[1].resource_id == f"{SUB}/providers/Microsoft.Security/pricings/KeyVaults"
 
 
 def test_pricing_without_properties_is_an_error() -> None:
     body = {"details": {PRICINGS: {"value": [{"name": "VirtualMachines"}]}}}
-    (finding,) = _run(_check("mdc_plans_enabled"), body)
+    (finding,) = run_check(builtin_check("mdc_plans_enabled"), body)
     assert finding.status is Status.ERROR
 
 
@@ -302,21 +290,26 @@ def _contact(**props: Any) -> dict[str, Any]:
     ],
 )
 def test_security_contact_requirements(props: dict[str, Any], status: Status) -> None:
-    (finding,) = _run(
-        _check("mdc_security_contacts"), {"details": {CONTACTS: {"value": [_contact(**props)]}}}
+    (finding,) = run_check(
+        builtin_check("mdc_security_contacts"),
+        {"details": {CONTACTS: {"value": [_contact(**props)]}}},
     )
     assert finding.status is status
 
 
 def test_one_good_contact_among_several_passes() -> None:
     contacts = [_contact(emails=""), _contact()]
-    (finding,) = _run(_check("mdc_security_contacts"), {"details": {CONTACTS: {"value": contacts}}})
+    (finding,) = run_check(
+        builtin_check("mdc_security_contacts"), {"details": {CONTACTS: {"value": contacts}}}
+    )
     assert finding.status is Status.PASS
 
 
 def test_unknown_severity_threshold_is_an_error() -> None:
     body = {"details": {CONTACTS: {"value": [_contact()]}}}
-    (finding,) = _run(_check("mdc_security_contacts"), body, min_alert_severity="Severe")
+    (finding,) = run_check(
+        builtin_check("mdc_security_contacts"), body, min_alert_severity="Severe"
+    )
     assert finding.status is Status.ERROR
 
 
@@ -345,27 +338,27 @@ def _locations(values: list[str], scope: str = SUB, **props: Any) -> dict[str, A
 
 
 def test_global_in_the_allowed_list_is_harmless() -> None:
-    (finding,) = _run(
-        _check("residency_allowed_locations_assigned"), _locations(["eastus", "global"])
+    (finding,) = run_check(
+        builtin_check("residency_allowed_locations_assigned"), _locations(["eastus", "global"])
     )
     assert finding.status is Status.PASS
 
 
 def test_root_scope_assignment_applies() -> None:
-    (finding,) = _run(
-        _check("residency_allowed_locations_assigned"), _locations(["westus2"], scope="/")
+    (finding,) = run_check(
+        builtin_check("residency_allowed_locations_assigned"), _locations(["westus2"], scope="/")
     )
     assert finding.status is Status.PASS
 
 
 def test_subscription_excluded_through_not_scopes_of_a_parent() -> None:
     body = _locations(["eastus"], scope="/", notScopes=[SUB.upper()])
-    (finding,) = _run(_check("residency_allowed_locations_assigned"), body)
+    (finding,) = run_check(builtin_check("residency_allowed_locations_assigned"), body)
     assert finding.status is Status.FAIL
     assert "does not cover" in finding.message
 
 
 def test_policy_assignment_without_properties_is_an_error() -> None:
     body = {"details": {POLICIES: {"value": [{"id": "x"}]}}}
-    (finding,) = _run(_check("mdc_hipaa_standard_assigned"), body)
+    (finding,) = run_check(builtin_check("mdc_hipaa_standard_assigned"), body)
     assert finding.status is Status.ERROR

@@ -7,27 +7,15 @@ from typing import Any
 
 import pytest
 
-from azaudit.casebook import CASE_SUBSCRIPTION, run_case
-from azaudit.catalogue import Case, Check, Rule, load_citations, parse_check
+from azaudit.casebook import CASE_SUBSCRIPTION
+from azaudit.catalogue import Rule
 from azaudit.evaluators.network import parse_port_range
-from azaudit.models import Finding, Status
-from azaudit.paths import checks_dir
+from azaudit.models import Status
+from tests.evaluator_support import builtin_check, run_check
 
 RG = f"/subscriptions/{CASE_SUBSCRIPTION}/resourceGroups/rg-case/providers"
 NSG_ID = f"{RG}/Microsoft.Network/networkSecurityGroups/nsg1"
 ZERO = "0.0.0.0"  # noqa: S104 - an address in a firewall rule, not a bind address
-
-
-def _check(check_id: str) -> Check:
-    root = checks_dir()
-    citations, _ = load_citations(root / "citations.yaml")
-    return parse_check(root / "network" / f"{check_id}.yaml", root, citations, "builtin")
-
-
-def _run(check: Check, body: dict[str, Any], **params: Any) -> list[Finding]:
-    if params:
-        check = replace(check, rule=Rule(check.rule.evaluator, {**check.rule.params, **params}))
-    return list(run_case(check, Case("test", Status.PASS, body)).findings)
 
 
 def _rule(name: str, **props: Any) -> dict[str, Any]:
@@ -49,8 +37,8 @@ def _nsg(*rules: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-MGMT = _check("net_nsg_mgmt_ports_open")
-BROAD = _check("net_nsg_broad_inbound")
+MGMT = builtin_check("net_nsg_mgmt_ports_open")
+BROAD = builtin_check("net_nsg_broad_inbound")
 
 
 # -- port ranges --------------------------------------------------------------------------------
@@ -75,7 +63,7 @@ def test_unreadable_port_ranges_raise(text: str) -> None:
 
 def test_port_inside_a_range_in_a_list_is_open() -> None:
     body = _nsg(_rule("mixed", destinationPortRanges=["80", "3000-4000"], sourceAddressPrefix="*"))
-    (finding,) = _run(MGMT, body)
+    (finding,) = run_check(MGMT, body)
     assert finding.status is Status.FAIL
     assert "3389" in finding.message and "22" not in finding.message.split("to port(s)")[1]
 
@@ -83,8 +71,8 @@ def test_port_inside_a_range_in_a_list_is_open() -> None:
 def test_range_edges_are_inclusive() -> None:
     inside = _nsg(_rule("edge", destinationPortRange="3389-3390", sourceAddressPrefix="Internet"))
     outside = _nsg(_rule("next", destinationPortRange="3390-3400", sourceAddressPrefix="Internet"))
-    assert [f.status for f in _run(MGMT, inside)] == [Status.FAIL]
-    assert [f.status for f in _run(MGMT, outside)] == [Status.PASS]
+    assert [f.status for f in run_check(MGMT, inside)] == [Status.FAIL]
+    assert [f.status for f in run_check(MGMT, outside)] == [Status.PASS]
 
 
 @pytest.mark.parametrize("source", ["internet", "ANY", "0.0.0.0/0", "::/0", "*"])
@@ -92,13 +80,13 @@ def test_internet_sources_match_in_any_case_and_in_lists(source: str) -> None:
     body = _nsg(
         _rule("ssh", destinationPortRange="22", sourceAddressPrefixes=["10.1.0.0/16", source])
     )
-    (finding,) = _run(MGMT, body)
+    (finding,) = run_check(MGMT, body)
     assert finding.status is Status.FAIL
 
 
 @pytest.mark.parametrize("source", ["VirtualNetwork", "AzureLoadBalancer", "198.51.100.7/32"])
 def test_named_sources_are_not_the_internet(source: str) -> None:
-    (finding,) = _run(
+    (finding,) = run_check(
         MGMT, _nsg(_rule("ssh", destinationPortRange="22", sourceAddressPrefix=source))
     )
     assert finding.status is Status.PASS
@@ -114,7 +102,7 @@ def test_named_sources_are_not_the_internet(source: str) -> None:
 )
 def test_portless_deny_and_outbound_rules_do_not_open_ports(props: dict[str, Any]) -> None:
     rule = _rule("r", destinationPortRange="*", sourceAddressPrefix="*", **props)
-    (finding,) = _run(MGMT, _nsg(rule))
+    (finding,) = run_check(MGMT, _nsg(rule))
     assert finding.status is Status.PASS
 
 
@@ -128,7 +116,7 @@ def test_higher_precedence_deny_closes_a_later_allow() -> None:
         protocol="*",
     )
     allow = _rule("allow-ssh", destinationPortRange="22", sourceAddressPrefix="*", priority=200)
-    (finding,) = _run(MGMT, _nsg(allow, deny))
+    (finding,) = run_check(MGMT, _nsg(allow, deny))
     assert finding.status is Status.PASS
 
 
@@ -145,7 +133,7 @@ def test_deny_after_the_allow_or_for_another_protocol_does_not_close_it() -> Non
         protocol="Udp",
     )
     allow = _rule("allow-ssh", destinationPortRange="22", sourceAddressPrefix="*", priority=200)
-    findings = _run(MGMT, _nsg(allow, late_deny, udp_deny))
+    findings = run_check(MGMT, _nsg(allow, late_deny, udp_deny))
     assert [(f.status, f.resource_id) for f in findings] == [
         (Status.FAIL, f"{NSG_ID}/securityRules/allow-ssh")
     ]
@@ -157,7 +145,7 @@ def test_one_finding_per_offending_rule_with_its_own_id_and_type() -> None:
         _rule("ssh", destinationPortRange="22", sourceAddressPrefix="Internet", priority=200),
         _rule("web", destinationPortRange="443", sourceAddressPrefix="Internet", priority=100),
     )
-    findings = _run(MGMT, body)
+    findings = run_check(MGMT, body)
     assert [f.resource_name for f in findings] == ["ssh", "rdp"]  # in priority order
     assert {f.resource_type for f in findings} == {
         "Microsoft.Network/networkSecurityGroups/securityRules"
@@ -169,22 +157,22 @@ def test_one_finding_per_offending_rule_with_its_own_id_and_type() -> None:
 def test_rule_without_an_id_gets_one_under_the_nsg() -> None:
     rule = _rule("noid", destinationPortRange="22", sourceAddressPrefix="*")
     del rule["id"]
-    (finding,) = _run(MGMT, _nsg(rule))
+    (finding,) = run_check(MGMT, _nsg(rule))
     assert finding.resource_id == f"{NSG_ID}/securityRules/noid"
 
 
 def test_max_ports_boundary() -> None:
     exactly = _nsg(_rule("k", destinationPortRange="30000-30999", sourceAddressPrefix="*"))
     wider = _nsg(_rule("k1", destinationPortRange="30000-31000", sourceAddressPrefix="*"))
-    assert [f.status for f in _run(BROAD, exactly)] == [Status.PASS]
-    (finding,) = _run(BROAD, wider)
+    assert [f.status for f in run_check(BROAD, exactly)] == [Status.PASS]
+    (finding,) = run_check(BROAD, wider)
     assert finding.status is Status.FAIL
     assert "wide range(s) 30000-31000" in finding.message
 
 
 def test_custom_internet_sources_parameter() -> None:
     body = _nsg(_rule("partner", destinationPortRange="22", sourceAddressPrefix="203.0.113.0/24"))
-    (finding,) = _run(MGMT, body, sources=["203.0.113.0/24"])
+    (finding,) = run_check(MGMT, body, sources=["203.0.113.0/24"])
     assert finding.status is Status.FAIL
 
 
@@ -199,14 +187,14 @@ def test_custom_internet_sources_parameter() -> None:
     ],
 )
 def test_malformed_rules_are_errors(rule: Any) -> None:
-    (finding,) = _run(MGMT, _nsg(rule))
+    (finding,) = run_check(MGMT, _nsg(rule))
     assert finding.status is Status.ERROR
     assert "unexpected data shape" in finding.message
 
 
 # -- SQL firewall -------------------------------------------------------------------------------
 
-SQL = _check("net_sql_firewall_open")
+SQL = builtin_check("net_sql_firewall_open")
 
 
 def _fw(*ranges: tuple[str, str, str]) -> dict[str, Any]:
@@ -218,27 +206,27 @@ def _fw(*ranges: tuple[str, str, str]) -> dict[str, Any]:
 
 def test_allow_azure_services_has_its_own_message_and_can_be_accepted() -> None:
     body = _fw(("AllowAllWindowsAzureIps", ZERO, ZERO))
-    (finding,) = _run(SQL, body)
+    (finding,) = run_check(SQL, body)
     assert finding.status is Status.FAIL
     assert "every Azure service" in finding.message
     assert finding.resource_type == "Microsoft.Sql/servers/firewallRules"
     assert finding.resource_id.endswith("/firewallRules/AllowAllWindowsAzureIps")
-    (accepted,) = _run(SQL, body, allow_azure_services=True)
+    (accepted,) = run_check(SQL, body, allow_azure_services=True)
     assert accepted.status is Status.PASS
 
 
 def test_max_addresses_boundary() -> None:
     slash16 = _fw(("b", "198.18.0.0", "198.18.255.255"))
     wider = _fw(("c", "198.18.0.0", "198.19.0.0"))
-    assert [f.status for f in _run(SQL, slash16)] == [Status.PASS]
-    (finding,) = _run(SQL, wider)
+    assert [f.status for f in run_check(SQL, slash16)] == [Status.PASS]
+    (finding,) = run_check(SQL, wider)
     assert finding.status is Status.FAIL
     assert "65,537 addresses" in finding.message
 
 
 def test_without_max_addresses_only_the_whole_internet_fails() -> None:
     check = replace(SQL, rule=Rule("sql_firewall_open", {"source": "firewallRules"}))
-    findings = _run(
+    findings = run_check(
         check, _fw(("wide", "1.0.0.0", "1.255.255.255"), ("all", ZERO, "255.255.255.255"))
     )
     assert [(f.resource_name, f.status) for f in findings] == [("all", Status.FAIL)]
@@ -246,7 +234,7 @@ def test_without_max_addresses_only_the_whole_internet_fails() -> None:
 
 
 def test_each_offending_firewall_rule_is_its_own_finding() -> None:
-    findings = _run(
+    findings = run_check(
         SQL,
         _fw(
             ("ok", "203.0.113.1", "203.0.113.1"),
@@ -265,13 +253,13 @@ def test_each_offending_firewall_rule_is_its_own_finding() -> None:
     [(("backwards", "10.0.0.9", "10.0.0.1"),), (("v6", "::1", "::1"),), (("empty", "", ""),)],
 )
 def test_unreadable_firewall_rules_are_errors(ranges: tuple[tuple[str, str, str], ...]) -> None:
-    (finding,) = _run(SQL, _fw(*ranges))
+    (finding,) = run_check(SQL, _fw(*ranges))
     assert finding.status is Status.ERROR
 
 
 # -- subnets ------------------------------------------------------------------------------------
 
-SUBNETS = _check("net_subnet_nsg")
+SUBNETS = builtin_check("net_subnet_nsg")
 VNET_ID = f"{RG}/Microsoft.Network/virtualNetworks/vnet1"
 
 
@@ -281,7 +269,7 @@ def _vnet(*subnets: dict[str, Any]) -> dict[str, Any]:
 
 def test_one_finding_per_subnet() -> None:
     nsg = {"id": f"{RG}/Microsoft.Network/networkSecurityGroups/nsg-app"}
-    findings = _run(
+    findings = run_check(
         SUBNETS,
         _vnet(
             {"name": "app", "properties": {"networkSecurityGroup": nsg}},
@@ -300,20 +288,20 @@ def test_one_finding_per_subnet() -> None:
 
 def test_exempt_names_can_be_overridden() -> None:
     body = _vnet({"name": "AzureBastionSubnet", "properties": {}})
-    (finding,) = _run(SUBNETS, body, exempt=[])
+    (finding,) = run_check(SUBNETS, body, exempt=[])
     assert finding.status is Status.FAIL
 
 
 @pytest.mark.parametrize("subnet", [{"name": "odd"}, {"name": "odd", "properties": []}, "odd"])
 def test_malformed_subnets_are_errors(subnet: Any) -> None:
-    (finding,) = _run(SUBNETS, _vnet(subnet))
+    (finding,) = run_check(SUBNETS, _vnet(subnet))
     assert finding.status is Status.ERROR
 
 
 # -- public access and default-deny firewalls ---------------------------------------------------
 
-PAAS = _check("net_paas_public_access")
-STORAGE = _check("net_storage_default_deny")
+PAAS = builtin_check("net_paas_public_access")
+STORAGE = builtin_check("net_storage_default_deny")
 
 
 @pytest.mark.parametrize(
@@ -330,7 +318,7 @@ STORAGE = _check("net_storage_default_deny")
     ],
 )
 def test_public_access_values(props: dict[str, Any], status: Status) -> None:
-    (finding,) = _run(PAAS, {"resource": {"properties": props}})
+    (finding,) = run_check(PAAS, {"resource": {"properties": props}})
     assert finding.status is status
 
 
@@ -344,7 +332,7 @@ def test_pending_private_endpoints_are_not_counted_as_approved() -> None:
             "properties": {"publicNetworkAccess": "Enabled", "privateEndpointConnections": conns}
         }
     }
-    (finding,) = _run(PAAS, body)
+    (finding,) = run_check(PAAS, body)
     assert finding.status is Status.FAIL
     assert "1 approved private endpoint(s)" in finding.message
 
@@ -362,6 +350,6 @@ def test_pending_private_endpoints_are_not_counted_as_approved() -> None:
     ],
 )
 def test_default_deny_is_case_insensitive(props: dict[str, Any], status: Status) -> None:
-    (finding,) = _run(STORAGE, {"resource": {"properties": props}})
+    (finding,) = run_check(STORAGE, {"resource": {"properties": props}})
     assert finding.status is status
     assert set(finding.observed) == {"publicNetworkAccess", "networkAcls.defaultAction"}

@@ -104,24 +104,24 @@ def _retention() -> Doc:
     return {"enabled": False, "days": 0}
 
 
-def log_group(group: str, *, enabled: bool = True) -> Doc:
-    """A log entry by category group (`allLogs`, `audit`)."""
+def _log(category: str | None, group: str | None, enabled: bool) -> Doc:
+    """A `logs` entry: ARM names either a category or a category group and nulls the other."""
     return {
-        "category": None,
+        "category": category,
         "categoryGroup": group,
         "enabled": enabled,
         "retentionPolicy": _retention(),
     }
 
 
+def log_group(group: str, *, enabled: bool = True) -> Doc:
+    """A log entry by category group (`allLogs`, `audit`)."""
+    return _log(None, group, enabled)
+
+
 def log_category(category: str, *, enabled: bool = True) -> Doc:
     """A log entry by category (`AuditEvent`, `SQLSecurityAuditEvents`, ...)."""
-    return {
-        "category": category,
-        "categoryGroup": None,
-        "enabled": enabled,
-        "retentionPolicy": _retention(),
-    }
+    return _log(category, None, enabled)
 
 
 def diagnostic_setting(
@@ -175,6 +175,14 @@ class Estate:
         self.resources.append(row)
         self.doc(row["id"], DIAGNOSTIC_SETTINGS, arm_list(diagnostics or []))
         return str(row["id"])
+
+    def add_logged(self, row: Doc, logs: list[Doc], *, enabled: bool = True) -> str:
+        """Add an inventory row whose one diagnostic setting sends `logs` to the security workspace.
+
+        This is how most demo resources are monitored. With `enabled` false the resource has no
+        diagnostic setting at all (the story's unmonitored resources).
+        """
+        return self.add(row, [diagnostic_setting(str(row["id"]), logs)] if enabled else [])
 
     def doc(self, scope: str, source: str, body: Any) -> None:
         """Store the document `source` of `scope`."""

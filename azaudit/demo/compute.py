@@ -21,7 +21,6 @@ from azaudit.demo.arm import (
     Estate,
     arg_row,
     arm_list,
-    diagnostic_setting,
     log_category,
     resource_id,
     system_identity,
@@ -544,7 +543,7 @@ def _protected_item(vault_id: str, spec: VMSpec) -> Doc:
             "healthStatus": "Passed",
             "lastBackupStatus": "Completed",
             "lastBackupTime": days_ago(0.2, fraction=True),
-            "protectedItemDataId": str(abs(hash_int(vm_id))),
+            "protectedItemDataId": str(hash_int(vm_id)),
             "protectedItemType": "Microsoft.Compute/virtualMachines",
             "backupManagementType": "AzureIaasVM",
             "workloadType": "VM",
@@ -616,10 +615,7 @@ def _add_vault(estate: Estate, spec: VaultSpec) -> None:
             "AddonAzureBackupProtectedInstance",
         )
     ]
-    diagnostics = (
-        [diagnostic_setting(str(row["id"]), logs)] if spec.immutability == "Locked" else []
-    )
-    vault_id = estate.add(row, diagnostics)
+    vault_id = estate.add_logged(row, logs, enabled=spec.immutability == "Locked")
     items = [_protected_item(vault_id, vm) for vm in VMS if vm.vault == spec.name]
     estate.doc(vault_id, "backupProtectedItems", arm_list(items))
 

@@ -21,7 +21,6 @@ from azaudit.demo.arm import (
     Estate,
     arg_row,
     arm_list,
-    diagnostic_setting,
     log_category,
     log_group,
     resource_id,
@@ -244,10 +243,10 @@ def _add_sql(estate: Estate, network: Network, spec: SqlSpec) -> None:
         ),
     )
     for db, tde in spec.databases.items():
-        db_row = _sql_database_row(spec, db)
-        logs = [log_category("SQLSecurityAuditEvents"), log_group("allLogs")]
-        db_id = estate.add(
-            db_row, [diagnostic_setting(str(db_row["id"]), logs)] if spec.diagnostics else []
+        db_id = estate.add_logged(
+            _sql_database_row(spec, db),
+            [log_category("SQLSecurityAuditEvents"), log_group("allLogs")],
+            enabled=spec.diagnostics,
         )
         estate.doc(
             db_id,
@@ -443,8 +442,7 @@ def _add_postgres(estate: Estate, network: Network, spec: PostgresSpec) -> None:
     )
     if spec.sub is CLINICAL:
         network.private_endpoint(row, "postgresqlServer", PG)
-    logs = [log_group("allLogs")]
-    estate.add(row, [diagnostic_setting(server_id, logs)] if spec.diagnostics else [])
+    estate.add_logged(row, [log_group("allLogs")], enabled=spec.diagnostics)
     estate.doc(
         server_id,
         "configurations",
@@ -568,8 +566,7 @@ def _add_cosmos(estate: Estate, network: Network, spec: CosmosSpec) -> None:
     )
     if spec.public_network == "Disabled":
         network.private_endpoint(row, "Sql", COSMOS)
-    rid = str(row["id"])
-    estate.add(row, [diagnostic_setting(rid, [log_group("audit")])] if spec.sub.phi else [])
+    estate.add_logged(row, [log_group("audit")], enabled=spec.sub.phi)
 
 
 # -- Azure Cache for Redis -------------------------------------------------------------------------
@@ -625,8 +622,7 @@ def _add_redis(
     )
     if hardened:
         network.private_endpoint(row, "redisCache", REDIS)
-    rid = str(row["id"])
-    estate.add(row, [diagnostic_setting(rid, [log_group("allLogs")])] if hardened else [])
+    estate.add_logged(row, [log_group("allLogs")], enabled=hardened)
 
 
 def build(estate: Estate, network: Network) -> None:

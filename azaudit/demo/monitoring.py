@@ -12,7 +12,7 @@ policy and NSG changes only; dev has no alerts.
 
 from __future__ import annotations
 
-from azaudit.demo.arm import Doc, Estate, arg_row, arm_list, diagnostic_setting, log_group
+from azaudit.demo.arm import Doc, Estate, arg_row, arm_list, log_group
 from azaudit.demo.org import (
     ACTIVITY_ARCHIVE_ID,
     CLINICAL,
@@ -99,10 +99,7 @@ def _add_workspace(
             "modifiedDate": days_ago(60),
         },
     )
-    rid = str(row["id"])
-    estate.add(
-        row, [diagnostic_setting(rid, [log_group("audit")])] if sub.phi or sub is PLATFORM else []
-    )
+    estate.add_logged(row, [log_group("audit")], enabled=sub.phi or sub is PLATFORM)
 
 
 def _add_app_insights(estate: Estate) -> None:

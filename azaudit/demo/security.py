@@ -21,7 +21,6 @@ from azaudit.demo.arm import (
     Estate,
     arg_row,
     arm_list,
-    diagnostic_setting,
     log_category,
     log_group,
     resource_id,
@@ -172,7 +171,6 @@ def _vault_row(spec: VaultSpec) -> Doc:
 
 def _add_vault(estate: Estate, network: Network, spec: VaultSpec) -> None:
     row = _vault_row(spec)
-    rid = str(row["id"])
     if spec.private_endpoint:
         network.private_endpoint(row, "vault", KEY_VAULT)
     logs = []
@@ -183,7 +181,7 @@ def _add_vault(estate: Estate, network: Network, spec: VaultSpec) -> None:
         ]
     elif spec.audit_logs is not None:
         logs = [log_group(spec.audit_logs)]
-    estate.add(row, [diagnostic_setting(rid, logs)] if logs else [])
+    estate.add_logged(row, logs, enabled=bool(logs))
 
 
 # -- Defender for Cloud ----------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from azaudit.demo.arm import (
     Doc,
     Estate,
     arg_row,
-    diagnostic_setting,
     log_group,
     resource_id,
     system_identity,
@@ -92,7 +91,6 @@ NAMESPACES: tuple[NamespaceSpec, ...] = (
 
 
 def _add_namespace(estate: Estate, network: Network, spec: NamespaceSpec) -> None:
-    rid = resource_id(spec.sub, spec.rg, spec.rtype, spec.name)
     props: Doc = {
         "minimumTlsVersion": spec.tls,
         "publicNetworkAccess": spec.public_network,
@@ -124,7 +122,7 @@ def _add_namespace(estate: Estate, network: Network, spec: NamespaceSpec) -> Non
     )
     if spec.public_network == "Disabled":
         network.private_endpoint(row, "namespace", spec.rtype)
-    estate.add(row, [diagnostic_setting(rid, [log_group("allLogs")])] if spec.diagnostics else [])
+    estate.add_logged(row, [log_group("allLogs")], enabled=spec.diagnostics)
 
 
 # -- containers ------------------------------------------------------------------------------------
@@ -187,8 +185,7 @@ def _add_registry(
     )
     if hardened:
         network.private_endpoint(row, "registry", ACR)
-    rid = str(row["id"])
-    estate.add(row, [diagnostic_setting(rid, [log_group("audit")])] if hardened else [])
+    estate.add_logged(row, [log_group("audit")], enabled=hardened)
 
 
 def _add_aks(estate: Estate, network: Network) -> None:
@@ -318,8 +315,7 @@ def _add_aks(estate: Estate, network: Network) -> None:
         sku={"name": "Base", "tier": "Standard"},
         identity=system_identity(name),
     )
-    logs = [log_group("audit")]
-    estate.add(row, [diagnostic_setting(aks_id, logs)])
+    estate.add_logged(row, [log_group("audit")])
 
     # The node resource group AKS manages (what Resource Graph lists next to the cluster).
     node_tags = {"aks-managed-cluster-name": name, "aks-managed-cluster-rg": rg}
@@ -514,8 +510,7 @@ def _add_cognitive(
     )
     if hardened:
         network.private_endpoint(row, "account", COGNITIVE)
-    rid = str(row["id"])
-    estate.add(row, [diagnostic_setting(rid, [log_group("audit")])] if hardened else [])
+    estate.add_logged(row, [log_group("audit")], enabled=hardened)
 
 
 def _add_ml_workspace(estate: Estate) -> None:

@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from azaudit.demo.arm import Doc, Estate, arg_row, diagnostic_setting, log_group, resource_id
+from azaudit.demo.arm import (
+    Doc,
+    Estate,
+    arg_row,
+    arm_list,
+    diagnostic_setting,
+    log_group,
+    resource_id,
+)
 from azaudit.demo.network import Network
 from azaudit.demo.org import (
     CLINICAL,
@@ -26,6 +34,7 @@ from azaudit.demo.org import (
     days_ago,
     guid,
 )
+from azaudit.sources import DIAGNOSTIC_SETTINGS
 
 STORAGE = "Microsoft.Storage/storageAccounts"
 
@@ -214,6 +223,11 @@ ACCOUNTS: tuple[StorageSpec, ...] = (
 )
 
 
+def _sku(spec: StorageSpec) -> Doc:
+    """The `sku` block: the account row and its blob service report the same one."""
+    return {"name": spec.sku, "tier": "Premium" if spec.sku.startswith("Premium") else "Standard"}
+
+
 def _endpoints(name: str) -> Doc:
     return {
         service: f"https://{name}.{service}.core.windows.net/"
@@ -305,7 +319,6 @@ def storage_row(spec: StorageSpec) -> Doc:
             service: f"https://{spec.name}-secondary.{service}.core.windows.net/"
             for service in ("blob", "dfs", "queue", "table", "web")
         }
-    tier = "Premium" if spec.sku.startswith("Premium") else "Standard"
     return arg_row(
         spec.sub,
         spec.rg,
@@ -314,7 +327,7 @@ def storage_row(spec: StorageSpec) -> Doc:
         spec.location,
         props,
         kind="StorageV2",
-        sku={"name": spec.sku, "tier": tier},
+        sku=_sku(spec),
         tags=spec.sub.tags(purpose=spec.purpose),
         identity=identity,
     )
@@ -340,12 +353,11 @@ def blob_service(spec: StorageSpec, account_id: str) -> Doc:
     }
     if spec.versioning and days is not None:
         props["restorePolicy"] = {"enabled": True, "days": days - 1}
-    tier = "Premium" if spec.sku.startswith("Premium") else "Standard"
     return {
         "id": f"{account_id}/blobServices/default",
         "name": "default",
         "type": "Microsoft.Storage/storageAccounts/blobServices",
-        "sku": {"name": spec.sku, "tier": tier},
+        "sku": _sku(spec),
         "properties": props,
     }
 
@@ -358,9 +370,7 @@ def build(estate: Estate, network: Network) -> None:
         diagnostics = []
         if spec.diagnostics:
             # Account-level diagnostic settings carry only metrics; the logs live on the services.
-            diagnostics.append(
-                diagnostic_setting(rid, [], storage=None, name="metrics-to-law-nw-security")
-            )
+            diagnostics.append(diagnostic_setting(rid, [], name="metrics-to-law-nw-security"))
         if spec.private_endpoint:
             network.private_endpoint(row, "blob", STORAGE)
         estate.add(row, diagnostics)
@@ -369,6 +379,6 @@ def build(estate: Estate, network: Network) -> None:
             blob_id = f"{rid}/blobServices/default"
             estate.doc(
                 blob_id,
-                "providers/Microsoft.Insights/diagnosticSettings",
-                {"value": [diagnostic_setting(blob_id, [log_group("allLogs")])]},
+                DIAGNOSTIC_SETTINGS,
+                arm_list([diagnostic_setting(blob_id, [log_group("allLogs")])]),
             )

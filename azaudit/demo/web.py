@@ -19,7 +19,6 @@ from azaudit.demo.arm import (
     Doc,
     Estate,
     arg_row,
-    diagnostic_setting,
     log_category,
     resource_id,
     system_identity,
@@ -366,7 +365,7 @@ def build(estate: Estate, network: Network) -> None:
             log_category("AppServiceIPSecAuditLogs"),
             log_category("AppServicePlatformLogs"),
         ]
-        estate.add(row, [diagnostic_setting(site_id, logs)] if site.diagnostics else [])
+        estate.add_logged(row, logs, enabled=site.diagnostics)
         if site.config_readable:
             estate.doc(site_id, "config/web", _config_web(site, site_id))
         else:

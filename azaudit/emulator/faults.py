@@ -13,7 +13,6 @@ import enum
 import fnmatch
 import re
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 from azaudit.errors import InputError
@@ -241,11 +240,3 @@ class FaultState:
             return False
         self._used[key] = used + 1
         return True
-
-    def used(self) -> Mapping[int, int]:
-        """How many requests each rule (by index) has affected so far, summed over keys."""
-        totals: dict[int, int] = {}
-        with self._lock:
-            for (index, _), count in self._used.items():
-                totals[index] = totals.get(index, 0) + count
-        return totals

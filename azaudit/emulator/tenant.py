@@ -6,7 +6,7 @@ threads share it without locks. Lookups are case-insensitive because ARM paths a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from azaudit.models import JSON, CollectionGap, scope_contains
@@ -273,10 +273,6 @@ class Tenant:
 
     # -- scopes, details, Graph ----------------------------------------------------------------
 
-    def is_scope(self, scope: str) -> bool:
-        """Whether `scope` is a subscription, an inventoried resource or holds details."""
-        return _key(scope) in self._scopes
-
     def scope_lengths(self, segments: Sequence[str]) -> list[int]:
         """Lengths of the prefixes of `segments` that are known scopes, longest first.
 
@@ -297,20 +293,12 @@ class Tenant:
             return None
         return bucket.get(_key(source))
 
-    def detail_sources(self, scope: str) -> Iterable[DetailDoc]:
-        """Every document stored for `scope`."""
-        return self._details.get(_key(scope), {}).values()
-
     def graph_doc(self, path: str) -> tuple[bool, JSON]:
         """`(found, body)` of the Graph document for a v1.0 path (without query)."""
         key = _key(path)
         if key not in self._graph:
             return False, None
         return True, self._graph[key]
-
-    def graph_paths(self) -> list[str]:
-        """The Graph paths the snapshot holds (lower-case)."""
-        return list(self._graph)
 
     # -- collection gaps -----------------------------------------------------------------------
 

@@ -228,8 +228,8 @@ def _unattached_disk(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Ou
             observed,
             expected,
             f"disk is {state} and has no customer-managed key (encryption.type is "
-            f"{show_value(enc_type)}): delete it once its retention is settled, or encrypt it with a "
-            "customer-managed key",
+            f"{show_value(enc_type)}): delete it once its retention is settled, or encrypt it "
+            "with a customer-managed key",
         )
 
 

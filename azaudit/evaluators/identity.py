@@ -135,34 +135,35 @@ def _principal_kind(principal_type: Any) -> str:
 
 
 def _holder_count_verdict(
-    count: int,
+    users: int,
+    groups: int,
     minimum: int,
     maximum: int,
     *,
     held: str,
-    with_groups: str | None,
+    groups_message: str,
     too_few_note: str = "",
 ) -> tuple[Status, str]:
     """Status and message for "between `minimum` and `maximum` users hold a privileged role".
 
     Too many users fails even when groups also hold the role (their members only add to the
     count). Otherwise any group holder makes the total unknown, because group membership is not
-    collected: MANUAL with the `with_groups` message, never a PASS or a "too few" FAIL on a
-    partial count.
+    collected: MANUAL with `groups_message`, never a PASS or a "too few" FAIL on a partial count.
 
     Args:
-        count: users holding the role directly.
+        users: users holding the role directly.
+        groups: groups holding the role.
         minimum: fewest holders allowed (redundancy).
         maximum: most holders allowed (least privilege).
-        held: "who holds what" sentence; the verdict's reason is appended to it.
-        with_groups: the MANUAL message when groups hold the role too, else None.
+        held: the "who holds what" sentence; the verdict's reason is appended to it.
+        groups_message: the MANUAL message.
         too_few_note: extra words for the "fewer than" reason.
     """
-    if count > maximum:
+    if users > maximum:
         return Status.FAIL, f"{held} (more than {maximum})"
-    if with_groups is not None:
-        return Status.MANUAL, with_groups
-    if count < minimum:
+    if groups:
+        return Status.MANUAL, groups_message
+    if users < minimum:
         return Status.FAIL, f"{held} (fewer than {minimum}{too_few_note})"
     return Status.PASS, held
 
@@ -587,13 +588,12 @@ def _directory_role_member_count(ctx: EvalContext, params: Mapping[str, Any]) ->
     count = len(users)
     status, message = _holder_count_verdict(
         count,
+        len(groups),
         minimum,
         maximum,
         held=f"{name} has {_users(count)}",
-        with_groups=f"{name} has {_users(count)} plus {len(groups)} group(s) whose members are "
-        "not collected: count the group members and confirm the total"
-        if groups
-        else None,
+        groups_message=f"{name} has {_users(count)} plus {len(groups)} group(s) whose members "
+        "are not collected: count the group members and confirm the total",
         too_few_note=", no redundancy",
     )
     yield Outcome(status, f"directoryRoles[{name!r}].members", observed, expected, message)
@@ -700,13 +700,12 @@ def _role_holder_count(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[
     scope_text = "at subscription scope or above"
     status, message = _holder_count_verdict(
         count,
+        len(groups),
         minimum,
         maximum,
         held=f"{role_label} is held by {_users(count)} {scope_text}",
-        with_groups=f"{role_label} is held by {_users(count)} plus {len(groups)} group(s) "
-        f"{scope_text}; group members are not collected: count them and confirm the total"
-        if groups
-        else None,
+        groups_message=f"{role_label} is held by {_users(count)} plus {len(groups)} group(s) "
+        f"{scope_text}; group members are not collected: count them and confirm the total",
     )
     yield Outcome(status, "roleAssignments[roleDefinitionId]", observed, expected, message)
 

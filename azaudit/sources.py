@@ -17,6 +17,25 @@ INVENTORY = "resources"
 
 
 @dataclass(frozen=True, slots=True)
+class ItemRelation:
+    """A relationship read separately for every item of a Graph collection, all pages followed.
+
+    Microsoft Graph's `$expand` on a relationship of directory objects returns at most 20 objects
+    and no `@odata.nextLink` (https://developer.microsoft.com/graph/known-issues/?search=13635),
+    so a large role would silently lose members. The collector therefore lists the collection
+    without `$expand`, then reads `GET /<path>/{item id}/<name>?<query>` for each item and stores
+    the complete list in the item under `name` — the shape `$expand=<name>` would have had.
+
+    Attributes:
+        name: the relationship's path segment and the item property the list is stored under.
+        query: query string of each item's request (`$select`), without `?`.
+    """
+
+    name: str
+    query: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class DataSource:
     """One kind of document stored in the snapshot.
 
@@ -26,11 +45,14 @@ class DataSource:
         scope: the kind of scope the document belongs to.
         api_version: ARM api-version the collector sends (None for Graph).
         paged: whether the response is a `value` list to follow by `nextLink`.
-        query: extra query string for Graph (`$select`, `$expand`), without `?`.
+        query: extra query string for Graph (`$select`), without `?`. Never `$expand` of a
+            directory-object relationship: Graph truncates it (use `per_item`).
         resource_types: for resource-scoped sources, the ARM types the document exists on (the
             collector reads it for every resource of these types); empty means "any type": the
             collector reads it for the types targeted by checks that `require` it.
         description: what the document is, for docs and `checks show`.
+        per_item: for a Graph collection, a relationship to read for every item and embed in it;
+            if it cannot be read completely for any item, the whole document is a gap.
     """
 
     name: str
@@ -40,6 +62,7 @@ class DataSource:
     description: str
     query: str = ""
     resource_types: tuple[str, ...] = ()
+    per_item: ItemRelation | None = None
 
     @property
     def is_graph(self) -> bool:
@@ -190,8 +213,11 @@ _SOURCES: tuple[DataSource, ...] = (
         TargetKind.TENANT,
         None,
         True,
-        "Activated Entra directory roles with their members.",
-        query="$expand=members",
+        "Activated Entra directory roles, each with its complete member list (members read "
+        "per role, every page: id, displayName, userPrincipalName, userType, accountEnabled).",
+        per_item=ItemRelation(
+            "members", "$select=id,displayName,userPrincipalName,userType,accountEnabled"
+        ),
     ),
     DataSource(
         "graph:users",

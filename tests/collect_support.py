@@ -99,6 +99,17 @@ def _document(name: str, paged: bool, items: int) -> JSON:
     return {"id": name, "name": "default", "properties": {"state": "Enabled"}}
 
 
+def directory_user(index: int) -> dict[str, JSON]:
+    """A user as `graph:users` and a directory role's `members` list hold it."""
+    return {
+        "id": f"user-{index}",
+        "displayName": f"User {index}",
+        "userPrincipalName": f"user{index}@example.org",
+        "userType": "Member",
+        "accountEnabled": True,
+    }
+
+
 def tenant_snapshot(
     catalogue: Catalogue,
     subscriptions: tuple[str, ...] = (SUB_A, SUB_B),
@@ -125,16 +136,19 @@ def tenant_snapshot(
                     f"{rid}/{source.name}", source.paged, 2
                 )
     graph: dict[str, JSON] = {}
+    people: list[JSON] = [directory_user(i) for i in range(users)]
     for source in plan.graph_sources:
         if source.name == "graph:users":
+            graph[source.name] = {"value": people}
+        elif source.per_item is not None:
+            # Each item with its relationship (role i holds users 0..i-1), as the collector
+            # stores it after reading every page of each item's list.
             graph[source.name] = {
                 "value": [
                     {
-                        "id": f"user-{i}",
-                        "displayName": f"User {i}",
-                        "userPrincipalName": f"user{i}@example.org",
-                        "userType": "Member",
-                        "accountEnabled": True,
+                        "id": f"{source.graph_path}-{i}",
+                        "displayName": f"Item {i}",
+                        source.per_item.name: people[:i],
                     }
                     for i in range(users)
                 ]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import time
+from dataclasses import replace
 
 import pytest
 
+from azaudit.casebook import case_config
 from azaudit.catalogue import Catalogue, load_catalogue
 from azaudit.collect.live import CollectionError
 from azaudit.collect.plan import build_plan
 from azaudit.emulator import FaultKind, FaultPlan, FaultRule
+from azaudit.engine import evaluate
 from azaudit.errors import InputError
+from azaudit.models import JSON, Status
 from azaudit.snapshot import Snapshot, subscription_scope
 from azaudit.sources import INVENTORY
 from tests.collect_support import (
@@ -19,10 +24,16 @@ from tests.collect_support import (
     SUB_C,
     collect,
     deps_for,
+    directory_user,
     running,
     tenant_snapshot,
     without_odata,
 )
+
+ROLES = "graph:directoryRoles"
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+DIRECTORY_READERS = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
+MEMBERS_ROUTE = "graph:directoryroles/{id}/members"
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +184,86 @@ def test_rejects_malformed_options_before_any_request(catalogue: Catalogue) -> N
         collect_live(LiveOptions(subscriptions=("not-a-guid",)), catalogue)
     with pytest.raises(InputError, match="--cloud 'Mars'"):
         collect_live(LiveOptions(subscriptions=(SUB_A,), cloud="Mars"), catalogue)
+
+
+# -- directory roles: members read per role, past Graph's $expand cap ---------------------------
+
+
+def _member(index: int) -> dict[str, JSON]:
+    return {"@odata.type": "#microsoft.graph.user", **directory_user(index)}
+
+
+def _large_role_tenant(catalogue: Catalogue) -> Snapshot:
+    """One subscription; 150 Global Administrators (far past $expand's 20) and 3 readers."""
+    base = tenant_snapshot(catalogue, subscriptions=(SUB_A,), storage=1)
+    roles: list[JSON] = [
+        {
+            "id": "a0000000-0000-4000-8000-000000000001",
+            "displayName": "Global Administrator",
+            "roleTemplateId": GLOBAL_ADMIN,
+            "members": [_member(i) for i in range(150)],
+        },
+        {
+            "id": "b0000000-0000-4000-8000-000000000002",
+            "displayName": "Directory Readers",
+            "roleTemplateId": DIRECTORY_READERS,
+            "members": [_member(i) for i in range(3)],
+        },
+    ]
+    return replace(base, graph={**base.graph, ROLES: {"value": roles}})
+
+
+def _role_checks(catalogue: Catalogue) -> set[str]:
+    return {c.meta.id for c in catalogue.checks if ROLES in c.requires}
+
+
+def test_every_member_of_a_large_role_is_read_page_by_page(catalogue: Catalogue) -> None:
+    tenant = _large_role_tenant(catalogue)
+    with running(tenant, graph_page_size=7) as emulator:
+        snapshot = collect(emulator, catalogue)
+        requests = emulator.requests
+    assert snapshot.gaps == ()
+    assert snapshot.graph[ROLES] == tenant.graph[ROLES]
+    by_name = {r["displayName"]: r for r in snapshot.graph[ROLES]["value"]}
+    assert len(by_name["Global Administrator"]["members"]) == 150
+    # Every page of every role's member list, and never the truncating $expand.
+    member_pages = [r for r in requests if r.route == MEMBERS_ROUTE]
+    assert len(member_pages) == math.ceil(150 / 7) + math.ceil(3 / 7)
+    assert all("$select=" in r.query for r in member_pages)
+    assert not [r for r in requests if r.family == "graph" and "expand" in r.query.lower()]
+    # The checks count what was really there.
+    findings = evaluate(snapshot, catalogue.checks, case_config())
+    admins = next(f for f in findings if f.check_id == "idn_global_admin_count")
+    assert admins.status is Status.FAIL
+    assert isinstance(admins.observed, dict) and len(admins.observed["users"]) == 150
+
+
+LARGE_ROLE_MEMBERS = "/graph/v1.0/directoryroles/a0000000-0000-4000-8000-000000000001/members"
+
+
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [
+        (FaultRule(FaultKind.FORBIDDEN, path=LARGE_ROLE_MEMBERS), 403),
+        (FaultRule(FaultKind.THROTTLE, path=LARGE_ROLE_MEMBERS, retry_after_ms=5), 429),
+        (FaultRule(FaultKind.MALFORMED, path=LARGE_ROLE_MEMBERS), 200),
+    ],
+    ids=["forbidden", "retries-exhausted", "malformed"],
+)
+def test_one_role_whose_members_cannot_be_read_makes_the_roles_a_gap(
+    catalogue: Catalogue, fault: FaultRule, status: int
+) -> None:
+    tenant = _large_role_tenant(catalogue)
+    with running(tenant, FaultPlan(rules=(fault,)), graph_page_size=7) as emulator:
+        snapshot = collect(emulator, catalogue)
+    assert [(g.scope, g.source, g.status_code) for g in snapshot.gaps] == [("/", ROLES, status)]
+    assert "members of directoryRoles 'Global Administrator'" in snapshot.gaps[0].reason
+    # The other role is readable, yet no partial document is stored.
+    assert ROLES not in snapshot.graph
+    # The checks that read roles report ERROR for the tenant, never PASS or a short count.
+    findings = evaluate(snapshot, catalogue.checks, case_config())
+    reading_roles = _role_checks(catalogue)
+    assert {"idn_global_admin_count", "idn_mfa_privileged"} <= reading_roles
+    verdicts = {f.check_id: f.status for f in findings if f.check_id in reading_roles}
+    assert verdicts.keys() == reading_roles
+    assert set(verdicts.values()) == {Status.ERROR}

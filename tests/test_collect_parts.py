@@ -17,10 +17,11 @@ from azaudit.collect.clouds import CLOUDS, resolve_endpoints
 from azaudit.collect.doctor import IdentityKind, _identity
 from azaudit.collect.fetch import arm_next_link, clean, describe_status
 from azaudit.collect.pipeline import BlockedRequestError, ReadOnlyGuardPolicy, pacing_key
-from azaudit.collect.plan import build_plan
+from azaudit.collect.plan import build_plan, graph_item_url, graph_url
 from azaudit.collect.throttle import Pacer, ThrottleSettings, parse_hms, spacing_for_remaining
 from azaudit.errors import InputError
-from azaudit.sources import DIAGNOSTIC_SETTINGS
+from azaudit.models import TargetKind
+from azaudit.sources import DIAGNOSTIC_SETTINGS, find_source
 
 # -- clouds -------------------------------------------------------------------------------------
 
@@ -253,6 +254,21 @@ def test_plan_without_diagnostic_checks_skips_diagnostic_settings() -> None:
     plan = build_plan(())
     assert DIAGNOSTIC_SETTINGS not in {s.name for s, _ in plan.resource_sources}
     assert {s.name for s, _ in plan.resource_sources} >= {"config/web", "firewallRules"}
+
+
+def test_directory_roles_are_listed_plainly_and_members_read_per_role() -> None:
+    roles = find_source(TargetKind.TENANT, "graph:directoryRoles")
+    assert roles is not None and roles.per_item is not None
+    # Never $expand: Graph returns at most 20 members that way, without a next link.
+    assert graph_url("https://g", roles) == "https://g/v1.0/directoryRoles"
+    assert graph_item_url("https://g", roles, "a1/b?c") == (
+        "https://g/v1.0/directoryRoles/a1%2Fb%3Fc/members"
+        "?$select=id,displayName,userPrincipalName,userType,accountEnabled"
+    )
+    users = find_source(TargetKind.TENANT, "graph:users")
+    assert users is not None and users.per_item is None
+    with pytest.raises(ValueError, match="no per-item relationship"):
+        graph_item_url("https://g", users, "x")
 
 
 # -- fetch helpers ------------------------------------------------------------------------------

@@ -558,6 +558,70 @@ def test_graph_expand_filter_and_errors(emu: Emulator) -> None:
     assert organization["value"] == [{"id": TENANT, "displayName": "Contoso Health"}]
 
 
+def _role_members(count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "@odata.type": "#microsoft.graph.user",
+            "id": f"m{i:03d}",
+            "displayName": f"Member {i}",
+            "userPrincipalName": f"m{i}@example.org",
+            "mail": f"m{i}@example.org",
+        }
+        for i in range(count)
+    ]
+
+
+def test_graph_role_members_page_while_expand_is_capped_at_20() -> None:
+    members = _role_members(150)
+    roles = [
+        {"id": "r1", "displayName": "Global Administrator", "members": members},
+        {"id": "r9", "displayName": "Members not recorded"},
+    ]
+    snapshot = replace(SNAPSHOT, graph={"graph:directoryRoles": {"value": roles}})
+    with Emulator(snapshot, graph_page_size=7) as emulator:
+        client = _graph_client(emulator)
+        base = f"{emulator.graph_endpoint}/v1.0/directoryRoles"
+        url: str | None = f"{base}/r1/members?$select=id,displayName"
+        listed: list[dict[str, Any]] = []
+        pages = 0
+        while url:
+            body = _get(client, url).json()
+            listed += body["value"]
+            url = body.get("@odata.nextLink")
+            pages += 1
+            assert url is None or ("$skiptoken=" in url and "$select=" in url)
+        assert pages == 22
+        assert [m["id"] for m in listed] == [m["id"] for m in members]
+        assert all(set(m) == {"@odata.type", "id", "displayName"} for m in listed)
+        # $expand returns the first 20 members, with nothing telling that more exist.
+        expanded = _get(client, f"{base}?$expand=members").json()
+        assert expanded["value"][0]["members"] == members[:20]
+        one = _get(client, f"{base}/r1?$expand=members").json()
+        assert len(one["members"]) == 20 and "@odata.nextLink" not in one
+        # Members the snapshot does not record are unknown, not an empty list.
+        assert _get(client, f"{base}/r9/members").status_code == 404
+        assert _get(client, f"{base}/nope/members").status_code == 404
+        routes = {r.route for r in emulator.requests}
+    assert "graph:directoryroles/{id}/members" in routes
+
+
+def test_graph_gap_on_directory_roles_is_replayed_on_the_member_lists() -> None:
+    gap = CollectionGap("/", "graph:directoryRoles", "denied", 403, "Authorization_RequestDenied")
+    held = replace(SNAPSHOT, gaps=(gap,))
+    absent = replace(SNAPSHOT, graph={"graph:users": SNAPSHOT.graph["graph:users"]}, gaps=(gap,))
+    for snapshot in (held, absent):
+        with Emulator(snapshot) as emulator:
+            client = _graph_client(emulator)
+            for path in (
+                "directoryRoles",
+                "directoryRoles?$expand=members",
+                "directoryRoles/r1/members",
+            ):
+                response = _get(client, f"{emulator.graph_endpoint}/v1.0/{path}")
+                assert response.status_code == 403, path
+                assert response.json()["error"]["code"] == "Authorization_RequestDenied"
+
+
 # -- faults -------------------------------------------------------------------------------------
 
 

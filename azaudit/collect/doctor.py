@@ -285,8 +285,8 @@ class _Doctor:
             ),
             (
                 "Directory.Read.All",
-                "list directory roles and members",
-                "directoryRoles?$expand=members&$select=id,displayName",
+                "list directory roles",
+                "directoryRoles?$select=id,displayName",
             ),
             ("Directory.Read.All", "list users", "users?$top=1&$select=id,userType,accountEnabled"),
             (

@@ -4,9 +4,10 @@ Read-only, bounded and fail-closed:
 1. authenticate (no ARM token: stop with one clear line);
 2. resolve the subscriptions in scope (explicit ids are each verified; one that cannot be read
    becomes a gap covering everything of it);
-3. concurrently: Microsoft Graph sources, Resource Graph inventory (subscriptions batched per
-   query, `$skipToken` paging) and, per subscription, its ARM documents and the resource-scoped
-   documents of its inventory rows (`plan.py`);
+3. concurrently: Microsoft Graph sources (with a per-item relationship such as the members of
+   each directory role read item by item, never by the truncating `$expand`), Resource Graph
+   inventory (subscriptions batched per query, `$skipToken` paging) and, per subscription, its
+   ARM documents and the resource-scoped documents of its inventory rows (`plan.py`);
 4. at the `--timeout` deadline, every document not yet read becomes a gap.
 
 Requests are bounded by a global semaphore (`--concurrency`) and one per subscription; the
@@ -37,7 +38,13 @@ from azaudit.collect.fetch import (
 )
 from azaudit.collect.options import LiveDeps, LiveOptions
 from azaudit.collect.pipeline import Clients
-from azaudit.collect.plan import CollectionPlan, arm_url, build_plan, graph_url
+from azaudit.collect.plan import (
+    CollectionPlan,
+    arm_url,
+    build_plan,
+    graph_item_url,
+    graph_url,
+)
 from azaudit.collect.progress import CollectionStats, ProgressObserver
 from azaudit.collect.throttle import Pacer
 from azaudit.errors import AzauditError
@@ -406,11 +413,64 @@ class _Collection:
                     body = await get_list(self.clients.graph_get, url, "@odata.nextLink")
                 else:
                     body = await get_document(self.clients.graph_get, url)
+            if source.per_item is not None:
+                await self._embed_per_item(source, body)
         except Exception as exc:
+            # Also when one item's relationship failed: a partial document is never stored.
             self._gap("/", source.name, error_from_exception(exc))
             return
         self.graph[source.name] = body
         self._done("/", source.name)
+
+    async def _embed_per_item(self, source: DataSource, body: dict[str, JSON]) -> None:
+        """Read `source.per_item` of every item (all pages) and store it in the item.
+
+        Raises `FetchError` naming the item when any of them cannot be read completely; the
+        other reads are then cancelled.
+        """
+        relation = source.per_item
+        assert relation is not None
+        items = body.get("value")
+        if not isinstance(items, list):
+            raise FetchError(
+                "unexpected response: expected a 'value' array", 200, "UnexpectedShape"
+            )
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+                raise FetchError(
+                    f"unexpected response: an item of {source.graph_path} without an id",
+                    200,
+                    "UnexpectedShape",
+                )
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                reads = [
+                    (item, tasks.create_task(self._item_relation(source, item))) for item in items
+                ]
+        except ExceptionGroup as group:
+            raise _first_error(group) from None
+        for item, read in reads:
+            item[relation.name] = read.result()
+
+    async def _item_relation(self, source: DataSource, item: dict[str, JSON]) -> list[JSON]:
+        relation = source.per_item
+        assert relation is not None
+        item_id = str(item["id"])
+        try:
+            url = graph_item_url(self.endpoints.graph, source, item_id)
+            async with self._scope_semaphore("graph"), self._semaphore():
+                listed = await get_list(self.clients.graph_get, url, "@odata.nextLink")
+        except Exception as exc:
+            error = error_from_exception(exc)
+            label = clean(str(item.get("displayName") or item_id))
+            raise FetchError(
+                f"{relation.name} of {source.graph_path} {label!r} ({item_id}): {error.reason}",
+                error.status_code,
+                error.error_code,
+            ) from None
+        values = listed["value"]
+        assert isinstance(values, list)
+        return values
 
     async def _organization(self) -> None:
         """The tenant's id and display name, for report headers only (not evidence).
@@ -511,6 +571,12 @@ def _inventory_rows(data: Any) -> list[dict[str, JSON]]:
                 "UnexpectedShape",
             )
     return data
+
+
+def _first_error(group: BaseExceptionGroup[Exception]) -> Exception:
+    """The first failure inside a (possibly nested) exception group."""
+    first = group.exceptions[0]
+    return _first_error(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _stub(sid: str) -> dict[str, JSON]:

@@ -1,6 +1,7 @@
 """What to read beyond the inventory, derived from the source registry and the catalogue.
 
-- Graph sources: each once for the tenant.
+- Graph sources: each once for the tenant, and a source's `per_item` relationship once per
+  item of it (`graph_item_url`), because `$expand` truncates directory relationships.
 - Subscription-scoped ARM sources: each once per subscription.
 - Resource-scoped ARM sources with `resource_types`: for every resource of those types (other
   checks read them across resources, e.g. a vault's protected items for a VM check).
@@ -97,3 +98,12 @@ def graph_url(base: str, source: DataSource) -> str:
     """The Microsoft Graph v1.0 URL of `source`."""
     url = f"{base}/v1.0/{source.graph_path}"
     return f"{url}?{source.query}" if source.query else url
+
+
+def graph_item_url(base: str, source: DataSource, item_id: str) -> str:
+    """The URL of `source.per_item` for one item: `/<path>/{id}/<relation>?<query>`."""
+    relation = source.per_item
+    if relation is None:
+        raise ValueError(f"{source.name} has no per-item relationship")
+    url = f"{base}/v1.0/{source.graph_path}/{quote(item_id, safe='-_.~')}/{relation.name}"
+    return f"{url}?{relation.query}" if relation.query else url

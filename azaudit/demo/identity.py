@@ -564,7 +564,7 @@ def registration_document() -> Doc:
 
 
 def directory_roles_document() -> Doc:
-    """`GET /directoryRoles?$expand=members` (activated roles only)."""
+    """`GET /directoryRoles` (activated roles only), each with its complete `members` list."""
     roles = []
     for name, (template, description) in DIRECTORY_ROLE_TEMPLATES.items():
         members: list[Doc] = [

@@ -4,6 +4,12 @@ Collections page by `@odata.nextLink` (absolute, carrying `$skiptoken`; clients 
 verbatim). `$top`, `$select`, `$expand=members`, `$count` (with `ConsistencyLevel: eventual`)
 and a small `$filter` subset (`prop eq|ne literal`, `startswith(prop,'x')`, joined by `and`) are
 honoured; any other `$filter` is a 400, never a silently unfiltered answer.
+
+A navigation property stored in an item (`members` of a directory role) is served as its own
+paged collection at `<list path>/{id}/members`. `$expand` of it returns at most 20 objects and
+no next link, as Graph does for relationships of directory objects
+(https://developer.microsoft.com/graph/known-issues/?search=13635), so a client that expands
+instead of paging sees the same silent truncation it would see against Azure.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ GRAPH_PREFIX = "/graph"
 
 VERSION = "v1.0"
 MAX_TOP = 999
+EXPAND_LIMIT = 20
+"""Objects Graph returns for an expanded directory-object relationship (no next link)."""
+NAVIGATION = frozenset({"members"})
+"""Navigation properties: left out unless expanded, served as `<list>/{id}/<name>`."""
 _CLAUSE = re.compile(
     r"^\s*(?:(?P<prop>[A-Za-z_][\w/]*)\s+(?P<op>eq|ne)\s+(?P<value>'(?:[^']|'')*'|true|false|null"
     r"|-?\d+)|startswith\(\s*(?P<sprop>[A-Za-z_][\w/]*)\s*,\s*(?P<svalue>'(?:[^']|'')*')\s*\))\s*$",
@@ -70,6 +80,9 @@ class MicrosoftGraph:
             return Route(
                 "graph", f"graph:{path.lower()}", lambda: self._document(request, path, body)
             )
+        relation = self._relation_route(request, parts[1:])
+        if relation is not None:
+            return relation
         if len(parts) > 2:
             parent = "/".join(parts[1:-1])
             found_parent, listed = self.tenant.graph_doc(parent)
@@ -80,6 +93,20 @@ class MicrosoftGraph:
                     lambda: self._item(request, parent, listed, parts[-1]),
                 )
         return Route("graph", f"graph:{path.lower()}", lambda: self._missing(request, path))
+
+    def _relation_route(self, request: Request, segments: list[str]) -> Route | None:
+        """`<list path>/{id}/<navigation property>` of a list the snapshot holds, else None."""
+        if len(segments) < 3 or segments[-1].lower() not in NAVIGATION:
+            return None
+        collection, item_id, name = "/".join(segments[:-2]), segments[-2], segments[-1].lower()
+        found, listed = self.tenant.graph_doc(collection)
+        if not found:
+            return None
+        return Route(
+            "graph",
+            f"graph:{collection.lower()}/{{id}}/{name}",
+            lambda: self._relation(request, collection, listed, item_id, name),
+        )
 
     # -- handlers ------------------------------------------------------------------------------
 
@@ -98,19 +125,33 @@ class MicrosoftGraph:
         gap = self.tenant.gap_for(TENANT_SCOPE, f"graph:{parent}", present=True)
         if gap is not None:
             return self.gap_response(gap, request)
-        items = body.get("value") if isinstance(body, dict) else None
-        for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict) and str(item.get("id", "")).lower() == item_id.lower():
-                selected = _select(item, request.query.get("$select"), _expands(request))
-                return self._ok(
-                    request, {"@odata.context": self._context(parent, True), **selected}
-                )
-        return self._not_found(request)
+        item = _find_item(body, item_id)
+        if item is None:
+            return self._not_found(request)
+        selected = _select(item, request.query.get("$select"), _expands(request))
+        return self._ok(request, {"@odata.context": self._context(parent, True), **selected})
 
-    def _missing(self, request: Request, path: str) -> Response:
-        gap = self.tenant.gap_for(TENANT_SCOPE, f"graph:{path}", present=False)
+    def _relation(
+        self, request: Request, collection: str, body: JSON, item_id: str, name: str
+    ) -> Response:
+        gap = self.tenant.gap_for(TENANT_SCOPE, f"graph:{collection}", present=True)
         if gap is not None:
             return self.gap_response(gap, request)
+        item = _find_item(body, item_id)
+        related = item.get(name) if item is not None else None
+        # A role whose members the snapshot does not record is unknown, not empty: 404.
+        if not isinstance(related, list):
+            return self._not_found(request)
+        return self._collection(request, f"{collection}/{item_id}/{name}", related)
+
+    def _missing(self, request: Request, path: str) -> Response:
+        # A gap on a list also covers its items and their relationships.
+        segments = path.split("/")
+        for length in range(len(segments), 0, -1):
+            prefix = "/".join(segments[:length])
+            gap = self.tenant.gap_for(TENANT_SCOPE, f"graph:{prefix}", present=False)
+            if gap is not None:
+                return self.gap_response(gap, request)
         return self._not_found(request)
 
     def _collection(self, request: Request, path: str, items: Sequence[JSON]) -> Response:
@@ -224,11 +265,26 @@ def _expands(request: Request) -> frozenset[str]:
     return frozenset(p.strip().split("(")[0].lower() for p in raw.split(",") if p.strip())
 
 
+def _find_item(body: JSON, item_id: str) -> dict[str, JSON] | None:
+    """The item of a `{"value": [...]}` document whose `id` is `item_id` (any letter case)."""
+    items = body.get("value") if isinstance(body, dict) else None
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and str(item.get("id", "")).lower() == item_id.lower():
+            return item
+    return None
+
+
 def _select(
     item: Mapping[str, JSON], select: str | None, expands: frozenset[str]
 ) -> dict[str, JSON]:
-    """Apply `$select` and drop navigation properties (`members`) that were not expanded."""
-    out = {k: v for k, v in item.items() if k != "members" or "members" in expands}
+    """Apply `$select`; drop navigation properties not expanded, cap the expanded ones."""
+    out: dict[str, JSON] = {}
+    for key, value in item.items():
+        if key.lower() not in NAVIGATION:
+            out[key] = value
+        elif key.lower() in expands:
+            # Graph returns at most EXPAND_LIMIT related directory objects and no next link.
+            out[key] = value[:EXPAND_LIMIT] if isinstance(value, list) else value
     if not select:
         return out
     wanted = {s.strip().lower() for s in select.split(",") if s.strip()}

@@ -142,7 +142,8 @@ class Emulator:
             import trustme
         except ImportError:
             raise EmulatorError(
-                "the emulator needs the 'trustme' package (pip install 'azaudit[test]')"
+                "the emulator needs the 'trustme' package, a dependency of azaudit "
+                "(pip install 'trustme>=1.1')"
             ) from None
         authority = trustme.CA()
         leaf = authority.issue_cert("127.0.0.1", "localhost")

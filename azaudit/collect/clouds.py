@@ -60,33 +60,42 @@ class CloudEndpoints:
         }
 
 
+def _cloud(name: str, arm: str, graph: str, authority: str) -> CloudEndpoints:
+    """A national cloud; its token audiences are its own ARM and Graph hosts."""
+    return CloudEndpoints(
+        name=name,
+        arm=arm,
+        graph=graph,
+        authority=authority,
+        arm_scope=f"{arm}/.default",
+        graph_scope=f"{graph}/.default",
+    )
+
+
 # Endpoints and scopes: learn.microsoft.com/azure/azure-government/compare-azure-government-
 # global-azure and /graph/deployments (national cloud Graph hosts).
 CLOUDS: dict[str, CloudEndpoints] = {
-    "AzureCloud": CloudEndpoints(
-        name="AzureCloud",
-        arm="https://management.azure.com",
-        graph="https://graph.microsoft.com",
-        authority="https://login.microsoftonline.com",
-        arm_scope="https://management.azure.com/.default",
-        graph_scope="https://graph.microsoft.com/.default",
-    ),
-    "AzureUSGovernment": CloudEndpoints(
-        name="AzureUSGovernment",
-        arm="https://management.usgovcloudapi.net",
-        graph="https://graph.microsoft.us",
-        authority="https://login.microsoftonline.us",
-        arm_scope="https://management.usgovcloudapi.net/.default",
-        graph_scope="https://graph.microsoft.us/.default",
-    ),
-    "AzureChinaCloud": CloudEndpoints(
-        name="AzureChinaCloud",
-        arm="https://management.chinacloudapi.cn",
-        graph="https://microsoftgraph.chinacloudapi.cn",
-        authority="https://login.chinacloudapi.cn",
-        arm_scope="https://management.chinacloudapi.cn/.default",
-        graph_scope="https://microsoftgraph.chinacloudapi.cn/.default",
-    ),
+    c.name: c
+    for c in (
+        _cloud(
+            "AzureCloud",
+            "https://management.azure.com",
+            "https://graph.microsoft.com",
+            "https://login.microsoftonline.com",
+        ),
+        _cloud(
+            "AzureUSGovernment",
+            "https://management.usgovcloudapi.net",
+            "https://graph.microsoft.us",
+            "https://login.microsoftonline.us",
+        ),
+        _cloud(
+            "AzureChinaCloud",
+            "https://management.chinacloudapi.cn",
+            "https://microsoftgraph.chinacloudapi.cn",
+            "https://login.chinacloudapi.cn",
+        ),
+    )
 }
 
 

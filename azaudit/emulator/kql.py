@@ -21,6 +21,7 @@ table columns or dotted paths into dynamic ones (`properties.state`, `tags['env'
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -165,14 +166,14 @@ class Query:
         return current
 
 
-class Step:
+class Step(ABC):
     """One tabular operator."""
 
+    @abstractmethod
     def apply(
         self, rows: list[dict[str, JSON]], known: set[str]
     ) -> tuple[list[dict[str, JSON]], set[str]]:
         """Rows and the set of column names after this operator."""
-        raise NotImplementedError
 
 
 def _check(column: Column, known: set[str]) -> None:

@@ -139,6 +139,8 @@ def test_one_good_policy_among_bad_ones_passes_and_names_its_exclusions() -> Non
         ({"signInRiskLevels": ["high"]}, "signInRiskLevels"),
         ({"clientAppTypes": ["browser"]}, "client app types"),
         ({"devices": {"deviceFilter": {"mode": "include", "rule": "x"}}}, "devices"),
+        ({"insiderRiskLevels": "elevated"}, "insiderRiskLevels"),
+        ({"authenticationFlows": {"transferMethods": "deviceCodeFlow"}}, "authentication flows"),
     ],
 )
 def test_policies_narrowed_by_a_condition_do_not_count(

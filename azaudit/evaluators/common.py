@@ -148,6 +148,10 @@ def _location_in_allowed(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
     allowed = ctx.config.allowed_regions
     expected = "an allowed (US) region"
     if not values or all(v in (None, "") for v in values):
+        if params.get("required", False) is True:
+            # The check's type always reports this property (a Cosmos DB account's regions, a
+            # geo-redundant account's secondary): its absence is an unknown shape, not "no region".
+            raise ValueError(f"{path} is not reported")
         yield Outcome(
             Status.NOT_APPLICABLE, path, observed, expected, "no location (not region-bound)"
         )
@@ -256,7 +260,15 @@ SPECS: tuple[EvaluatorSpec, ...] = (
     EvaluatorSpec(
         "location_in_allowed",
         _location_in_allowed,
-        {"path": Param((str,), required=False), "source": SOURCE_PARAM},
+        {
+            "path": Param((str,), required=False),
+            "required": Param(
+                (bool,),
+                required=False,
+                doc="the property is always reported: absent is an ERROR, not NOT_APPLICABLE",
+            ),
+            "source": SOURCE_PARAM,
+        },
         RESOURCE_ONLY,
         "PASS when the location(s) at `path` are all in the allowed regions; global is N/A.",
     ),

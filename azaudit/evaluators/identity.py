@@ -176,9 +176,18 @@ _GRANTS = ("mfa", "block")
 def _ca_conditions_problems(conditions: Mapping[str, Any]) -> list[str]:
     """Conditions that narrow a policy so that it no longer applies to every sign-in."""
     problems = []
+    # insiderRiskLevels is a flags string ("minor,moderate"), the others are lists.
     for key in ("signInRiskLevels", "userRiskLevels", "servicePrincipalRiskLevels"):
         if conditions.get(key):
             problems.append(f"applies only at {key} {conditions[key]}")
+    if conditions.get("insiderRiskLevels"):
+        problems.append(f"applies only at insiderRiskLevels {conditions['insiderRiskLevels']}")
+    flows = conditions.get("authenticationFlows")
+    if isinstance(flows, Mapping) and flows.get("transferMethods"):
+        problems.append(
+            f"applies only to authentication flows {flows['transferMethods']} "
+            "(authenticationFlows.transferMethods)"
+        )
     platforms = conditions.get("platforms")
     if isinstance(platforms, Mapping):
         included = _lower_set(platforms.get("includePlatforms"))

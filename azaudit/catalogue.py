@@ -25,6 +25,32 @@ from azaudit.sources import find_source
 CHECK_ID_RE = re.compile(r"^[a-z]+(_[a-z0-9]+)+$")
 CITATIONS_FILE = "citations.yaml"
 
+# The fields a check file may hold. Anything else is a mistake that would otherwise be ignored
+# silently: a misspelt `applies_if` would widen a check, a misspelt `requires` would lose its
+# data sources.
+CHECK_FIELDS = frozenset(
+    {
+        "id",
+        "title",
+        "severity",
+        "hipaa",
+        "rationale",
+        "remediation",
+        "references",
+        "target",
+        "requires",
+        "applies_if",
+        "rule",
+        "cases",
+        "aliases",
+    }
+)
+TARGET_FIELDS = frozenset({"kind", "types"})
+REMEDIATION_FIELDS = frozenset({"summary", "cli", "portal", "azure_policy"})
+CASE_FIELDS = frozenset(
+    {"name", "expect", "resource", "details", "resources", "scopes", "graph", "gaps"}
+)
+
 FAMILY_TITLES: dict[str, str] = {
     "scope": "BAA scope",
     "residency": "US data residency",
@@ -149,6 +175,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise CatalogueError(f"{path}: invalid YAML{where}") from None
     except OSError as exc:
         raise CatalogueError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CatalogueError(f"{path}: not UTF-8 text, expected a YAML check file") from None
     if not isinstance(document, dict):
         raise CatalogueError(f"{path}: expected a YAML mapping at the top level")
     return document
@@ -158,6 +186,7 @@ def parse_check(path: Path, root: Path, citations: Mapping[str, Citation], origi
     """Parse and validate one check file."""
     doc = _read_yaml(path)
     p = _Fields(path, doc)
+    p.known_keys("", doc, CHECK_FIELDS)
     check_id = p.string("id")
     if not CHECK_ID_RE.match(check_id):
         p.fail("id", f"{check_id!r} must match {CHECK_ID_RE.pattern}")
@@ -178,6 +207,7 @@ def parse_check(path: Path, root: Path, citations: Mapping[str, Citation], origi
         p.fail("hipaa", f"unknown citation(s) {', '.join(unknown)}; see checks/{CITATIONS_FILE}")
     remediation = _remediation(p)
     target = p.mapping("target")
+    p.known_keys("target.", target, TARGET_FIELDS)
     try:
         kind = TargetKind(str(target.get("kind")))
     except ValueError:
@@ -235,6 +265,7 @@ def source_scope_kind(kind: TargetKind, name: str) -> TargetKind:
 
 def _remediation(p: _Fields) -> Remediation:
     rem = p.mapping("remediation")
+    p.known_keys("remediation.", rem, REMEDIATION_FIELDS)
     policy = rem.get("azure_policy")
     if policy is not None and (
         not isinstance(policy, dict) or not isinstance(policy.get("id"), str)
@@ -296,6 +327,7 @@ def _cases(p: _Fields, rule: Rule) -> tuple[Case, ...]:
     for i, entry in enumerate(raw):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             p.fail(f"cases[{i}]", "expected a mapping with 'name' and 'expect'")
+        p.known_keys(f"cases[{i}].", entry, CASE_FIELDS)
         try:
             expect = Status(str(entry.get("expect")))
         except ValueError:
@@ -313,7 +345,11 @@ def _compile(p: _Fields, where: str, expression: Any) -> None:
     try:
         jmespath.compile(expression)
     except jmespath.exceptions.JMESPathError as exc:
-        p.fail(where, f"invalid JMESPath: {str(exc).splitlines()[0]}")
+        # jmespath's message spans three lines (message, expression, caret); keep one.
+        problem = str(exc).splitlines()[0].split(": ", 1)[-1].rstrip(":")
+        position = getattr(exc, "lex_position", None)
+        at = f" at character {position + 1}" if isinstance(position, int) else ""
+        p.fail(where, f"invalid JMESPath {expression!r}{at}: {problem}")
 
 
 class _Fields:
@@ -325,6 +361,14 @@ class _Fields:
 
     def fail(self, field: str, what: str) -> NoReturn:
         raise CatalogueError(f"{self.path}: {field}: {what}")
+
+    def known_keys(self, prefix: str, mapping: Mapping[Any, Any], allowed: frozenset[str]) -> None:
+        unknown = sorted(str(k) for k in mapping if k not in allowed)
+        if unknown:
+            self.fail(
+                f"{prefix}{unknown[0]}",
+                f"unknown field; expected one of {', '.join(sorted(allowed))}",
+            )
 
     def string(self, key: str) -> str:
         value = self.doc.get(key)

@@ -6,6 +6,7 @@ report rendered.
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from azaudit.collect.options import LiveOptions, LogFormat
 from azaudit.engine import evaluate
 from azaudit.errors import AzauditError, InputError
 from azaudit.evaluators.base import ScanConfig
-from azaudit.files import write_atomic
+from azaudit.files import check_output_dir, write_all_atomic
 from azaudit.models import Severity
 from azaudit.reference import (
     BaaList,
@@ -32,7 +33,7 @@ from azaudit.reference import (
 from azaudit.render import OutputFormat, render
 from azaudit.render.console import summary_text
 from azaudit.result import ExitCode, FailOn, build_result, exit_code
-from azaudit.snapshot import Snapshot, load_snapshot, write_snapshot
+from azaudit.snapshot import Snapshot, load_snapshot, snapshot_file_bytes
 
 app = typer.Typer(
     name="azaudit",
@@ -46,6 +47,8 @@ checks_app = typer.Typer(help="Browse and test the check catalogue.", no_args_is
 app.add_typer(checks_app, name="checks")
 
 SNAPSHOT_FILENAME = "snapshot.json.gz"
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT, as shells report it)."""
 
 # Typer bundles its own copy of click in recent releases; its public BadParameter derives from
 # click's UsageError either way, which is what every command-line mistake raises.
@@ -81,7 +84,10 @@ ChecksDirOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(
+    epilog="Exit codes: 0 no failing finding at or above --fail-on; 1 failing findings at or "
+    "above --fail-on; 2 usage or input error; 3 incomplete coverage under --strict."
+)
 def scan(
     ctx: typer.Context,
     demo: Annotated[bool, typer.Option("--demo", help="Scan the bundled demo tenant.")] = False,
@@ -150,7 +156,11 @@ def scan(
         typer.Option("--fail-on", help="Exit 1 on failing findings at or above this severity."),
     ] = FailOn.HIGH,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 3 when any data could not be collected.")
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 3 when coverage is incomplete (a collection gap or an ERROR finding).",
+        ),
     ] = False,
     checks_dir: ChecksDirOption = None,
     only: Annotated[
@@ -173,7 +183,7 @@ def scan(
     ] = None,
 ) -> None:
     """Audit a tenant (live, a snapshot, or the demo) and write the gap report."""
-    live = bool(subscription or all_subscriptions or management_group)
+    live = bool(subscription or all_subscriptions or management_group is not None)
     chosen = [
         name
         for name, on in (
@@ -189,13 +199,24 @@ def scan(
             "--all-subscriptions/--management-group"
             + (f" (got {', '.join(chosen)})" if chosen else "")
         )
-    _check_out_dir(out)
+    options = LiveOptions(
+        subscriptions=tuple(subscription or ()),
+        all_subscriptions=all_subscriptions,
+        management_group=management_group,
+        tenant=tenant,
+        cloud=cloud,
+        concurrency=concurrency,
+        timeout=timeout,
+    )
+    if live:
+        options.validate_scan()  # before anything is loaded or collected
+    check_output_dir("--out", out)
     catalogue = _catalogue(checks_dir or [])
     checks = catalogue.checks
     if only:
         unknown = [c for c in only if catalogue.get(c) is None]
         if unknown:
-            raise InputError(f"--check: unknown check id(s) {', '.join(unknown)}")
+            raise InputError(f"--check: unknown check id(s) {', '.join(map(repr, unknown))}")
         wanted = {catalogue.get(c).id for c in only}  # type: ignore[union-attr]
         checks = tuple(c for c in checks if c.id in wanted)
     baa_list = _baa_list(baa_list_file)
@@ -208,20 +229,7 @@ def scan(
     elif snapshot_file is not None:
         snapshot = load_snapshot(snapshot_file)
     else:
-        snapshot = _collect_live(
-            LiveOptions(
-                subscriptions=tuple(subscription or ()),
-                all_subscriptions=all_subscriptions,
-                management_group=management_group,
-                tenant=tenant,
-                cloud=cloud,
-                concurrency=concurrency,
-                timeout=timeout,
-            ),
-            catalogue,
-            log_format,
-            ctx.obj,
-        )
+        snapshot = _collect_live(options, catalogue, log_format, ctx.obj)
 
     # Checks judge ages (sign-ins, keys) as of collection, so re-scanning a kept snapshot
     # reproduces the same findings.
@@ -229,14 +237,16 @@ def scan(
     findings = evaluate(snapshot, checks, config)
     scoped = Catalogue(checks, catalogue.citations, catalogue.safeguards)
     result = build_result(snapshot, scoped, findings, config, _now_iso())
-    rendered = {fmt: render(fmt, result) for fmt in (formats or list(OutputFormat))}
-    # Written only after every format rendered: a failed render leaves no partial report.
-    for fmt, data in rendered.items():
-        write_atomic(out / fmt.filename, data)
+    files = {out / fmt.filename: render(fmt, result) for fmt in (formats or list(OutputFormat))}
     if not demo and snapshot_file is None:
-        write_snapshot(snapshot, out / SNAPSHOT_FILENAME)
+        files[out / SNAPSHOT_FILENAME] = snapshot_file_bytes(snapshot, SNAPSHOT_FILENAME)
+    # Written only after every format rendered, all or none: no partial report.
+    try:
+        write_all_atomic(files)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write the reports: {exc.strerror or exc}") from None
     typer.echo(summary_text(result))
-    typer.echo(f"Reports written to {out}/ ({', '.join(f.filename for f in rendered)})")
+    typer.echo(f"Reports written to {out}/ ({', '.join(p.name for p in files)})")
     raise typer.Exit(int(exit_code(result, fail_on, strict)))
 
 
@@ -249,11 +259,6 @@ def _collect_live(
 
 
 app.command("doctor")(cli_live.doctor)
-
-
-def _check_out_dir(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a directory")
 
 
 def _catalogue(extra: list[Path]) -> Catalogue:
@@ -287,7 +292,11 @@ def checks_list(
     ] = None,
     citation: Annotated[
         str | None,
-        typer.Option("--citation", help="Only checks citing this paragraph, e.g. 164.312(e)."),
+        typer.Option(
+            "--citation",
+            metavar="PARAGRAPH",
+            help="Only checks citing this paragraph, e.g. 164.312(e).",
+        ),
     ] = None,
     checks_dir: ChecksDirOption = None,
 ) -> None:
@@ -298,6 +307,14 @@ def checks_list(
             f"--family: unknown family {family!r}; expected one of "
             + ", ".join(sorted({c.meta.family for c in catalogue.checks}))
         )
+    if citation is not None:
+        # Accept the label form the reports print ("45 CFR 164.312(e)").
+        citation = citation.strip().removeprefix("45 CFR").strip()
+        if not any(c.startswith(citation) for c in catalogue.citations):
+            raise InputError(
+                f"--citation: no paragraph of the citation table starts with {citation!r}; "
+                "expected e.g. 164.312(e) (see checks/citations.yaml)"
+            )
     rows = []
     for check in catalogue.checks:
         meta = check.meta
@@ -318,7 +335,7 @@ def checks_list(
 
 @checks_app.command("show")
 def checks_show(
-    check_id: Annotated[str, typer.Argument(help="Check id (or alias).")],
+    check_id: Annotated[str, typer.Argument(metavar="CHECK_ID", help="Check id (or alias).")],
     checks_dir: ChecksDirOption = None,
 ) -> None:
     """Show a check: citations, rationale, remediation, rule and its data sources."""
@@ -334,7 +351,7 @@ def checks_show(
         "  HIPAA:       "
         + "; ".join(f"{c.label} {c.title} ({c.implementation})" for c in meta.citations),
         f"  target:      {meta.target.value} {', '.join(meta.resource_types)}".rstrip(),
-        f"  rule:        {check.rule.evaluator} {dict(check.rule.params)}",
+        f"  rule:        {check.rule.evaluator} {json.dumps(dict(check.rule.params))}",
         f"  data:        {', '.join(check.requires) or 'resource inventory'}",
         f"  rationale:   {meta.rationale}",
         f"  remediation: {meta.remediation.summary}",
@@ -381,10 +398,13 @@ def main() -> None:
         sys.exit(ExitCode.USAGE)
     except typer.Abort:
         typer.echo("azaudit: aborted", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except AzauditError as exc:
         typer.echo(f"azaudit: error: {exc}", err=True)
         sys.exit(ExitCode.USAGE)
+    if code == INTERRUPTED:
+        # Typer turns Ctrl-C (KeyboardInterrupt) into this code; say so in the CI log.
+        typer.echo("azaudit: interrupted", err=True)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -195,7 +195,7 @@ class RichProgress(ProgressObserver):
     def _refresh(self) -> None:
         self._progress.update(
             self._task,
-            detail=f"{self._resources} resources, {self._requests} requests, {self._gaps} gaps",
+            detail=f"{self._resources} resources, {self._requests} requests, {self._gaps} gap(s)",
         )
 
     def scope_resolved(self, subscriptions: int) -> None:
@@ -238,22 +238,32 @@ class RichProgress(ProgressObserver):
 
 def doctor(
     ctx: typer.Context,
-    tenant: Annotated[str | None, typer.Option("--tenant", help="Entra tenant id.")] = None,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", metavar="ID", help="Entra tenant id.")
+    ] = None,
     cloud: Annotated[
         str,
         typer.Option(
-            "--cloud", help="AzureCloud, AzureUSGovernment or AzureChinaCloud.", show_default=True
+            "--cloud",
+            metavar="NAME",
+            help="AzureCloud, AzureUSGovernment or AzureChinaCloud.",
+            show_default=True,
         ),
     ] = "AzureCloud",
     subscription: Annotated[
         list[str] | None,
         typer.Option(
-            "--subscription", "-s", help="Subscription to probe (repeatable; default: all visible)."
+            "--subscription",
+            "-s",
+            metavar="ID",
+            help="Subscription to probe (repeatable; default: all visible).",
         ),
     ] = None,
     management_group: Annotated[
         str | None,
-        typer.Option("--management-group", help="Also probe read access to this group."),
+        typer.Option(
+            "--management-group", metavar="ID", help="Also probe read access to this group."
+        ),
     ] = None,
 ) -> None:
     """Check the credential: tokens for ARM and Graph, and each permission a scan needs."""

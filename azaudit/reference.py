@@ -96,6 +96,11 @@ def default_baa_list() -> BaaList:
     return BaaList(info=info, services=services, types=_shipped_type_map())
 
 
+def _shipped_service_ids() -> set[str]:
+    document = json.loads((data_dir() / "baa_services.json").read_text(encoding="utf-8"))
+    return {str(s["id"]) for s in document["services"]}
+
+
 def _shipped_type_map() -> dict[str, TypeMapping]:
     rows = json.loads((data_dir() / "resource_type_services.json").read_text(encoding="utf-8"))
     return {
@@ -123,8 +128,12 @@ def load_baa_list(path: Path) -> BaaList:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"--baa-list {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"--baa-list {path}: cannot read: {exc}") from None
+    except IsADirectoryError:
+        raise InputError(f"--baa-list {path}: is a directory, expected a JSON file") from None
+    except OSError as exc:
+        raise InputError(f"--baa-list {path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"--baa-list {path}: not UTF-8 text, expected a JSON file") from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"--baa-list {path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
@@ -149,6 +158,8 @@ def load_baa_list(path: Path) -> BaaList:
         sid = entry.get("id")
         if not isinstance(sid, str) or not sid:
             raise fail(f"{where}.id", "expected a non-empty string")
+        if sid in services:
+            raise fail(f"{where}.id", f"service {sid!r} is listed twice")
         if "in_scope" not in entry or entry["in_scope"] not in (True, False, None):
             raise fail(f"{where}.in_scope", "expected true, false or null")
         services[sid] = ServiceCoverage(
@@ -173,6 +184,17 @@ def load_baa_list(path: Path) -> BaaList:
         types[entry["type"].lower()] = TypeMapping(
             entry["type"], entry["service_id"], str(entry.get("note") or "")
         )
+    # A service id that no resource type maps to can never decide a finding: it is a typo, and
+    # silently ignoring it would turn the FAIL an out-of-scope service deserves into MANUAL.
+    known = _shipped_service_ids() | {t.service_id for t in types.values()}
+    for i, entry in enumerate(raw_services):
+        sid = entry["id"]
+        if sid not in known:
+            raise fail(
+                f"services[{i}].id",
+                f"unknown service {sid!r}; expected an id of the shipped list "
+                "(azaudit/data/baa_services.json) or a service_id of resource_types",
+            )
     info = BaaListInfo(
         source=document["source"],
         version=document["version"],

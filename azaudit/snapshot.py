@@ -217,16 +217,21 @@ def snapshot_from_json(document: JSON, origin: str = "snapshot") -> Snapshot:
     cloud = v.mapping(v.required(root, "cloud"), "cloud")
     tenant = v.mapping(v.required(root, "tenant"), "tenant")
     subscriptions = v.sequence(v.required(root, "subscriptions"), "subscriptions")
+    # A scope listed twice would be evaluated, counted and reported twice.
+    seen_subscriptions: dict[str, str] = {}
     for i, sub in enumerate(subscriptions):
         where = f"subscriptions[{i}]"
-        v.string(
+        sid = v.string(
             v.required(v.mapping(sub, where), "subscriptionId", where), f"{where}.subscriptionId"
         )
+        v.unique(seen_subscriptions, sid, f"{where}.subscriptionId")
     resources = v.sequence(v.required(root, "resources"), "resources")
+    seen_resources: dict[str, str] = {}
     for i, res in enumerate(resources):
         where = f"resources[{i}]"
         row = v.mapping(res, where)
-        v.string(v.required(row, "id", where), f"{where}.id")
+        rid = v.string(v.required(row, "id", where), f"{where}.id")
+        v.unique(seen_resources, rid, f"{where}.id")
         v.string(v.required(row, "type", where), f"{where}.type")
         if "properties" in row and row["properties"] is not None:
             v.mapping(row["properties"], f"{where}.properties")
@@ -297,6 +302,12 @@ class _Validator:
             self.fail(where, f"expected a JSON array, got {_kind(value)}")
         return value  # type: ignore[no-any-return]
 
+    def unique(self, seen: dict[str, str], key: str, where: str) -> None:
+        """Ids compare case-insensitively, as ARM compares them."""
+        first = seen.setdefault(key.lower(), where)
+        if first != where:
+            self.fail(where, f"{key!r} is listed twice (also at {first})")
+
     def string(self, value: Any, where: str) -> str:
         if not isinstance(value, str):
             self.fail(where, f"expected a string, got {_kind(value)}")
@@ -325,10 +336,15 @@ def dump_snapshot(snapshot: Snapshot) -> bytes:
     return json.dumps(snapshot.to_json(), sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def write_snapshot(snapshot: Snapshot, path: Path) -> None:
-    """Write a snapshot atomically; gzip when the name ends with `.gz`."""
+def snapshot_file_bytes(snapshot: Snapshot, name: str) -> bytes:
+    """The bytes of a snapshot file called `name`: gzip-compressed when it ends with `.gz`."""
     data = dump_snapshot(snapshot)
-    if path.name.endswith(".gz"):
+    if name.endswith(".gz"):
         # mtime=0 keeps the file byte-identical for the same snapshot.
         data = gzip.compress(data, mtime=0)
-    write_atomic(path, data)
+    return data
+
+
+def write_snapshot(snapshot: Snapshot, path: Path) -> None:
+    """Write a snapshot atomically; gzip when the name ends with `.gz`."""
+    write_atomic(path, snapshot_file_bytes(snapshot, path.name))

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,19 @@ from azaudit.snapshot import Snapshot, write_snapshot
 
 
 def azaudit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    # Should a live scan ever start by mistake, it finds no credential and no endpoint beyond
+    # 127.0.0.1 (never the managed-identity endpoint).
+    env = {
+        **os.environ,
+        "COLUMNS": "200",
+        "NO_COLOR": "1",
+        "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
+        "AZAUDIT_ARM_ENDPOINT": "https://127.0.0.1:9",
+        "AZAUDIT_GRAPH_ENDPOINT": "https://127.0.0.1:9",
+        "AZAUDIT_AUTHORITY_HOST": "https://127.0.0.1:9",
+    }
+    for name in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID"):
+        env.pop(name, None)
     return subprocess.run(
         [sys.executable, "-m", "azaudit", *args],
         capture_output=True,
@@ -154,13 +167,28 @@ def test_strict_exits_3_on_incomplete_coverage(tmp_path: Path) -> None:
         (["scan", "--demo", "--bogus"], "No such option: --bogus"),
         (
             ["scan", "--demo", "--check", "no_such_check"],
-            "--check: unknown check id(s) no_such_check",
+            "--check: unknown check id(s) 'no_such_check'",
         ),
         (
             ["scan", "--demo", "--allowed-regions", ","],
             "--allowed-regions: expected a comma-separated",
         ),
         (["checks", "show", "no_such_check"], "unknown check id 'no_such_check'"),
+        (
+            [
+                "scan",
+                "--all-subscriptions",
+                "--subscription",
+                "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+            ],
+            "choose exactly one of --subscription, --all-subscriptions or --management-group "
+            "(got --subscription, --all-subscriptions)",
+        ),
+        (
+            ["scan", "--management-group", "mg", "-s", "0" * 8 + "-0000-0000-0000-" + "0" * 12],
+            "(got --subscription, --management-group)",
+        ),
+        (["scan", "--management-group", ""], "--management-group '': expected a management group"),
         (["checks", "list", "--family", "nope"], "--family: unknown family 'nope'"),
     ],
 )
@@ -279,3 +307,148 @@ def test_version() -> None:
     proc = azaudit("--version")
     assert proc.returncode == 0
     assert proc.stdout.startswith("azaudit ")
+
+
+CUSTOM_CHECK = """\
+id: org_storage_tagged
+title: Storage accounts carry a data-classification tag
+severity: low
+hipaa: ["164.308(a)(1)(ii)(A)"]
+rationale: Without a classification tag nobody knows which accounts hold PHI.
+remediation:
+  summary: Tag the account.
+  cli: az storage account update -g <rg> -n <account> --tags data-classification=phi
+target: {kind: resource, types: [Microsoft.Storage/storageAccounts]}
+rule:
+  expression: "tags.\\"data-classification\\" != null"
+  path: tags."data-classification"
+  expected: a data-classification tag
+cases:
+  - {name: tagged, expect: PASS, resource: {tags: {data-classification: phi}}}
+  - {name: untagged, expect: FAIL, resource: {tags: {}}}
+"""
+
+
+def _checks_dir(tmp_path: Path, text: str | bytes) -> list[str]:
+    directory = tmp_path / "our-checks"
+    directory.mkdir()
+    path = directory / "org_storage_tagged.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return ["--checks-dir", str(directory)]
+
+
+def _baa_list(tmp_path: Path, services: list[dict[str, Any]]) -> list[str]:
+    path = tmp_path / "baa.json"
+    path.write_text(json.dumps({"source": "Legal", "version": "2026-10", "services": services}))
+    return ["--baa-list", str(path)]
+
+
+def _file_in_the_way(tmp_path: Path) -> list[str]:
+    (tmp_path / "file").write_text("x")
+    return ["--out", str(tmp_path / "file" / "report")]
+
+
+def _directory_in_a_report_place(tmp_path: Path) -> list[str]:
+    (tmp_path / "out" / "results.json").mkdir(parents=True)
+    return []
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (
+            lambda d: _checks_dir(d, CUSTOM_CHECK.encode() + b"\xff\xfe"),
+            "org_storage_tagged.yaml: not UTF-8 text, expected a YAML check file",
+        ),
+        (
+            lambda d: _checks_dir(d, CUSTOM_CHECK.replace("rule:", "apply_if: 'false'\nrule:")),
+            "org_storage_tagged.yaml: apply_if: unknown field; expected one of aliases, "
+            "applies_if,",
+        ),
+        (
+            lambda d: _checks_dir(d, CUSTOM_CHECK.replace("types:", "type:")),
+            "org_storage_tagged.yaml: target.type: unknown field; expected one of kind, types",
+        ),
+        (
+            lambda d: _checks_dir(
+                d, CUSTOM_CHECK.replace("expect: FAIL,", "expect: FAIL, resurce: {},")
+            ),
+            "org_storage_tagged.yaml: cases[1].resurce: unknown field",
+        ),
+        (
+            lambda d: _checks_dir(
+                d, CUSTOM_CHECK.replace('tags."data-classification"', "tags.data-classification")
+            ),
+            "rule.path: invalid JMESPath 'tags.data-classification' at character 10: "
+            "Unknown token '-'",
+        ),
+        (
+            lambda d: _baa_list(d, [{"id": "marketplace", "in_scope": False}]),
+            "services[0].id: unknown service 'marketplace'; expected an id of the shipped list",
+        ),
+        (
+            lambda d: _baa_list(
+                d,
+                [
+                    {"id": "storage_blobs", "in_scope": True},
+                    {"id": "storage_blobs", "in_scope": False},
+                ],
+            ),
+            "services[1].id: service 'storage_blobs' is listed twice",
+        ),
+        (lambda d: ["--baa-list", str(d)], "is a directory, expected a JSON file"),
+        (_file_in_the_way, "report: cannot create it, "),
+        (_directory_in_a_report_place, "out: cannot write the reports: "),
+    ],
+)
+def test_bad_input_files_are_one_line_exit_2_and_nothing_written(
+    tmp_path: Path, setup: Callable[[Path], list[str]], message: str
+) -> None:
+    args = setup(tmp_path)
+    out = ["--out", str(tmp_path / "out")] if "--out" not in args else []
+    proc = azaudit("scan", "--demo", *args, *out)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("azaudit: error: ")
+    assert message in line
+    assert proc.stdout == ""
+    assert not (tmp_path / "out" / "report.html").exists()
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_own_checks_are_validated_and_used(tmp_path: Path) -> None:
+    extra = _checks_dir(tmp_path, CUSTOM_CHECK)
+    tested = azaudit("checks", "test", *extra)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    out = tmp_path / "out"
+    proc = azaudit("scan", "--demo", *extra, "--check", "org_storage_tagged", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    results = _results(out)
+    assert [c["id"] for c in results["checks"]] == ["org_storage_tagged"]
+    assert results["checks"][0]["origin"] == extra[1]
+    assert {f["status"] for f in results["findings"]} == {"PASS"}
+
+
+def test_checks_list_accepts_the_citation_label_and_rejects_unknown_paragraphs() -> None:
+    bare = azaudit("checks", "list", "--citation", "164.312(e)")
+    label = azaudit("checks", "list", "--citation", "45 CFR 164.312(e)")
+    assert label.returncode == 0
+    assert label.stdout == bare.stdout
+    unknown = azaudit("checks", "list", "--citation", "164.999")
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip().splitlines() == [
+        "azaudit: error: --citation: no paragraph of the citation table starts with '164.999'; "
+        "expected e.g. 164.312(e) (see checks/citations.yaml)"
+    ]
+
+
+def test_checks_show_prints_the_rule_as_json() -> None:
+    shown = azaudit("checks", "show", "eit_app_tls12")
+    assert shown.returncode == 0
+    (rule,) = [line for line in shown.stdout.splitlines() if line.startswith("  rule:")]
+    name, params = rule.split(None, 2)[1:]
+    assert name == "min_tls_version"
+    assert json.loads(params)["minimum"] == "1.2"

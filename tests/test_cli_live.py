@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from azaudit.cli import app
 from azaudit.collect.options import LiveDeps
 from azaudit.demo import DEMO_NOW, build_demo_snapshot
 from azaudit.emulator import Emulator, FaultKind, FaultPlan, FaultRule
+from azaudit.errors import InputError
 from azaudit.snapshot import Snapshot, subscription_scope
 from tests.collect_support import deps_for
 
@@ -88,8 +90,11 @@ def test_live_scan_of_the_demo_tenant_matches_the_demo_scan(
 def test_live_scan_writes_a_snapshot_that_reproduces_its_findings(
     live_scan: tuple[Path, Any, list[str], int, str], tmp_path: Path
 ) -> None:
-    out, _, _, _, _ = live_scan
+    out, result, _, _, _ = live_scan
     snapshot_file = out / "snapshot.json.gz"
+    assert f"Reports written to {out}/ (report.html, results.json, snapshot.json.gz)" in (
+        result.output
+    )
     document = json.loads(gzip.decompress(snapshot_file.read_bytes()))
     assert document["schema_version"] == 1
     assert sorted(s["subscriptionId"] for s in document["subscriptions"]) == sorted(
@@ -255,3 +260,46 @@ def test_bad_subscription_id_is_a_usage_error() -> None:
         "azaudit: error: --subscription 'prod': expected a subscription id (a GUID such as "
         "00000000-0000-0000-0000-000000000000)"
     ]
+
+
+def test_ctrl_c_during_a_scan_exits_130_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with Emulator(DEMO, FaultPlan(latency_ms=300)) as emulator:
+        env = {
+            **os.environ,
+            **emulator.environment(),
+            "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
+            "NO_COLOR": "1",
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "azaudit", "scan", "--all-subscriptions", "--out", str(out),
+             "--log-format", "plain"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            # Python only turns SIGINT into KeyboardInterrupt when it is not ignored.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # collection is under way
+        proc.send_signal(signal.SIGINT)
+        stdout, rest = proc.communicate(timeout=60)
+    assert "subscription(s) in scope" in first
+    assert proc.returncode == 130
+    assert "Traceback" not in rest
+    assert rest.strip().splitlines()[-1] == "azaudit: interrupted"
+    assert stdout == ""
+    assert not out.exists()
+
+
+def test_unwritable_out_stops_a_live_scan_before_any_request(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / "file" / "report"
+    with Emulator(DEMO) as emulator:
+        deps, _ = deps_for(emulator)
+        result = _scan(deps, out)
+        requests = list(emulator.requests)
+    # `main()` turns this error into one line and exit code 2 (tests/test_cli.py).
+    assert isinstance(result.exception, InputError)
+    assert str(result.exception) == (
+        f"--out {out}: cannot create it, {tmp_path / 'file'} is not a directory"
+    )
+    assert requests == []

@@ -146,6 +146,49 @@ def test_deadline_turns_outstanding_documents_into_gaps(
     assert snapshot.graph.keys() == tenant.graph.keys()
 
 
+def test_deadline_while_verifying_subscriptions_leaves_no_subscription_looking_empty(
+    tenant: Snapshot, catalogue: Catalogue
+) -> None:
+    # SUB_A is verified at once, SUB_B's subscription document hangs past the deadline: the
+    # collection never reaches the inventory, Graph or any document of SUB_A.
+    slow = FaultRule(
+        FaultKind.LATENCY, route="arm.subscriptions.get", subscription=SUB_B, latency_ms=5000
+    )
+    with running(tenant, FaultPlan(rules=(slow,))) as emulator:
+        snapshot = collect(emulator, catalogue, timeout=1.5)
+    gaps = {(g.scope, g.source) for g in snapshot.gaps}
+    assert {g.error_code for g in snapshot.gaps} == {"DeadlineExceeded"}
+    plan = build_plan(catalogue.checks)
+    assert gaps == {
+        (subscription_scope(SUB_B), "*"),
+        (subscription_scope(SUB_A), INVENTORY),
+        *((subscription_scope(SUB_A), s.name) for s in plan.subscription_sources),
+        *(("/", s.name) for s in plan.graph_sources),
+    }
+    # Every resource check reports ERROR for SUB_A instead of finding no resource there.
+    findings = evaluate(snapshot, catalogue.checks, case_config())
+    resource_checks = {c.id for c in catalogue.checks if c.meta.target.value == "resource"}
+    erroring = {
+        f.check_id
+        for f in findings
+        if f.status is Status.ERROR and f.subscription_id == SUB_A and f.check_id in resource_checks
+    }
+    assert erroring == resource_checks
+    assert not [f for f in findings if f.status in (Status.PASS, Status.FAIL)]
+
+
+def test_a_row_repeated_by_resource_graph_is_stored_once(
+    tenant: Snapshot, catalogue: Catalogue
+) -> None:
+    first = tenant.resources[0]
+    repeated = replace(tenant, resources=(*tenant.resources, {**first, "id": first["id"].upper()}))
+    with running(repeated, arg_page_size=3) as emulator:
+        snapshot = collect(emulator, catalogue)
+    assert snapshot.gaps == ()
+    ids = [str(r["id"]).lower() for r in snapshot.resources]
+    assert sorted(ids) == sorted(str(r["id"]).lower() for r in tenant.resources)
+
+
 def test_wrong_client_secret_stops_before_any_request(
     tenant: Snapshot, catalogue: Catalogue
 ) -> None:

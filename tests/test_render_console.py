@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from azaudit.models import BaaListInfo
+from azaudit.models import BaaListInfo, CollectionGap
 from azaudit.render.console import summary_text
 from tests.fixtures_result import (
     assert_matches_golden,
@@ -61,3 +61,16 @@ def test_control_characters_in_tenant_data_cannot_drive_the_terminal() -> None:
     assert "\x1b" not in text
     assert "\r" not in text
     assert not any(line.startswith("FAKE LINE") for line in text.splitlines())
+
+
+def test_gap_that_no_check_needed_is_not_called_an_unevaluated_scope() -> None:
+    gap = CollectionGap(
+        "/subscriptions/x/resourceGroups/r/providers/A.B/c/d", "graph:unused", "403"
+    )
+    result = build_result_for(dataclasses.replace(clean_snapshot(), gaps=(gap,)))
+    assert result.summary["coverage"]["error_findings"] == 0
+    lines = summary_text(result).splitlines()
+    assert (
+        "Coverage: INCOMPLETE - 1 collection gap(s), no ERROR finding "
+        "(no check run needed the missing data); see report section 2"
+    ) in lines

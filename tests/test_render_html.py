@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from azaudit.models import ScanResult
+from azaudit.models import CollectionGap, ScanResult
 from azaudit.render import OutputFormat, render
 from azaudit.render.html import content_security_policy, render_html
 from tests.fixtures_result import (
@@ -193,6 +193,16 @@ def test_complete_coverage_is_stated_too() -> None:
     page = render_html(build_result_for(clean_snapshot()))
     assert "Coverage complete." in _executive_summary(page)
     assert "Incomplete coverage" not in page
+
+
+def test_a_gap_no_check_needed_is_reported_without_claiming_unevaluated_scopes() -> None:
+    gap = CollectionGap("/", "graph:unused", "access denied (HTTP 403)", 403, "Forbidden")
+    page = render_html(build_result_for(dataclasses.replace(clean_snapshot(), gaps=(gap,))))
+    assert "Incomplete coverage: 1 collection gap recorded." in _executive_summary(page)
+    assert "could not be evaluated" not in page
+    gaps = page[page.index('id="coverage"') : page.index('id="by-safeguard"')]
+    assert "No check run in this scan needed the data listed below" in gaps
+    assert "graph:unused" in gaps
 
 
 def test_failing_finding_shows_evidence_remediation_and_citation(html: str) -> None:

@@ -101,6 +101,16 @@ def _write(tmp_path: Path, document: Any) -> Path:
         ),
         (lambda d: d.update(graph={"users": {}}), "graph['users']: expected a key of the form"),
         (lambda d: d.update(collected_at="yesterday"), "collected_at: expected an ISO 8601 time"),
+        (
+            lambda d: d["resources"].append(
+                {**d["resources"][0], "id": d["resources"][0]["id"].upper()}
+            ),
+            "is listed twice (also at resources[0].id)",
+        ),
+        (
+            lambda d: d["subscriptions"].append(dict(d["subscriptions"][0])),
+            "is listed twice (also at subscriptions[0].subscriptionId)",
+        ),
     ],
 )
 def test_invalid_documents_name_the_field(tmp_path: Path, mutate: Any, expected: str) -> None:

@@ -76,10 +76,10 @@ def collect_live(
     """Collect a snapshot of the requested scope.
 
     Raises:
-        InputError: malformed options or endpoint overrides.
+        InputError: malformed or conflicting options, or endpoint overrides.
         CollectionError: no ARM token, or the subscriptions in scope cannot be determined.
     """
-    options.validate()
+    options.validate_scan()
     deps = deps or LiveDeps()
     endpoints = resolve_endpoints(options.cloud, deps.environ)
     collection = _Collection(
@@ -181,16 +181,16 @@ class _Collection:
         self.token_tenant = tid if isinstance(tid, str) else None
 
     async def _collect(self) -> None:
+        # Planned before the scope is resolved: should the deadline pass while subscriptions
+        # are still being verified, these become gaps instead of silently missing documents.
+        for source in self.plan.graph_sources:
+            self._plan("/", source.name)
         readable = await self._resolve_scope()
         self.observer.scope_resolved(len(self.subscriptions))
         loop = asyncio.get_running_loop()
         inventories: dict[str, asyncio.Future[list[dict[str, JSON]] | None]] = {
             sid: loop.create_future() for sid in readable
         }
-        for sid in readable:
-            self._plan(subscription_scope(sid), INVENTORY)
-        for source in self.plan.graph_sources:
-            self._plan("/", source.name)
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._organization())
             for source in self.plan.graph_sources:
@@ -216,13 +216,16 @@ class _Collection:
                         "the subscription list holds an entry without subscriptionId"
                     )
                 self.subscriptions.setdefault(sid.lower(), dict(doc))
+            readable = [str(d["subscriptionId"]) for d in self.subscriptions.values()]
+            for sid in readable:
+                self._plan_subscription(sid)
             self.scope_known = True
             if not self.subscriptions:
                 raise CollectionError(
                     "--all-subscriptions: the credential can see no subscription "
                     "(grant it Reader on the subscriptions to audit; see 'azaudit doctor')"
                 )
-            return [str(d["subscriptionId"]) for d in self.subscriptions.values()]
+            return readable
         if self.options.management_group is not None:
             ids = await self._management_group_subscriptions(self.options.management_group)
         else:
@@ -230,6 +233,7 @@ class _Collection:
         for sid in ids:
             self.subscriptions.setdefault(sid.lower(), _stub(sid))
             self._plan(subscription_scope(sid), EVERYTHING)
+            self._plan_subscription(sid)
         self.scope_known = True
         verified = await asyncio.gather(*(self._verify(sid) for sid in ids))
         return [sid for sid, ok in zip(ids, verified, strict=True) if ok]
@@ -275,6 +279,8 @@ class _Collection:
                 raise FetchError("unexpected response: no subscriptionId", 200, "UnexpectedShape")
         except Exception as exc:
             self._gap(scope, EVERYTHING, error_from_exception(exc))
+            for source in self._subscription_level():  # covered by the gap on everything
+                self._done(scope, source)
             return False
         self.subscriptions[sid.lower()] = doc
         self._done(scope, EVERYTHING)
@@ -357,6 +363,9 @@ class _Collection:
             mine = by_subscription.get(sid.lower(), [])
             self.resources.extend(mine)
             self.observer.resources_counted(sid, len(mine))
+            for row in mine:
+                for source in self.plan.sources_for(row):
+                    self._plan(str(row["id"]), source.name)
             self._done(subscription_scope(sid), INVENTORY)
             futures[sid].set_result(mine)
 
@@ -364,6 +373,8 @@ class _Collection:
         from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
         rows: list[dict[str, JSON]] = []
+        received = 0
+        ids: set[str] = set()
         skip_token: str | None = None
         total: int | None = None
         seen: set[str] = set()
@@ -377,7 +388,12 @@ class _Collection:
             response = await self.clients.arg.resources(
                 request, retry_on_methods=ARG_RETRY_METHODS, **self.clients.request_options()
             )
-            rows.extend(_inventory_rows(response.data))
+            for row in _inventory_rows(response.data):
+                received += 1
+                # A row repeated across pages would be evaluated and reported twice.
+                if str(row["id"]).lower() not in ids:
+                    ids.add(str(row["id"]).lower())
+                    rows.append(row)
             if total is None and isinstance(response.total_records, int):
                 total = response.total_records
             skip_token = response.skip_token
@@ -394,10 +410,9 @@ class _Collection:
             seen.add(skip_token)
         else:
             raise FetchError("Resource Graph paging did not terminate", 200)
-        if total is not None and len(rows) < total:
+        if total is not None and received < total:
             raise FetchError(
-                f"inventory incomplete: Resource Graph announced {total} rows, returned "
-                f"{len(rows)}",
+                f"inventory incomplete: Resource Graph announced {total} rows, returned {received}",
                 200,
                 "IncompleteResult",
             )
@@ -499,6 +514,18 @@ class _Collection:
             self._scope_semaphores[key] = asyncio.Semaphore(self.options.per_scope_concurrency)
         return self._scope_semaphores[key]
 
+    def _subscription_level(self) -> list[str]:
+        return [INVENTORY, *(s.name for s in self.plan.subscription_sources)]
+
+    def _plan_subscription(self, sid: str) -> None:
+        """Everything of a subscription is outstanding from the moment it is in scope.
+
+        Should the deadline pass before its inventory is read, the inventory becomes a gap: a
+        subscription in the snapshot without inventory and without a gap would look empty.
+        """
+        for source in self._subscription_level():
+            self._plan(subscription_scope(sid), source)
+
     def _plan(self, scope: str, source: str) -> None:
         self.pending[(scope, source)] = None
 
@@ -523,7 +550,10 @@ class _Collection:
                 "subscriptions in scope were known"
             )
         reason = f"not collected before the --timeout deadline ({self.options.timeout:g} s)"
+        unverified = {scope for scope, source in self.pending if source == EVERYTHING}
         for scope, source in list(self.pending):
+            if source != EVERYTHING and scope in unverified:
+                continue  # the gap on everything of this subscription covers it
             self._gap(scope, source, FetchError(reason, None, "DeadlineExceeded"))
 
     def _tenant_id(self) -> str:

@@ -80,6 +80,28 @@ class LiveOptions:
     arg_batch_size: int = 1000
     retry: RetrySettings = field(default_factory=RetrySettings)
 
+    def validate_scan(self) -> None:
+        """`validate`, and a scan reads exactly one scope (a second one would be ignored).
+
+        Raises:
+            InputError: naming the options and what was expected.
+        """
+        chosen = [
+            name
+            for name, given in (
+                ("--subscription", bool(self.subscriptions)),
+                ("--all-subscriptions", self.all_subscriptions),
+                ("--management-group", self.management_group is not None),
+            )
+            if given
+        ]
+        if len(chosen) != 1:
+            raise InputError(
+                "choose exactly one of --subscription, --all-subscriptions or "
+                f"--management-group (got {', '.join(chosen) or 'none'})"
+            )
+        self.validate()
+
     def validate(self) -> None:
         """Reject malformed ids before any request is made.
 

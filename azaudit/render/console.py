@@ -29,6 +29,11 @@ def _percent(value: float | None) -> str:
 def _coverage_line(coverage: Mapping[str, Any]) -> str:
     if coverage["complete"]:
         return "Coverage: complete (every check evaluated for every scope)"
+    if not coverage["error_findings"]:
+        return (
+            f"Coverage: INCOMPLETE - {coverage['gaps']} collection gap(s), no ERROR finding "
+            "(no check run needed the missing data); see report section 2"
+        )
     return (
         f"Coverage: INCOMPLETE - {coverage['scopes_not_evaluated']} scope(s) could not be "
         f"evaluated ({coverage['error_findings']} ERROR finding(s), "

@@ -156,7 +156,9 @@ def _finding(
         if ctx.kind is not TargetKind.TENANT
         else f"/tenants/{ctx.snapshot.tenant_id or 'unknown'}"
     )
-    if outcome.resource_id:
+    if outcome.resource_name:
+        name = outcome.resource_name
+    elif outcome.resource_id:
         name = outcome.resource_id.rstrip("/").rsplit("/", 1)[-1]
     return Finding(
         check_id=check.id,

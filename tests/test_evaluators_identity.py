@@ -230,6 +230,19 @@ def test_ids_compare_case_insensitively_across_rbac_graph_and_reports() -> None:
     assert finding.resource_id == f"/tenants/{CASE_TENANT}/users/AAA-1"
 
 
+def test_user_findings_are_named_by_user_principal_name() -> None:
+    member = {**_user("u-7"), "userPrincipalName": "dana@contoso.example"}
+    body = _tenant_body(
+        [_ga_role(member)],
+        [],
+        registrations=[{"id": "u-7", "isMfaRegistered": False}],
+    )
+    (finding,) = run_check(builtin_check("idn_mfa_privileged"), body)
+    assert finding.status is Status.FAIL
+    assert finding.resource_name == "dana@contoso.example"
+    assert finding.resource_id.endswith("/users/u-7")
+
+
 def test_group_assigned_azure_role_is_manual_and_service_principals_are_skipped() -> None:
     body = _tenant_body(
         [],

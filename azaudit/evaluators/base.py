@@ -23,8 +23,9 @@ from azaudit.sources import INVENTORY
 class Outcome:
     """One verdict from an evaluator, with its evidence.
 
-    `resource_id` (and `resource_type`) override the target for findings about a sub-object,
-    e.g. one NSG rule or one role assignment; they default to the check's target.
+    `resource_id` (and `resource_type`, `resource_name`) override the target for findings about a
+    sub-object, e.g. one NSG rule or one role assignment; they default to the check's target. A
+    `resource_name` lets a reader recognise the object (a user's UPN rather than its GUID).
     """
 
     status: Status
@@ -34,6 +35,7 @@ class Outcome:
     message: str
     resource_id: str | None = None
     resource_type: str | None = None
+    resource_name: str | None = None
 
 
 class MissingData(Exception):

@@ -430,6 +430,7 @@ def _holder_outcome(
         message,
         resource_id=_tenant_object_id(ctx, kind, holder.object_id),
         resource_type=GROUP_TYPE if holder.kind == "group" else USER_TYPE,
+        resource_name=holder.label,
     )
 
 
@@ -683,6 +684,7 @@ def _role_assignments_principal_state(
             message,
             resource_id=rid,
             resource_type=ASSIGNMENT_TYPE,
+            resource_name=f"{label} ({rid.rstrip('/').rsplit('/', 1)[-1]})",
         )
 
 

@@ -112,18 +112,8 @@ def scan(
             "--management-group", metavar="ID", help="Audit every subscription below this group."
         ),
     ] = None,
-    tenant: Annotated[
-        str | None, typer.Option("--tenant", metavar="ID", help="Entra tenant id.")
-    ] = None,
-    cloud: Annotated[
-        str,
-        typer.Option(
-            "--cloud",
-            metavar="NAME",
-            help="AzureCloud, AzureUSGovernment or AzureChinaCloud.",
-            show_default=True,
-        ),
-    ] = "AzureCloud",
+    tenant: cli_live.TenantOption = None,
+    cloud: cli_live.CloudOption = "AzureCloud",
     concurrency: Annotated[
         int,
         typer.Option(

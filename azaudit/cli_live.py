@@ -233,23 +233,28 @@ class RichProgress(ProgressObserver):
         self._progress.console.print(_summary(stats), highlight=False)
 
 
+# Declared once for `scan` and `doctor`, so both commands describe them the same way.
+TenantOption = Annotated[
+    str | None, typer.Option("--tenant", metavar="ID", help="Entra tenant id.")
+]
+CloudOption = Annotated[
+    str,
+    typer.Option(
+        "--cloud",
+        metavar="NAME",
+        help="AzureCloud, AzureUSGovernment or AzureChinaCloud.",
+        show_default=True,
+    ),
+]
+
+
 # -- azaudit doctor -----------------------------------------------------------------------------
 
 
 def doctor(
     ctx: typer.Context,
-    tenant: Annotated[
-        str | None, typer.Option("--tenant", metavar="ID", help="Entra tenant id.")
-    ] = None,
-    cloud: Annotated[
-        str,
-        typer.Option(
-            "--cloud",
-            metavar="NAME",
-            help="AzureCloud, AzureUSGovernment or AzureChinaCloud.",
-            show_default=True,
-        ),
-    ] = "AzureCloud",
+    tenant: TenantOption = None,
+    cloud: CloudOption = "AzureCloud",
     subscription: Annotated[
         list[str] | None,
         typer.Option(

@@ -175,6 +175,23 @@ class Finding:
     observed: JSON
     expected: str
     message: str
+    sub_item: str = ""
+    """Names the sub-object when one check yields several findings on one resource (e.g. the
+    operation of an activity-log alert); part of `identity`. Empty otherwise."""
+    severity: Severity | None = None
+    """Effective severity: the check's, raised one step in PHI scope. None until scored."""
+    phi: bool | None = None
+    """Whether the finding lies in PHI scope; None until the scope was applied."""
+    waiver_id: str | None = None
+    """The waiver (accepted risk) that turned this finding WAIVED, if any."""
+
+    @property
+    def identity(self) -> str:
+        """Stable identity across runs: check id, resource id (case-folded) and sub-item.
+
+        History, diff, waivers and SARIF fingerprints key findings by it (docs/history.md).
+        """
+        return f"{self.check_id}|{self.resource_id.lower()}|{self.sub_item}"
 
     def to_json(self) -> dict[str, JSON]:
         """Return the documented JSON form used in results.json."""
@@ -213,6 +230,93 @@ class SubscriptionInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class PhiScopeInfo:
+    """Where PHI lives, as configured for a scan (shown in every report).
+
+    With nothing configured every finding is treated as PHI (fail closed) and reports say so.
+    """
+
+    configured: bool = False
+    subscriptions: tuple[str, ...] = ()
+    resource_groups: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # "KEY=VALUE"
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverInfo:
+    """One accepted risk from the waivers file and what it did in this scan.
+
+    `state` is "active" (applied to `matched` findings), "expired" (no longer applies: its
+    findings keep their verdict) or "unmatched" (active but matched nothing).
+    """
+
+    id: str
+    check_id: str
+    selector: str
+    justification: str
+    approver: str
+    ticket: str
+    expires: str
+    state: str
+    matched: int
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceInfo:
+    """The chain an auditor follows from a report back to the evidence it was computed from."""
+
+    snapshot_sha256: str | None
+    scanning_identity: str | None
+    tool_version: str
+    catalogue_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingChange:
+    """A finding that is new or resolved since the previous run (by `Finding.identity`)."""
+
+    identity: str
+    check_id: str
+    resource_id: str
+    resource_name: str
+    severity: Severity
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """One earlier (or this) run in the posture trend."""
+
+    run_id: str
+    generated_at: str
+    posture: float | None
+    failing: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryInfo:
+    """This run against the previous recorded run of the same tenant."""
+
+    previous_run_id: str | None
+    previous_generated_at: str | None
+    new: tuple[FindingChange, ...]
+    resolved: tuple[FindingChange, ...]
+    still_open: int
+    trend: tuple[TrendPoint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WebSiteInfo:
+    """A public site found in (or given for) the tenant, scanned or not."""
+
+    url: str
+    origin: str  # "inventory" or "user"
+    resource_id: str | None
+    scanned: bool
+    pages_scanned: int
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class ScanResult:
     """Everything a renderer needs; renderers compute nothing beyond formatting this.
 
@@ -233,3 +337,11 @@ class ScanResult:
     findings: tuple[Finding, ...]
     gaps: tuple[CollectionGap, ...]
     summary: Mapping[str, JSON] = field(default_factory=dict)
+    phi_scope: PhiScopeInfo = field(default_factory=PhiScopeInfo)
+    waivers: tuple[WaiverInfo, ...] = ()
+    evidence: EvidenceInfo | None = None
+    history: HistoryInfo | None = None
+    web_sites: tuple[WebSiteInfo, ...] = ()
+    display_names: Mapping[str, str] = field(default_factory=dict)
+    """Names the snapshot knows for ids (subscriptions, principals, groups), keyed by the id in
+    lower case; reports show a name wherever they would otherwise show a GUID."""

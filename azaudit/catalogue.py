@@ -137,11 +137,17 @@ def load_citations(path: Path) -> tuple[dict[str, Citation], dict[str, str]]:
     return table, {str(k): str(v) for k, v in safeguards.items()}
 
 
-def load_catalogue(extra_dirs: Sequence[Path] = ()) -> Catalogue:
+def load_catalogue(extra_dirs: Sequence[Path] = (), *, prove_cases: bool = True) -> Catalogue:
     """Load the built-in checks and any organisation directories (`--checks-dir`).
 
+    An organisation's check is only as trustworthy as its inline cases: with `prove_cases` (the
+    default) each of its cases is run at load and a case that does not give its expected status
+    refuses the whole catalogue, so a scan never runs a check that contradicts its own examples.
+    Built-in checks are proved by the test suite instead of on every load. `azaudit checks test`
+    passes `prove_cases=False` to report every failing case rather than the first.
+
     Raises:
-        CatalogueError: on the first invalid file, naming it and the field.
+        CatalogueError: on the first invalid file, naming it and the field (or the failing case).
     """
     builtin = checks_dir()
     citations, safeguards = load_citations(builtin / CITATIONS_FILE)
@@ -154,7 +160,40 @@ def load_catalogue(extra_dirs: Sequence[Path] = ()) -> Catalogue:
             raise CatalogueError(f"--checks-dir {directory}: no check files (*.yaml) found")
         checks.extend(parse_check(p, directory, citations, origin) for p in files)
     _reject_duplicates(checks)
+    if prove_cases:
+        for check in checks:
+            if check.meta.origin != "builtin":
+                prove_check(check)
     return Catalogue(tuple(sorted(checks, key=lambda c: c.id)), citations, safeguards)
+
+
+def prove_check(check: Check) -> None:
+    """Run a check's inline cases; refuse it, naming the check and the case, if one fails.
+
+    Raises:
+        CatalogueError: `<file>: cases[i] '<name>': <check id> expected X, got Y (message)`.
+    """
+    # The case runner evaluates checks, and the engine imports this module: import at call time.
+    from azaudit.casebook import run_case
+
+    for i, case in enumerate(check.cases):
+        where = f"{check.path}: cases[{i}] {case.name!r}"
+        try:
+            outcome = run_case(check, case)
+        except ValueError as exc:
+            raise CatalogueError(f"{where}: {_one_line(str(exc))}") from None
+        if not outcome.ok:
+            got = ", ".join(sorted({f.status.value for f in outcome.findings})) or "no findings"
+            first = next((f for f in outcome.findings if f.status is not case.expect), None)
+            why = f" ({_one_line(first.message)})" if first is not None and first.message else ""
+            raise CatalogueError(
+                f"{where}: check {check.id} expected {case.expect.value}, got {got}{why}; "
+                "the check contradicts its own example and was not loaded"
+            )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _reject_duplicates(checks: Iterable[Check]) -> None:

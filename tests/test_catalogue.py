@@ -230,3 +230,41 @@ def test_lookup_by_alias(tmp_path: Path) -> None:
     check = catalogue.get("org_old_name")
     assert check is not None
     assert check.id == "org_storage_tagged_phi"
+
+
+def test_organisation_check_contradicting_its_own_case_is_refused_at_load(
+    tmp_path: Path,
+) -> None:
+    # The "untagged" example is actually tagged: the rule passes it, so the check lies.
+    text = GOOD_CHECK.replace("resource: {tags: {}}", "resource: {tags: {dataClassification: x}}")
+    directory = _org_dir(tmp_path, text)
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue([directory])
+    message = str(caught.value)
+    assert message.startswith(str(directory / "custom" / "org_storage_tagged_phi.yaml"))
+    assert "cases[1] 'untagged': check org_storage_tagged_phi expected FAIL, got PASS" in message
+    assert "\n" not in message
+
+
+def test_case_that_cannot_run_is_refused_with_its_name(tmp_path: Path) -> None:
+    text = _mutated(
+        target={"kind": "resource", "types": ["*"]},
+        cases=[
+            {
+                "name": "typed",
+                "expect": "PASS",
+                "resource": {"type": "X.Y/z", "tags": {"dataClassification": 1}},
+            },
+            {"name": "untyped", "expect": "FAIL", "resource": {"tags": {}}},
+        ],
+    )
+    with pytest.raises(CatalogueError, match=r"cases\[1\] 'untyped': .*resource.type is required"):
+        load_catalogue([_org_dir(tmp_path, text)])
+
+
+def test_proving_can_be_deferred_to_checks_test(tmp_path: Path) -> None:
+    text = GOOD_CHECK.replace("resource: {tags: {}}", "resource: {tags: {dataClassification: x}}")
+    catalogue = load_catalogue([_org_dir(tmp_path, text)], prove_cases=False)
+    check = catalogue.get("org_storage_tagged_phi")
+    assert check is not None
+    assert [run_case(check, case).ok for case in check.cases] == [True, False]

@@ -97,7 +97,7 @@ def test_report_names_the_baa_list_source_and_version(
 ) -> None:
     out, _ = demo_scan
     baa = _results(out)["scan"]["baa_list"]
-    assert baa["version"].startswith("2023-06")
+    assert baa["version"].startswith("2026-02")
     assert baa["verified"] is False
     html = (out / "report.html").read_text()
     # The report escapes text (quotes become character references); compare the text itself.

@@ -52,6 +52,7 @@ CASE_FIELDS = frozenset(
 )
 
 FAMILY_TITLES: dict[str, str] = {
+    "administrative": "Administrative safeguards (attested)",
     "scope": "BAA scope",
     "residency": "US data residency",
     "encryption_at_rest": "Encryption at rest and key management",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from textwrap import dedent
@@ -22,7 +23,7 @@ from azaudit.catalogue import (
 from azaudit.errors import CatalogueError
 from azaudit.evaluators import EVALUATORS
 from azaudit.models import Status, TargetKind
-from azaudit.paths import checks_dir
+from azaudit.paths import checks_dir, data_dir
 
 CATALOGUE = load_catalogue()
 # Built-in definition names are GUID-shaped; one real built-in (SQL TDE, 17k78e20-...) carries a
@@ -105,6 +106,41 @@ def test_metadata_reads_well() -> None:
             assert ref.startswith("https://"), meta.id
         if meta.target is TargetKind.RESOURCE:
             assert meta.resource_types
+
+
+POLICY_DEFINITIONS = json.loads(
+    (data_dir() / "policy_definitions.json").read_text(encoding="utf-8")
+)
+
+
+def test_policy_definition_list_is_dated_and_sourced() -> None:
+    assert POLICY_DEFINITIONS["repository"] == "https://github.com/Azure/azure-policy"
+    assert re.fullmatch(r"[0-9a-f]{40}", POLICY_DEFINITIONS["commit"])
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", POLICY_DEFINITIONS["commit_date"])
+    definitions = POLICY_DEFINITIONS["definitions"]
+    assert len(definitions) > 2000
+    ids = [d["id"].lower() for d in definitions]
+    assert len(ids) == len(set(ids))
+    for entry in definitions:
+        assert POLICY_ID_RE.match(entry["id"]), entry["id"]
+        # Microsoft marks a deprecated definition twice; the list must agree with itself.
+        assert entry["deprecated"] == entry["displayName"].startswith("[Deprecated]"), entry["id"]
+
+
+@pytest.mark.parametrize(
+    "check",
+    [c for c in CATALOGUE.checks if c.meta.remediation.azure_policy_id],
+    ids=lambda c: c.id,
+)
+def test_remediation_offers_only_current_built_in_policy_definitions(check: Check) -> None:
+    """No deprecated, unknown or misnamed built-in definition is offered as remediation."""
+    known = {d["id"].lower(): d for d in POLICY_DEFINITIONS["definitions"]}
+    remediation = check.meta.remediation
+    assert remediation.azure_policy_id is not None
+    entry = known.get(remediation.azure_policy_id.lower())
+    assert entry is not None, f"{remediation.azure_policy_id} is not a built-in definition"
+    assert not entry["deprecated"], f"{entry['displayName']} is deprecated"
+    assert remediation.azure_policy_name == entry["displayName"]
 
 
 @pytest.mark.parametrize(("check", "case"), CASES, ids=[f"{c.id}:{case.name}" for c, case in CASES])

@@ -24,6 +24,9 @@ from azaudit.sources import find_source
 
 CHECK_ID_RE = re.compile(r"^[a-z]+(_[a-z0-9]+)+$")
 CITATIONS_FILE = "citations.yaml"
+POLICY_CITATION_PREFIX = "policy:"
+"""Citation ids of organisational requirements that no HIPAA paragraph states (e.g. residency)."""
+IMPLEMENTATIONS = frozenset({"required", "addressable", "standard", "policy"})
 
 # The fields a check file may hold. Anything else is a mistake that would otherwise be ignored
 # silently: a misspelt `applies_if` would widen a check, a misspelt `requires` would lose its
@@ -128,6 +131,16 @@ def load_citations(path: Path) -> tuple[dict[str, Citation], dict[str, str]]:
         if not isinstance(entry, dict) or entry.get("safeguard") not in safeguards:
             raise CatalogueError(
                 f"{path}: citations[{cid!r}]: expected title, safeguard, implementation"
+            )
+        # A requirement without a Security Rule paragraph must never pass for one: `policy:`
+        # ids and the `policy` implementation go together (reports label them accordingly).
+        is_policy = str(cid).startswith(POLICY_CITATION_PREFIX)
+        if entry.get("implementation") not in IMPLEMENTATIONS or is_policy != (
+            entry.get("implementation") == "policy"
+        ):
+            raise CatalogueError(
+                f"{path}: citations[{cid!r}].implementation: expected required, addressable or "
+                "standard for a 164.3xx paragraph, policy for a policy: entry"
             )
         table[str(cid)] = Citation(
             id=str(cid),

@@ -119,11 +119,14 @@ class Citation:
     id: str
     title: str
     safeguard: str
-    implementation: str  # "required", "addressable" or "standard"
+    implementation: str  # "required", "addressable", "standard" or "policy"
 
     @property
     def label(self) -> str:
-        """`45 CFR 164.312(e)(1)` - how an auditor writes it."""
+        """`45 CFR 164.312(e)(1)` - how an auditor writes it; `Organisational policy` for a
+        requirement with no Security Rule paragraph (`policy:<topic>` ids)."""
+        if self.id.startswith("policy:"):
+            return "Organisational policy"
         return f"45 CFR {self.id}"
 
 

@@ -59,13 +59,42 @@ def test_citations_come_from_the_canonical_table() -> None:
         for citation in check.meta.citations:
             assert table[citation.id] == citation
             assert citation.safeguard in safeguards
-            assert citation.implementation in {"required", "addressable", "standard"}
+            assert citation.implementation in {"required", "addressable", "standard", "policy"}
 
 
-def test_citation_table_ids_look_like_cfr_paragraphs() -> None:
+def test_citation_table_ids_look_like_cfr_paragraphs_or_named_policies() -> None:
     table, _ = load_citations(checks_dir() / "citations.yaml")
-    for cid in table:
-        assert re.match(r"^164\.3(08|10|12|14|16)(\([a-zA-Z0-9]+\))+$", cid), cid
+    for cid, citation in table.items():
+        if citation.implementation == "policy":
+            assert re.match(r"^policy:[a-z]+(-[a-z]+)*$", cid), cid
+            assert citation.safeguard == "organisational_policy"
+            assert citation.label == "Organisational policy"
+        else:
+            assert re.match(r"^164\.3(08|10|12|14|16)(\([a-zA-Z0-9]+\))+$", cid), cid
+            assert citation.label == f"45 CFR {cid}"
+
+
+def test_residency_cites_organisational_policy_not_a_borrowed_paragraph() -> None:
+    residency = [c for c in CATALOGUE.checks if c.meta.family == "residency"]
+    assert len(residency) >= 4
+    for check in residency:
+        assert [c.id for c in check.meta.citations] == ["policy:us-data-residency"], check.id
+        assert "HIPAA sets no location requirement" in check.meta.citations[0].title
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        '"164.308(a)(9)": {title: T, safeguard: administrative, implementation: policy}',
+        '"policy:x": {title: T, safeguard: administrative, implementation: required}',
+        '"164.308(a)(9)": {title: T, safeguard: administrative, implementation: maybe}',
+    ],
+)
+def test_citation_table_keeps_policies_apart_from_paragraphs(tmp_path: Path, entry: str) -> None:
+    path = tmp_path / "citations.yaml"
+    path.write_text(f"safeguards: {{administrative: Admin}}\ncitations:\n  {entry}\n")
+    with pytest.raises(CatalogueError, match=r"\.implementation: expected required"):
+        load_citations(path)
 
 
 def test_rules_name_registered_evaluators_with_valid_params() -> None:

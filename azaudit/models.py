@@ -221,6 +221,8 @@ class BaaListInfo:
     version: str
     verified: bool
     path: str
+    note: str = ""
+    """What of the list is not verified, in one sentence ("" when all of it is)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,22 +147,25 @@ class BaaList:
 
     def verification_note(self) -> str:
         """One sentence saying what of this list is not verified ("" when all of it is)."""
-        if self.info.verified:
-            return ""
-        parts = []
-        if self.presumed:
-            parts.append(
-                "its in-scope entries are presumptions, not verified against Microsoft's HIPAA "
-                "BAA column"
-            )
-        if self.unverified:
-            shown = ", ".join(self.unverified[:10])
-            more = f" and {len(self.unverified) - 10} more" if len(self.unverified) > 10 else ""
-            parts.append(
-                f"{len(self.unverified)} of {len(self.services)} service(s) have no stated "
-                f"coverage for {self.cloud} (null): {shown}{more}"
-            )
-        return "; ".join(parts) or "not verified"
+        return self.info.note
+
+
+def _note(presumed: bool, unverified: tuple[str, ...], total: int, cloud: str) -> str:
+    """What of a list is not verified, in one sentence ("" when all of it is)."""
+    parts = []
+    if presumed:
+        parts.append(
+            "its in-scope entries are presumptions, not verified against Microsoft's HIPAA "
+            "BAA column"
+        )
+    if unverified:
+        shown = ", ".join(unverified[:10])
+        more = f" and {len(unverified) - 10} more" if len(unverified) > 10 else ""
+        parts.append(
+            f"{len(unverified)} of {total} service(s) have no stated coverage for {cloud} "
+            f"(null): {shown}{more}"
+        )
+    return "; ".join(parts)
 
 
 def _silent_column(base: BaaList, cloud: str) -> CloudColumn:
@@ -172,7 +175,12 @@ def _silent_column(base: BaaList, cloud: str) -> CloudColumn:
         sid: ServiceCoverage(sid, s.name, None, "unknown", reason)
         for sid, s in base.services.items()
     }
-    info = replace(base.info, source=f"{base.info.source} [no column for {cloud}]", verified=False)
+    info = replace(
+        base.info,
+        source=f"{base.info.source} [no column for {cloud}]",
+        verified=False,
+        note=f"the list states no coverage for {cloud}: every service is unverified there",
+    )
     return CloudColumn(info, MappingProxyType(services), tuple(services))
 
 
@@ -214,17 +222,16 @@ def default_baa_list(cloud: str = AZURE_CLOUD) -> BaaList:
         source = document["source"]
         if column_cloud != AZURE_CLOUD:
             source = f"{source} [{_COLUMN_TITLES[column_cloud]}]"
+        verified = bool(document.get("verified_against_hipaa_baa_column"))
+        unverified = tuple(sid for sid, cov in services.items() if cov.in_scope is None)
         info = BaaListInfo(
             source=source,
             version=document["version_date"],
-            verified=bool(document.get("verified_against_hipaa_baa_column")),
+            verified=verified,
             path=f"azaudit/data/{path.name}",
+            note="" if verified else _note(True, unverified, len(services), column_cloud),
         )
-        columns[column_cloud] = CloudColumn(
-            info,
-            MappingProxyType(services),
-            tuple(sid for sid, cov in services.items() if cov.in_scope is None),
-        )
+        columns[column_cloud] = CloudColumn(info, MappingProxyType(services), unverified)
     public = columns[AZURE_CLOUD]
     shipped = BaaList(
         info=public.info,
@@ -384,6 +391,7 @@ def load_baa_list(path: Path, cloud: str = AZURE_CLOUD) -> BaaList:
             version=document["version"],
             verified=not unverified,
             path=str(path),
+            note=_note(False, unverified, len(services), column_cloud),
         )
         columns[column_cloud] = CloudColumn(info, MappingProxyType(services), unverified)
     own = columns[list_cloud]

@@ -75,6 +75,8 @@ def test_shipped_list_keeps_provenance_per_entry_and_claims_no_verification() ->
     assert baa.info.version.startswith("2026-02")
     assert baa.presumed
     assert "presumptions" in baa.verification_note()
+    assert baa.info.note == baa.verification_note()
+    assert "have no stated coverage for AzureCloud (null): " in baa.info.note
     for entry in SHIPPED["services"]:
         assert entry["basis"] and entry["confidence"] in {"low", "medium", "high"}, entry["id"]
         assert entry["status"] in {"presumed_in_scope", "unverified", "not_covered"}, entry["id"]
@@ -119,6 +121,7 @@ def test_a_cloud_without_a_column_leaves_every_service_unverified(cloud: str) ->
     assert all(s.in_scope is None for s in view.services.values())
     assert view.info.verified is False
     assert "no column for" in view.info.source
+    assert "every service is unverified there" in view.info.note
     assert _judge(view, "Microsoft.Storage/storageAccounts")[0] is Status.MANUAL
     assert _judge(view, "Microsoft.Datadog/monitors")[0] is Status.MANUAL
 
@@ -173,7 +176,7 @@ def test_list_with_null_entries_is_not_verified_and_says_which(tmp_path: Path) -
     )
     assert baa.info.verified is False
     assert baa.unverified == ("app_service", "key_vault")
-    note = baa.verification_note()
+    note = baa.info.note
     assert "2 of 3 service(s) have no stated coverage for AzureCloud (null)" in note
     assert "app_service, key_vault" in note
     assert "presumption" not in note

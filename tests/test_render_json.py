@@ -242,6 +242,7 @@ def test_baa_list_provenance_is_recorded(document: dict[str, Any]) -> None:
         "version": "2026-01-15",
         "verified": False,
         "path": "tests/fixtures_result.py",
+        "note": "",
     }
 
 

@@ -175,9 +175,12 @@ def _silent_column(base: BaaList, cloud: str) -> CloudColumn:
         sid: ServiceCoverage(sid, s.name, None, "unknown", reason)
         for sid, s in base.services.items()
     }
+    # Provenance of the list as it names itself, not of another cloud's view of it.
+    home = base.columns.get(AZURE_CLOUD) or next(iter(base.columns.values()), None)
+    own = home.info if home is not None else base.info
     info = replace(
-        base.info,
-        source=f"{base.info.source} [no column for {cloud}]",
+        own,
+        source=f"{own.source} [no column for {cloud}]",
         verified=False,
         note=f"the list states no coverage for {cloud}: every service is unverified there",
     )

@@ -83,6 +83,8 @@ def test_shipped_list_keeps_provenance_per_entry_and_claims_no_verification() ->
         # Nothing below high confidence may read as settled: in-scope entries are presumptions.
         if entry["azure_public"] is True:
             assert entry["status"] == "presumed_in_scope" and "presumed" in entry["basis"]
+            # A PASS on a "high" entry would read as settled (no "presumed" qualifier).
+            assert entry["confidence"] != "high", entry["id"]
         if entry["azure_public"] is None:
             assert entry["status"] == "unverified" and entry["confidence"] == "low"
     for row in TYPE_ROWS:
@@ -122,6 +124,7 @@ def test_a_cloud_without_a_column_leaves_every_service_unverified(cloud: str) ->
     assert view.info.verified is False
     assert "no column for" in view.info.source
     assert "every service is unverified there" in view.info.note
+    assert view.for_cloud("Elsewhere").info.source.count("[no column for") == 1
     assert _judge(view, "Microsoft.Storage/storageAccounts")[0] is Status.MANUAL
     assert _judge(view, "Microsoft.Datadog/monitors")[0] is Status.MANUAL
 

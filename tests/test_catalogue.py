@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from textwrap import dedent
 
@@ -309,6 +312,24 @@ def test_organisation_check_contradicting_its_own_case_is_refused_at_load(
     assert message.startswith(str(directory / "custom" / "org_storage_tagged_phi.yaml"))
     assert "cases[1] 'untagged': check org_storage_tagged_phi expected FAIL, got PASS" in message
     assert "\n" not in message
+
+
+def test_scan_refuses_a_lying_organisation_check_in_one_line(tmp_path: Path) -> None:
+    text = GOOD_CHECK.replace("resource: {tags: {}}", "resource: {tags: {dataClassification: x}}")
+    directory = _org_dir(tmp_path, text)
+    out = tmp_path / "out"
+    env = {**os.environ, "NO_COLOR": "1", "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "azaudit", "scan", "--demo", "--checks-dir", str(directory),
+         "--out", str(out)],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("azaudit: error: ")
+    assert "cases[1] 'untagged': check org_storage_tagged_phi expected FAIL, got PASS" in line
+    assert proc.stdout == ""
+    assert not out.exists()
 
 
 def test_case_that_cannot_run_is_refused_with_its_name(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 import trustme
 import typer
+import typer.main
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from typer.testing import CliRunner
@@ -28,6 +30,7 @@ from azaudit.deliver.attachments import collect_attachments
 from azaudit.deliver.mail import MailRequest, mail_reports
 from azaudit.deliver.message import build_message, default_subject
 from azaudit.deliver.settings import (
+    KEYS,
     DeliveryConfigError,
     Security,
     SmtpSettings,
@@ -175,10 +178,14 @@ def _env(server: Server, **overrides: str) -> dict[str, str]:
     return env
 
 
-def _invoke(args: list[str], env: dict[str, str]) -> Any:
+def _app() -> typer.Typer:
     app = typer.Typer()
     app.command()(send)
-    return CliRunner().invoke(app, args, env=env)
+    return app
+
+
+def _invoke(args: list[str], env: dict[str, str]) -> Any:
+    return CliRunner().invoke(_app(), args, env=env)
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
@@ -411,3 +418,15 @@ def test_message_building_is_pure_and_complete(out_dir: Path) -> None:
         build_message(result, SENDER, ())
     settings = SmtpSettings("127.0.0.1", 25, SENDER, Security.NONE)
     assert settings.address == "127.0.0.1:25"
+
+
+def test_email_docs_name_only_real_options_and_settings() -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "email.md").read_text("utf-8")
+    command = typer.main.get_command(_app())
+    options = {o for p in command.params for o in p.opts if o.startswith("--")}
+    options |= {"--help", "--out"}  # --out is `azaudit scan`'s, named where DIR comes from
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", docs))
+    assert named and sorted(named - options) == []
+    variables = set(re.findall(r"AZAUDIT_SMTP_[A-Z_]+", docs))
+    known = {f"AZAUDIT_SMTP_{key.upper()}" for key in KEYS} | {"AZAUDIT_SMTP_PASSWORD"}
+    assert variables == known

@@ -90,6 +90,7 @@ def test_suites_record_versions_and_waivers_are_skipped(tmp_path: Path) -> None:
     properties = {p.name: p.value for p in suite.properties()}  # type: ignore[no-untyped-call]
     assert properties["azaudit.version"] == TOOL_VERSION
     assert properties["azaudit.results_schema_version"] == "1"
+    assert suite.timestamp == "2026-11-02T08:00:00"  # UTC, no zone designator (JUnit schema)
     waived = [c for s in _suites(xml) for c in s if c.name == findings[0].resource_id]
     skipped = [r for c in waived for r in c.result if isinstance(r, Skipped)]
     assert any("Waived (W-1)" in (r.message or "") for r in skipped)

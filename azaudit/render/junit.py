@@ -39,6 +39,11 @@ def _xml(text: object) -> str:
     return _XML_INVALID.sub("\ufffd", str(text))
 
 
+def _timestamp(generated_at: str) -> str:
+    """The UTC time without its `Z`: the JUnit schema's timestamp takes no zone designator."""
+    return generated_at.removesuffix("Z")
+
+
 def _counts(counts: Mapping[str, int]) -> dict[str, str]:
     skipped = counts["MANUAL"] + counts["WAIVED"] + counts["NOT_APPLICABLE"]
     return {
@@ -113,7 +118,7 @@ def _suite(
             "name": _xml(f"{meta.id}: {meta.title}"),
             **_counts(entry["counts"]),
             "time": "0",
-            "timestamp": result.generated_at,
+            "timestamp": _timestamp(result.generated_at),
             "hostname": _xml(result.tenant_name),
         },
     )

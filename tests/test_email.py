@@ -172,6 +172,7 @@ def _env(server: Server, **overrides: str) -> dict[str, str]:
         "AZAUDIT_SMTP_CA_FILE": str(server.ca_file),
         "AZAUDIT_SMTP_STARTTLS": "",
         "AZAUDIT_SMTP_SSL": "",
+        "AZAUDIT_SMTP_TIMEOUT": "",
         "AZAUDIT_EMAIL_TO": "",
     }
     env.update(overrides)

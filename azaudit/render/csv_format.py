@@ -43,12 +43,12 @@ COLUMNS = (
     "results_schema_version",
 )
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = frozenset("=+-@\t\r")
 
 
 def safe_cell(value: str) -> str:
     """`value`, prefixed with `'` if a spreadsheet would evaluate it as a formula."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    return "'" + value if value[:1] in FORMULA_PREFIXES else value
 
 
 def _flag(value: bool | None) -> str:

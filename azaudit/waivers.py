@@ -30,6 +30,16 @@ _FIELDS = frozenset(
 _REQUIRED_TEXT = ("id", "check", "justification", "approver", "ticket")
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with dates left as text, so a bad date is reported with its field."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Waiver:
     """One accepted risk as written in the file.
@@ -97,7 +107,7 @@ def load_waivers(path: Path, resolve_check: Callable[[str], str | None]) -> tupl
     except OSError as exc:
         raise InputError(f"{prefix}: cannot read: {exc.strerror or 'I/O error'}") from None
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
@@ -172,11 +182,7 @@ def _parse(
 
 
 def _date(value: Any, where: str, fail: Callable[[str, str], InputError]) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value.strip()) == len("YYYY-MM-DD"):
         try:
             return dt.date.fromisoformat(value.strip())
         except ValueError:

@@ -182,6 +182,7 @@ class _Membership:
     def __init__(self, scope: PhiScope, snapshot: Snapshot, index: TagIndex) -> None:
         self.scope = scope
         self.index = index
+        self.decided: dict[str, bool] = {}  # several checks judge each resource
         self.subscriptions = {s.lower() for s in scope.subscriptions}
         self.groups_anywhere = {g.lower() for g in scope.resource_groups if "/" not in g}
         self.groups = {tuple(g.lower().split("/", 1)) for g in scope.resource_groups if "/" in g}
@@ -211,11 +212,18 @@ class _Membership:
 
     def contains(self, finding: Finding) -> bool:
         rid = finding.resource_id
-        if subscription_of(rid) is None:
+        known = self.decided.get(rid)
+        if known is None:
+            known = self.decided[rid] = self._decide(rid)
+        return known
+
+    def _decide(self, rid: str) -> bool:
+        sub = subscription_of(rid)
+        if sub is None:
             # Tenant-wide (Entra ID) settings govern every identity that can reach PHI.
             return True
         if rid.strip("/").count("/") == 1:  # /subscriptions/<id>
-            return (subscription_of(rid) or "").lower() in self.holding
+            return sub.lower() in self.holding
         return self._resource_in_scope(rid)
 
 

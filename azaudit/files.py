@@ -101,10 +101,12 @@ def replace_report_set(
     except BaseException:
         try:
             _roll_back(directory, stage, backup, placed, moved)
-        except OSError:
-            # The old files are still in the backup directory: never delete them.
+        except OSError as failed:
+            # The old files are still in the backup directory: never delete them, say where.
             keep_backup = True
-            raise
+            raise OSError(
+                failed.errno, f"{failed.strerror}; the previous reports are kept in {backup}"
+            ) from None
         if created:
             shutil.rmtree(directory, ignore_errors=True)
         raise

@@ -165,3 +165,24 @@ def test_report_set_files_have_umask_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o640
+
+
+def test_when_even_the_roll_back_fails_the_old_files_are_kept_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "report.html").write_bytes(b"old report")
+    real_replace = os.replace
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if ".azaudit-new-" in str(src) or ".azaudit-old-" in str(src):
+            raise OSError(errno.EIO, "Input/output error", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError) as excinfo:
+        replace_report_set(tmp_path, {"report.html": b"new"}, OWNED)
+    monkeypatch.undo()
+    (backup,) = tmp_path.glob(".azaudit-old-*")
+    assert (backup / "report.html").read_bytes() == b"old report"
+    assert str(excinfo.value.strerror).endswith(f"the previous reports are kept in {backup}")
+    assert not list(tmp_path.glob(".azaudit-new-*"))

@@ -25,6 +25,7 @@ from azaudit.pipeline import run_scan
 from azaudit.render import OutputFormat
 from azaudit.render.console import summary_text
 from azaudit.result import ExitCode, FailOn
+from azaudit.waivers import waiver_summary
 
 app = typer.Typer(
     name="azaudit",
@@ -288,9 +289,7 @@ def phi_line(result: ScanResult) -> str:
 
 def waivers_line(result: ScanResult) -> str:
     """One line on the waivers: how many apply, expired, matched nothing, and findings waived."""
-    states = {"active": 0, "expired": 0, "unmatched": 0}
-    for waiver in result.waivers:
-        states[waiver.state] = states.get(waiver.state, 0) + 1
+    states = waiver_summary(result.waivers)
     waived = sum(w.matched for w in result.waivers)
     errors = sum(w.errors for w in result.waivers)
     line = (

@@ -109,7 +109,7 @@ class ScanRequest:
 
     source: ScanSource
     out: Path = Path("azaudit-report")
-    formats: tuple[OutputFormat, ...] = tuple(OutputFormat)
+    formats: tuple[OutputFormat, ...] = (OutputFormat.HTML, OutputFormat.JSON)
     fail_on: FailOn = FailOn.HIGH
     strict: bool = False
     checks_dirs: tuple[Path, ...] = ()

@@ -8,16 +8,12 @@ from pathlib import Path
 import pytest
 
 from azaudit.catalogue import load_catalogue
-from azaudit.demo import build_demo_snapshot
 from azaudit.demo.org import CLINICAL, DEV
-from azaudit.engine import evaluate
 from azaudit.errors import InputError
-from azaudit.evaluators.base import ScanConfig
 from azaudit.models import Finding, Status
-from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.waivers import Waiver, apply_waivers, load_waivers
+from tests.test_phi import SNAPSHOT, demo_findings
 
-SNAPSHOT = build_demo_snapshot()
 CATALOGUE = load_catalogue()
 TODAY = dt.date(2026, 11, 2)
 PACS_RULE = (
@@ -86,12 +82,7 @@ def _load(tmp_path: Path, text: str) -> tuple[Waiver, ...]:
 
 @pytest.fixture(scope="module")
 def findings() -> list[Finding]:
-    config = ScanConfig(
-        baa_list=default_baa_list(),
-        allowed_regions=frozenset(default_us_regions()),
-        now=SNAPSHOT.collected_time,
-    )
-    return evaluate(SNAPSHOT, CATALOGUE.checks, config)
+    return list(demo_findings())
 
 
 def test_active_expired_unmatched_and_error(tmp_path: Path, findings: list[Finding]) -> None:

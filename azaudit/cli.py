@@ -6,9 +6,9 @@ report rendered.
 
 from __future__ import annotations
 
+import enum
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,23 +17,15 @@ import typer
 from azaudit import __version__, cli_live
 from azaudit.casebook import run_case
 from azaudit.catalogue import FAMILY_TITLES, Catalogue, load_catalogue
-from azaudit.collect.options import LiveOptions, LogFormat
-from azaudit.engine import evaluate
+from azaudit.collect.options import LogFormat
+from azaudit.config import current_environment, merge, split_commas, to_request
 from azaudit.errors import AzauditError, InputError
-from azaudit.evaluators.base import ScanConfig
-from azaudit.files import check_output_dir, write_all_atomic
-from azaudit.models import Severity
-from azaudit.reference import (
-    BaaList,
-    default_baa_list,
-    default_us_regions,
-    load_baa_list,
-    normalise_region,
-)
-from azaudit.render import OutputFormat, render
+from azaudit.models import ScanResult, Severity, Status
+from azaudit.pipeline import run_scan
+from azaudit.render import OutputFormat
 from azaudit.render.console import summary_text
-from azaudit.result import ExitCode, FailOn, build_result, exit_code
-from azaudit.snapshot import Snapshot, load_snapshot, snapshot_file_bytes
+from azaudit.result import ExitCode, FailOn
+from azaudit.waivers import waiver_summary
 
 app = typer.Typer(
     name="azaudit",
@@ -46,7 +38,6 @@ app = typer.Typer(
 checks_app = typer.Typer(help="Browse and test the check catalogue.", no_args_is_help=True)
 app.add_typer(checks_app, name="checks")
 
-SNAPSHOT_FILENAME = "snapshot.json.gz"
 INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT, as shells report it)."""
 
@@ -84,10 +75,50 @@ ChecksDirOption = Annotated[
 ]
 
 
-@app.command(
-    epilog="Exit codes: 0 no failing finding at or above --fail-on; 1 failing findings at or "
-    "above --fail-on; 2 usage or input error; 3 incomplete coverage under --strict."
+EXIT_CODES_EPILOG = (
+    "Exit codes: 0 no failing finding at or above --fail-on; 1 failing findings at or above "
+    "--fail-on; 2 usage or input error; 3 incomplete coverage under --strict; 130 interrupted "
+    "(Ctrl-C)."
 )
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        help="Config file (default: $AZAUDIT_CONFIG, ./azaudit.toml, or [tool.azaudit] of "
+        "./pyproject.toml).",
+    ),
+]
+
+# `scan` parameter name -> config key (azaudit/config.py); the option wins when given.
+_SETTING_OF = {
+    "demo": "scan.demo",
+    "snapshot_file": "scan.snapshot",
+    "subscription": "scan.subscriptions",
+    "all_subscriptions": "scan.all_subscriptions",
+    "management_group": "scan.management_group",
+    "tenant": "scan.tenant",
+    "cloud": "scan.cloud",
+    "concurrency": "scan.concurrency",
+    "timeout": "scan.timeout",
+    "log_format": "scan.log_format",
+    "out": "scan.out",
+    "formats": "scan.formats",
+    "fail_on": "scan.fail_on",
+    "strict": "scan.strict",
+    "checks_dir": "scan.checks_dirs",
+    "only": "scan.checks",
+    "baa_list_file": "scan.baa_list",
+    "allowed_regions": "scan.allowed_regions",
+    "waivers": "scan.waivers",
+    "phi_subscription": "phi.subscriptions",
+    "phi_resource_group": "phi.resource_groups",
+    "phi_tag": "phi.tags",
+}
+
+
+@app.command(epilog=EXIT_CODES_EPILOG)
 def scan(
     ctx: typer.Context,
     demo: Annotated[bool, typer.Option("--demo", help="Scan the bundled demo tenant.")] = False,
@@ -137,7 +168,7 @@ def scan(
         typer.Option(
             "--format",
             "-f",
-            metavar="html|json",
+            metavar="|".join(f.value for f in OutputFormat),
             help="Report format (repeatable; default html and json).",
         ),
     ] = None,
@@ -148,7 +179,7 @@ def scan(
     strict: Annotated[
         bool,
         typer.Option(
-            "--strict",
+            "--strict/--no-strict",
             help="Exit 3 when coverage is incomplete (a collection gap or an ERROR finding).",
         ),
     ] = False,
@@ -171,81 +202,113 @@ def scan(
             help="Comma-separated ARM locations allowed for PHI (default: every US region).",
         ),
     ] = None,
+    phi_subscription: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--phi-subscription",
+            metavar="ID",
+            help="A subscription that holds PHI (repeatable; default: everything is PHI).",
+        ),
+    ] = None,
+    phi_resource_group: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--phi-resource-group",
+            metavar="[SUB/]RG",
+            help="A resource group that holds PHI, in any or one subscription (repeatable).",
+        ),
+    ] = None,
+    phi_tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--phi-tag",
+            metavar="KEY=VALUE",
+            help="Resources with this tag hold PHI (repeatable).",
+        ),
+    ] = None,
+    waivers: Annotated[
+        Path | None,
+        typer.Option("--waivers", metavar="FILE", help="Accepted risks (YAML, docs/waivers.md)."),
+    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Audit a tenant (live, a snapshot, or the demo) and write the gap report."""
-    live = bool(subscription or all_subscriptions or management_group is not None)
-    chosen = [
-        name
-        for name, on in (
-            ("--demo", demo),
-            ("--snapshot", snapshot_file is not None),
-            ("--subscription/--all-subscriptions/--management-group", live),
+    given = {
+        name: value for name, value in locals().items() if name in _SETTING_OF and _given(ctx, name)
+    }
+    options = {_SETTING_OF[name]: _as_setting(name, value) for name, value in given.items()}
+    effective = merge(options, current_environment(), config, Path.cwd())
+    outcome = run_scan(to_request(effective), ctx.obj)
+    for warning in outcome.warnings:
+        typer.echo(f"azaudit: warning: {warning}", err=True)
+    typer.echo(summary_text(outcome.result))
+    typer.echo(phi_line(outcome.result))
+    if outcome.result.waivers:
+        typer.echo(waivers_line(outcome.result))
+    out_dir = effective.values["scan.out"]
+    typer.echo(f"Reports written to {out_dir}/ ({', '.join(p.name for p in outcome.files)})")
+    raise typer.Exit(int(outcome.exit_code))
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def _as_setting(name: str, value: object) -> object:
+    """An option's value in the form config settings use (tuples, plain strings)."""
+    if name == "allowed_regions":
+        return split_commas([str(value)])
+    if isinstance(value, list):
+        return tuple(str(v.value) if isinstance(v, enum.Enum) else v for v in value)
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return value
+
+
+def phi_line(result: ScanResult) -> str:
+    """One line on the PHI scope: what it is, and failing findings inside and outside it."""
+    scope = result.phi_scope
+    if not scope.configured:
+        return (
+            "PHI scope: NOT CONFIGURED - every finding is treated as PHI (fail closed); "
+            "name it with --phi-subscription, --phi-resource-group or --phi-tag"
         )
-        if on
+    failing = [f for f in result.findings if f.status is Status.FAIL]
+    inside = sum(1 for f in failing if f.phi)
+    parts = [
+        f"{len(scope.subscriptions)} subscription(s)",
+        f"{len(scope.resource_groups)} resource group(s)",
+        f"{len(scope.tags)} tag(s)",
     ]
-    if len(chosen) != 1:
-        raise InputError(
-            "choose exactly one of --demo, --snapshot FILE, or --subscription/"
-            "--all-subscriptions/--management-group"
-            + (f" (got {', '.join(chosen)})" if chosen else "")
-        )
-    options = LiveOptions(
-        subscriptions=tuple(subscription or ()),
-        all_subscriptions=all_subscriptions,
-        management_group=management_group,
-        tenant=tenant,
-        cloud=cloud,
-        concurrency=concurrency,
-        timeout=timeout,
+    return (
+        f"PHI scope: {', '.join(parts)}; failing findings: {inside} in PHI scope, "
+        f"{len(failing) - inside} outside"
     )
-    if live:
-        options.validate_scan()  # before anything is loaded or collected
-    check_output_dir("--out", out)
-    catalogue = _catalogue(checks_dir or [])
-    checks = catalogue.checks
-    if only:
-        unknown = [c for c in only if catalogue.get(c) is None]
-        if unknown:
-            raise InputError(f"--check: unknown check id(s) {', '.join(map(repr, unknown))}")
-        wanted = {catalogue.get(c).id for c in only}  # type: ignore[union-attr]
-        checks = tuple(c for c in checks if c.id in wanted)
-    baa_list = _baa_list(baa_list_file)
-    regions = _regions(allowed_regions)
-
-    if demo:
-        from azaudit.demo import build_demo_snapshot
-
-        snapshot = build_demo_snapshot()
-    elif snapshot_file is not None:
-        snapshot = load_snapshot(snapshot_file)
-    else:
-        snapshot = _collect_live(options, catalogue, log_format, ctx.obj)
-
-    # Checks judge ages (sign-ins, keys) as of collection, so re-scanning a kept snapshot
-    # reproduces the same findings.
-    config = ScanConfig(baa_list=baa_list, allowed_regions=regions, now=snapshot.collected_time)
-    findings = evaluate(snapshot, checks, config)
-    scoped = Catalogue(checks, catalogue.citations, catalogue.safeguards)
-    result = build_result(snapshot, scoped, findings, config, _now_iso())
-    files = {out / fmt.filename: render(fmt, result) for fmt in (formats or list(OutputFormat))}
-    if not demo and snapshot_file is None:
-        files[out / SNAPSHOT_FILENAME] = snapshot_file_bytes(snapshot, SNAPSHOT_FILENAME)
-    # Written only after every format rendered, all or none: no partial report.
-    try:
-        write_all_atomic(files)
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot write the reports: {exc.strerror or exc}") from None
-    typer.echo(summary_text(result))
-    typer.echo(f"Reports written to {out}/ ({', '.join(p.name for p in files)})")
-    raise typer.Exit(int(exit_code(result, fail_on, strict)))
 
 
-def _collect_live(
-    options: LiveOptions, catalogue: Catalogue, log_format: LogFormat, deps: object
-) -> Snapshot:
-    from azaudit.cli_live import collect_with_progress
+def waivers_line(result: ScanResult) -> str:
+    """One line on the waivers: how many apply, expired, matched nothing, and findings waived."""
+    states = waiver_summary(result.waivers)
+    waived = sum(w.matched for w in result.waivers)
+    errors = sum(w.errors for w in result.waivers)
+    line = (
+        f"Waivers: {states['active']} active ({waived} finding(s) WAIVED), "
+        f"{states['expired']} expired, {states['unmatched']} matched nothing"
+    )
+    if errors:
+        line += f"; {errors} ERROR finding(s) selected by a waiver stay ERROR"
+    return line
 
-    return collect_with_progress(options, catalogue, log_format, deps)
+
+config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(config: ConfigOption = None) -> None:
+    """Print every scan setting with its value and where it came from."""
+    typer.echo(merge({}, current_environment(), config, Path.cwd()).show())
 
 
 app.command("doctor")(cli_live.doctor)
@@ -253,23 +316,6 @@ app.command("doctor")(cli_live.doctor)
 
 def _catalogue(extra: list[Path]) -> Catalogue:
     return load_catalogue(tuple(extra))
-
-
-def _baa_list(path: Path | None) -> BaaList:
-    return load_baa_list(path) if path is not None else default_baa_list()
-
-
-def _regions(raw: str | None) -> frozenset[str]:
-    if raw is None:
-        return frozenset(default_us_regions())
-    regions = frozenset(normalise_region(r) for r in raw.split(",") if r.strip())
-    if not regions:
-        raise InputError("--allowed-regions: expected a comma-separated list of ARM locations")
-    return regions
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @checks_app.command("list")

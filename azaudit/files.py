@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from azaudit.errors import InputError
@@ -31,10 +32,7 @@ def write_all_atomic(files: Mapping[Path, bytes]) -> None:
             staged.append((Path(tmp), path))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-            # mkstemp creates 0600; a report is an ordinary file: honour the umask as open() does.
-            umask = os.umask(0)
-            os.umask(umask)
-            Path(tmp).chmod(0o666 & ~umask)
+            _ordinary_permissions(Path(tmp))
         # The one way a rename can fail here is a directory in the target's place: check every
         # target before replacing any.
         for _, path in staged:
@@ -46,6 +44,90 @@ def write_all_atomic(files: Mapping[Path, bytes]) -> None:
         for tmp_path, _ in staged:
             tmp_path.unlink(missing_ok=True)
         raise
+
+
+def _ordinary_permissions(path: Path) -> None:
+    # mkstemp creates 0600; a report is an ordinary file: honour the umask as open() does.
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o666 & ~umask)
+
+
+def replace_report_set(
+    directory: Path, files: Mapping[str, bytes], owned: Collection[str], keep: Collection[str] = ()
+) -> tuple[str, ...]:
+    """Make `directory` hold exactly this scan's report files, all of them or none.
+
+    `files` maps file names to contents. `owned` names every file a scan can write there; those
+    not in `files` or `keep` are stale (left by an earlier scan) and are removed in the same
+    step. Other files in the directory are never touched.
+
+    Every new file is first written in full into a fresh staging directory inside `directory`;
+    then each old file (new names and stale ones) is moved into a backup directory and each new
+    file renamed into place. Should any rename fail, the new files are moved back out and the
+    old ones restored, so the directory holds either the complete old set or the complete new
+    one. A directory created here is removed again on failure.
+
+    Returns:
+        The stale file names that were removed, for the caller to warn about.
+
+    Raises:
+        OSError: when a file cannot be written or a target is a directory; nothing changed.
+    """
+    created = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    stale = sorted(n for n in owned if n not in files and n not in keep)
+    stale = [n for n in stale if os.path.lexists(directory / n)]
+    stage = backup = None
+    keep_backup = False
+    moved: list[str] = []
+    placed: list[str] = []
+    try:
+        for name in [*files, *stale]:
+            target = directory / name
+            if target.is_dir():
+                raise IsADirectoryError(errno.EISDIR, "is a directory", str(target))
+        stage = Path(tempfile.mkdtemp(dir=directory, prefix=".azaudit-new-"))
+        for name, data in files.items():
+            (stage / name).write_bytes(data)  # open() honours the umask
+        backup = Path(tempfile.mkdtemp(dir=directory, prefix=".azaudit-old-"))
+        for name in [*files, *stale]:
+            if os.path.lexists(directory / name):
+                (directory / name).replace(backup / name)
+                moved.append(name)
+        for name in files:
+            (stage / name).replace(directory / name)
+            placed.append(name)
+    except BaseException:
+        try:
+            _roll_back(directory, stage, backup, placed, moved)
+        except OSError as failed:
+            # The old files are still in the backup directory: never delete them, say where.
+            keep_backup = True
+            raise OSError(
+                failed.errno, f"{failed.strerror}; the previous reports are kept in {backup}"
+            ) from None
+        if created:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        if backup is not None and not keep_backup:
+            shutil.rmtree(backup, ignore_errors=True)
+    return tuple(stale)
+
+
+def _roll_back(
+    directory: Path, stage: Path | None, backup: Path | None, placed: list[str], moved: list[str]
+) -> None:
+    """Undo a partial swap: new files out, old files back (best effort, newest first)."""
+    for name in reversed(placed):
+        if stage is not None:
+            (directory / name).replace(stage / name)
+    for name in reversed(moved):
+        if backup is not None:
+            (backup / name).replace(directory / name)
 
 
 def check_output_dir(option: str, directory: Path) -> None:

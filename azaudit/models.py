@@ -253,6 +253,7 @@ class WaiverInfo:
 
     `state` is "active" (applied to `matched` findings), "expired" (no longer applies: its
     findings keep their verdict) or "unmatched" (active but matched nothing).
+    `errors` counts ERROR findings the waiver selects: they stay ERROR (never WAIVED).
     """
 
     id: str
@@ -264,6 +265,7 @@ class WaiverInfo:
     expires: str
     state: str
     matched: int
+    errors: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -190,6 +190,19 @@ def test_strict_exits_3_on_incomplete_coverage(tmp_path: Path) -> None:
         ),
         (["scan", "--management-group", ""], "--management-group '': expected a management group"),
         (["checks", "list", "--family", "nope"], "--family: unknown family 'nope'"),
+        (
+            ["scan", "--demo", "--allowed-regions", "eastus,narnia"],
+            "--allowed-regions: unknown region 'narnia'; expected ARM location names",
+        ),
+        (["scan", "--demo", "--phi-tag", "phi"], "--phi-tag 'phi': expected KEY=VALUE"),
+        (
+            ["scan", "--demo", "--phi-subscription", "prod"],
+            "--phi-subscription 'prod': expected a subscription id",
+        ),
+        (
+            ["scan", "--demo", "--phi-resource-group", "a/b/c"],
+            "--phi-resource-group 'a/b/c': expected a resource group name or",
+        ),
     ],
 )
 def test_bad_usage_is_one_line_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -351,6 +364,18 @@ def _file_in_the_way(tmp_path: Path) -> list[str]:
     return ["--out", str(tmp_path / "file" / "report")]
 
 
+def _waivers(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "waivers.yaml"
+    path.write_text(text)
+    return ["--waivers", str(path)]
+
+
+def _config(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "azaudit.toml"
+    path.write_text(text)
+    return ["--config", str(path)]
+
+
 def _directory_in_a_report_place(tmp_path: Path) -> list[str]:
     (tmp_path / "out" / "results.json").mkdir(parents=True)
     return []
@@ -401,6 +426,15 @@ def _directory_in_a_report_place(tmp_path: Path) -> list[str]:
         ),
         (lambda d: ["--baa-list", str(d)], "is a directory, expected a JSON file"),
         (_file_in_the_way, "report: cannot create it, "),
+        (
+            lambda d: _waivers(d, "waivers:\n  - id: W-1\n    check: kv_rbac_model\n"),
+            "waivers.yaml: waivers[0].justification: expected a non-empty text",
+        ),
+        (lambda d: _waivers(d, "waivers: [\n"), "waivers.yaml: invalid YAML at line 2"),
+        (
+            lambda d: _config(d, "[scan]\nstrict = 'yes'\n"),
+            "azaudit.toml: scan.strict: expected true or false, got 'yes'",
+        ),
         (_directory_in_a_report_place, "out: cannot write the reports: "),
     ],
 )
@@ -452,3 +486,63 @@ def test_checks_show_prints_the_rule_as_json() -> None:
     name, params = rule.split(None, 2)[1:]
     assert name == "min_tls_version"
     assert json.loads(params)["minimum"] == "1.2"
+
+
+def test_scan_help_lists_every_exit_code() -> None:
+    proc = azaudit("scan", "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    for code in ("0 no failing finding", "1 failing findings", "2 usage or input error",
+                 "3 incomplete coverage", "130 interrupted"):  # fmt: skip
+        assert code in text, code
+
+
+def test_console_says_when_no_phi_scope_is_configured(
+    demo_scan: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    _, proc = demo_scan
+    assert (
+        "PHI scope: NOT CONFIGURED - every finding is treated as PHI (fail closed)" in proc.stdout
+    )
+
+
+def test_phi_scope_and_waivers_from_the_command_line(tmp_path: Path) -> None:
+    clinical = "6e3b9f02-5d71-4a8c-9c14-0b7e2a6d8c52"
+    waivers = _waivers(
+        tmp_path,
+        "waivers:\n"
+        "  - {id: W-1, check: net_nsg_mgmt_ports_open, resource: '*/nsg-pacs-gw-eus/*', "
+        "justification: vendor, approver: CISO, ticket: SEC-1, expires: 2999-01-01}\n"
+        "  - {id: W-2, check: net_nsg_mgmt_ports_open, resource: '*/nsg-dev-vms-eus/*', "
+        "justification: sandbox, approver: CISO, ticket: SEC-2, expires: 2000-01-01}\n"
+        "  - {id: W-3, check: net_nsg_mgmt_ports_open, resource: '*/no-such-nsg/*', "
+        "justification: gone, approver: CISO, ticket: SEC-3, expires: 2999-01-01}\n",
+    )
+    out = tmp_path / "out"
+    proc = azaudit(
+        "scan", "--demo", "--check", "net_nsg_mgmt_ports_open", "--phi-subscription", clinical,
+        *waivers, "--format", "json", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr  # the dev SSH rule (expired waiver) is high
+    lines = proc.stdout.splitlines()
+    assert (
+        "PHI scope: 1 subscription(s), 0 resource group(s), 0 tag(s); failing findings: "
+        "0 in PHI scope, 1 outside" in lines
+    )
+    assert "Waivers: 1 active (1 finding(s) WAIVED), 1 expired, 1 matched nothing" in lines
+    counts = _results(out)["summary"]["counts"]
+    assert (counts["FAIL"], counts["WAIVED"]) == (1, 1)
+
+
+def test_stale_reports_are_replaced_with_one_warning(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.html").write_text("report of an earlier scan")
+    proc = azaudit("scan", "--demo", "--check", "kv_rbac_model", "--format", "json",
+                   "--fail-on", "never", "--out", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"azaudit: warning: --out {out}: removed report.html left there by an earlier scan "
+        "(not written by this one)"
+    ]
+    assert sorted(p.name for p in out.iterdir()) == ["results.json"]

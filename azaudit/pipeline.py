@@ -1,0 +1,496 @@
+"""The scan pipeline: one frozen `ScanRequest` in, one `ScanOutcome` (result, files, exit code) out.
+
+Every front end (the `scan` command, a config file, an embedding program) describes a scan as a
+`ScanRequest`; `run_scan` does the rest in small steps, in this order:
+
+1. load and validate every input (catalogue, BAA list, regions, PHI scope, waivers) so a bad
+   input stops the run before any collection;
+2. obtain the snapshot (demo, file or live);
+3. live only: write `snapshot.json.gz` at once, so the evidence survives any later failure;
+4. evaluate, apply the PHI scope, apply the waivers, build the result (with its evidence chain);
+5. render every format, then write them all or none (stale files of an earlier scan removed);
+6. decide the exit code.
+
+No Typer, no printing: the CLI parses and prints, this module decides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from azaudit import __version__
+from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.collect.options import LiveDeps, LiveOptions, LogFormat
+from azaudit.engine import evaluate
+from azaudit.errors import AzauditError, InputError
+from azaudit.evaluators.base import ScanConfig
+from azaudit.files import check_output_dir, replace_report_set, write_atomic
+from azaudit.models import EvidenceInfo, Finding, ScanResult, Severity, Status, WaiverInfo
+from azaudit.paths import data_dir
+from azaudit.phi import PhiScope, apply_phi_scope
+from azaudit.reference import (
+    BaaList,
+    default_baa_list,
+    default_us_regions,
+    load_baa_list,
+    normalise_region,
+)
+from azaudit.render import OutputFormat, render
+from azaudit.result import ExitCode, FailOn, build_result, exit_code
+from azaudit.snapshot import Snapshot, dump_snapshot, load_snapshot
+from azaudit.waivers import Waiver, apply_waivers, load_waivers
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken
+    from azure.core.credentials_async import AsyncTokenCredential
+
+    from azaudit.collect.clouds import CloudEndpoints
+
+SNAPSHOT_FILENAME = "snapshot.json.gz"
+DEMO_IDENTITY = "demo tenant"
+UNKNOWN_IDENTITY = "unknown"
+
+
+# -- the request --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSource:
+    """The bundled demo tenant."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotSource:
+    """A snapshot file written by an earlier scan (`.json` or `.json.gz`)."""
+
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSource:
+    """A live, read-only collection."""
+
+    options: LiveOptions
+    log_format: LogFormat = LogFormat.AUTO
+
+
+ScanSource = DemoSource | SnapshotSource | LiveSource
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    """Everything that decides a scan, parsed and merged (options, environment, config file).
+
+    Attributes:
+        source: where the snapshot comes from.
+        out: the report directory.
+        formats: formats to write (each once, in this order).
+        fail_on: exit 1 on FAIL findings at or above this effective severity.
+        strict: exit 3 on incomplete coverage.
+        checks_dirs: extra catalogue directories.
+        only_checks: run only these check ids (empty: all).
+        baa_list: the organisation's BAA list file (None: the shipped list).
+        allowed_regions: ARM locations allowed for PHI (None: every US region).
+        phi: where PHI lives (empty: everything is PHI).
+        waivers: the waivers file, if any.
+        history: where scan history is recorded (a path or database URL); not handled yet.
+        email_to: recipients of the report mail; not handled yet.
+        web: also scan the tenant's public sites for trackers; not handled yet.
+        web_urls: extra site URLs for the web scan; not handled yet.
+    """
+
+    source: ScanSource
+    out: Path = Path("azaudit-report")
+    formats: tuple[OutputFormat, ...] = (OutputFormat.HTML, OutputFormat.JSON)
+    fail_on: FailOn = FailOn.HIGH
+    strict: bool = False
+    checks_dirs: tuple[Path, ...] = ()
+    only_checks: tuple[str, ...] = ()
+    baa_list: Path | None = None
+    allowed_regions: tuple[str, ...] | None = None
+    phi: PhiScope = field(default_factory=PhiScope)
+    waivers: Path | None = None
+    history: str | None = None
+    email_to: tuple[str, ...] = ()
+    web: bool = False
+    web_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOutcome:
+    """What a scan produced.
+
+    Attributes:
+        result: the result every format was rendered from.
+        files: the files written, in order (reports, then the snapshot of a live scan).
+        exit_code: the documented exit code (0, 1 or 3).
+        warnings: one-line notes for the user (e.g. stale files removed).
+    """
+
+    result: ScanResult
+    files: tuple[Path, ...]
+    exit_code: ExitCode
+    warnings: tuple[str, ...] = ()
+
+
+# -- step 1: inputs -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScanInputs:
+    """The validated inputs of a scan: nothing below can fail for a bad option or file."""
+
+    catalogue: Catalogue
+    scoped: Catalogue
+    baa_list: BaaList
+    regions: frozenset[str]
+    waivers: tuple[Waiver, ...]
+
+
+def load_inputs(request: ScanRequest) -> ScanInputs:
+    """Load and validate every input named by the request.
+
+    Raises:
+        InputError: one line naming the option or file and what was expected.
+    """
+    _refuse_unwired(request)
+    if isinstance(request.source, LiveSource):
+        request.source.options.validate_scan()  # before anything is loaded or collected
+    check_output_dir("--out", request.out)
+    catalogue = load_catalogue(request.checks_dirs)
+    scoped = select_checks(catalogue, request.only_checks)
+    baa_list = load_baa_list(request.baa_list) if request.baa_list else default_baa_list()
+    regions = allowed_regions(request.allowed_regions)
+    waivers: tuple[Waiver, ...] = ()
+    if request.waivers is not None:
+
+        def resolve(check_id: str) -> str | None:
+            check = catalogue.get(check_id)
+            return check.id if check is not None else None
+
+        waivers = load_waivers(request.waivers, resolve)
+    return ScanInputs(catalogue, scoped, baa_list, regions, waivers)
+
+
+def _refuse_unwired(request: ScanRequest) -> None:
+    """History, mail and the web scan are carried by the request but handled elsewhere.
+
+    Until they are, asking for them must not be silently ignored.
+    """
+    for name, given in (
+        ("history", request.history is not None),
+        ("email_to", bool(request.email_to)),
+        ("web", request.web or bool(request.web_urls)),
+    ):
+        if given:
+            raise InputError(f"{name}: not available in azaudit {__version__}")
+
+
+def select_checks(catalogue: Catalogue, only: Iterable[str]) -> Catalogue:
+    """The catalogue restricted to `only` (ids or aliases); all checks when empty.
+
+    Raises:
+        InputError: naming the unknown ids.
+    """
+    wanted_ids = list(only)
+    if not wanted_ids:
+        return catalogue
+    unknown = [c for c in wanted_ids if catalogue.get(c) is None]
+    if unknown:
+        raise InputError(f"--check: unknown check id(s) {', '.join(map(repr, unknown))}")
+    wanted = {c.id for c in (catalogue.get(i) for i in wanted_ids) if c is not None}
+    checks = tuple(c for c in catalogue.checks if c.id in wanted)
+    return Catalogue(checks, catalogue.citations, catalogue.safeguards)
+
+
+def known_regions() -> frozenset[str]:
+    """Every ARM location name of the shipped region table (any country), normalised."""
+    document = json.loads((data_dir() / "us_regions.json").read_text(encoding="utf-8"))
+    return frozenset(
+        normalise_region(str(name))
+        for row in document["regions"]
+        for name in (row.get("name"), row.get("display_name"))
+        if name
+    )
+
+
+def allowed_regions(raw: Iterable[str] | None) -> frozenset[str]:
+    """The allowed ARM locations, each checked against the known region list.
+
+    Raises:
+        InputError: for an empty list or an unknown region (a typo would turn every resource
+            into a false FAIL).
+    """
+    if raw is None:
+        return frozenset(default_us_regions())
+    names = [r.strip() for r in raw if r.strip()]
+    if not names:
+        raise InputError("--allowed-regions: expected a comma-separated list of ARM locations")
+    known = known_regions()
+    for name in names:
+        if normalise_region(name) not in known:
+            raise InputError(
+                f"--allowed-regions: unknown region {name!r}; expected ARM location names "
+                "such as eastus,eastus2,centralus (see azaudit/data/us_regions.json)"
+            )
+    return frozenset(normalise_region(n) for n in names)
+
+
+# -- step 2 and 3: the snapshot -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Obtained:
+    """A snapshot and who collected it."""
+
+    snapshot: Snapshot
+    identity: str
+
+
+def obtain_snapshot(source: ScanSource, catalogue: Catalogue, deps: object = None) -> Obtained:
+    """Build, read or collect the snapshot.
+
+    `deps` is handed to the live collector (a `LiveDeps` when a test or an embedder injects a
+    credential or environment).
+    """
+    if isinstance(source, DemoSource):
+        from azaudit.demo import build_demo_snapshot
+
+        return Obtained(build_demo_snapshot(), DEMO_IDENTITY)
+    if isinstance(source, SnapshotSource):
+        return Obtained(load_snapshot(source.path), UNKNOWN_IDENTITY)
+    from azaudit.cli_live import collect_with_progress
+
+    claims: dict[str, str] = {}
+    snapshot = collect_with_progress(
+        source.options, catalogue, source.log_format, _recording_identity(deps, claims)
+    )
+    return Obtained(snapshot, describe_identity(claims))
+
+
+def describe_identity(claims: Mapping[str, str]) -> str:
+    """`upn=…, appid=…, oid=…` from the token's claims, or `unknown`."""
+    parts = [f"{k}={claims[k]}" for k in ("upn", "appid", "oid") if claims.get(k)]
+    return ", ".join(parts) or UNKNOWN_IDENTITY
+
+
+def _recording_identity(deps: object, claims: dict[str, str]) -> LiveDeps:
+    """The collector's dependencies with a credential that notes who the token is for."""
+    base = deps if isinstance(deps, LiveDeps) else LiveDeps()
+    inner = base.credential_factory
+
+    def factory(endpoints: CloudEndpoints, tenant: str | None) -> AsyncTokenCredential:
+        if inner is None:
+            from azaudit.collect.auth import default_credential
+
+            credential = default_credential(endpoints, tenant)
+        else:
+            credential = inner(endpoints, tenant)
+        return _ClaimsRecorder(credential, claims)
+
+    return dataclasses.replace(base, credential_factory=factory)
+
+
+class _ClaimsRecorder:
+    """Passes tokens through and keeps the identity claims of the first (never the token)."""
+
+    def __init__(self, inner: AsyncTokenCredential, claims: dict[str, str]) -> None:
+        self._inner = inner
+        self._claims = claims
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """A token from the wrapped credential."""
+        from azaudit.collect.auth import token_claims
+
+        token = await self._inner.get_token(*scopes, **kwargs)
+        if not self._claims:
+            found = token_claims(token.token)
+            for key, alias in (("appid", "azp"), ("oid", "oid"), ("upn", "upn")):
+                value = found.get(key) or found.get(alias)
+                if isinstance(value, str) and value:
+                    self._claims[key] = value
+        return token
+
+    async def close(self) -> None:
+        """Close the wrapped credential."""
+        await self._inner.close()
+
+    async def __aenter__(self) -> _ClaimsRecorder:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.close()
+
+
+# -- step 4: findings and result ----------------------------------------------------------------
+
+
+def annotate(
+    findings: Iterable[Finding],
+    snapshot: Snapshot,
+    inputs: ScanInputs,
+    phi: PhiScope,
+    today: date,
+) -> tuple[tuple[Finding, ...], tuple[WaiverInfo, ...]]:
+    """PHI scope, then waivers: what the summaries must already count."""
+    severities = {c.id: c.meta.severity for c in inputs.scoped.checks}
+    scoped = apply_phi_scope(findings, snapshot, phi, severities)
+    waived = apply_waivers(scoped, inputs.waivers, snapshot, today)
+    return waived.findings, waived.waivers
+
+
+def catalogue_version(catalogue: Catalogue) -> str:
+    """SHA-256 over the bytes of every loaded check file, in catalogue order."""
+    digest = hashlib.sha256()
+    for check in catalogue.checks:
+        digest.update(check.path.read_bytes())
+    return digest.hexdigest()
+
+
+def build(
+    obtained: Obtained,
+    canonical: bytes,
+    inputs: ScanInputs,
+    request: ScanRequest,
+    now: datetime,
+) -> ScanResult:
+    """Evaluate and bundle the result with its PHI scope, waivers and evidence chain."""
+    snapshot = obtained.snapshot
+    # Checks judge ages (sign-ins, keys) as of collection, so re-scanning a kept snapshot
+    # reproduces the same findings.
+    config = ScanConfig(
+        baa_list=inputs.baa_list, allowed_regions=inputs.regions, now=snapshot.collected_time
+    )
+    raw = evaluate(snapshot, inputs.scoped.checks, config)
+    findings, waivers = annotate(raw, snapshot, inputs, request.phi, now.date())
+    result = build_result(snapshot, inputs.scoped, findings, config, _iso(now))
+    evidence = EvidenceInfo(
+        snapshot_sha256=hashlib.sha256(canonical).hexdigest(),
+        scanning_identity=obtained.identity,
+        tool_version=__version__,
+        catalogue_version=catalogue_version(inputs.catalogue),
+    )
+    return dataclasses.replace(
+        result, phi_scope=request.phi.info, waivers=waivers, evidence=evidence
+    )
+
+
+def decide_exit_code(result: ScanResult, fail_on: FailOn, strict: bool) -> ExitCode:
+    """`result.exit_code`, also failing on findings whose *effective* severity reaches `fail_on`.
+
+    A medium finding escalated to high in PHI scope fails a `--fail-on high` gate.
+    """
+    code = exit_code(result, fail_on, strict)
+    if code is not ExitCode.OK or fail_on is FailOn.NEVER:
+        return code
+    threshold = Severity(fail_on.value).rank
+    for finding in result.findings:
+        if (
+            finding.status is Status.FAIL
+            and finding.severity is not None
+            and finding.severity.rank >= threshold
+        ):
+            return ExitCode.FINDINGS
+    return code
+
+
+# -- step 5: files ------------------------------------------------------------------------------
+
+
+def owned_file_names() -> frozenset[str]:
+    """Every file name a scan can write into `--out` (older ones are stale, not foreign)."""
+    return frozenset({*(f.filename for f in OutputFormat), SNAPSHOT_FILENAME})
+
+
+def render_all(formats: Iterable[OutputFormat], result: ScanResult) -> dict[str, bytes]:
+    """Every requested format, rendered in memory before anything is written."""
+    return {fmt.filename: render(fmt, result) for fmt in dict.fromkeys(formats)}
+
+
+def write_reports(out: Path, files: Mapping[str, bytes], keep: Iterable[str]) -> tuple[str, ...]:
+    """Swap the new report set into `out`, all or none; returns the stale names removed.
+
+    Raises:
+        InputError: naming `--out` when the files cannot be written (nothing changed).
+    """
+    try:
+        return replace_report_set(out, files, owned_file_names(), tuple(keep))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        where = f" ({Path(exc.filename).name})" if exc.filename else ""
+        raise InputError(f"--out {out}: cannot write the reports: {reason}{where}") from None
+
+
+# -- the whole run ------------------------------------------------------------------------------
+
+
+def run_scan(
+    request: ScanRequest,
+    deps: object = None,
+    clock: Callable[[], datetime] | None = None,
+) -> ScanOutcome:
+    """Run the scan the request describes.
+
+    `deps` reaches the live collector; `clock` gives the report time and the day waivers are
+    judged on (default: now, UTC).
+
+    Raises:
+        InputError: a bad input (before any work), or reports that cannot be written.
+        AzauditError: the live collection cannot start.
+    """
+    inputs = load_inputs(request)
+    obtained = obtain_snapshot(request.source, inputs.catalogue, deps)
+    canonical = dump_snapshot(obtained.snapshot)
+    kept: list[str] = []
+    if isinstance(request.source, LiveSource):
+        path = request.out / SNAPSHOT_FILENAME
+        try:
+            # mtime=0 keeps the file byte-identical for the same snapshot.
+            write_atomic(path, gzip.compress(canonical, mtime=0))
+        except OSError as exc:
+            raise InputError(
+                f"--out {request.out}: cannot write {SNAPSHOT_FILENAME}: "
+                f"{exc.strerror or type(exc).__name__}"
+            ) from None
+        kept.append(SNAPSHOT_FILENAME)
+    now = (clock or _utc_now)()
+    try:
+        result = build(obtained, canonical, inputs, request, now)
+        files = render_all(request.formats, result)
+        stale = write_reports(request.out, files, kept)
+    except AzauditError as exc:
+        if kept:
+            raise InputError(
+                f"{exc} (the collected snapshot is kept in {request.out / SNAPSHOT_FILENAME})"
+            ) from None
+        raise
+    warnings = (
+        (
+            f"--out {request.out}: removed {', '.join(stale)} left there by an earlier scan "
+            "(not written by this one)",
+        )
+        if stale
+        else ()
+    )
+    return ScanOutcome(
+        result=result,
+        files=tuple(request.out / name for name in [*files, *kept]),
+        exit_code=decide_exit_code(result, request.fail_on, request.strict),
+        warnings=warnings,
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -17,6 +17,8 @@ import typer
 from azaudit import __version__, cli_live
 from azaudit.casebook import run_case
 from azaudit.catalogue import FAMILY_TITLES, Catalogue, load_catalogue
+from azaudit.catalogue_views import by_citation_lines
+from azaudit.cli_send import send
 from azaudit.collect.options import LogFormat
 from azaudit.config import current_environment, merge, split_commas, to_request
 from azaudit.errors import AzauditError, InputError
@@ -112,6 +114,7 @@ _SETTING_OF = {
     "baa_list_file": "scan.baa_list",
     "allowed_regions": "scan.allowed_regions",
     "waivers": "scan.waivers",
+    "attestations": "scan.attestations",
     "phi_subscription": "phi.subscriptions",
     "phi_resource_group": "phi.resource_groups",
     "phi_tag": "phi.tags",
@@ -230,6 +233,14 @@ def scan(
         Path | None,
         typer.Option("--waivers", metavar="FILE", help="Accepted risks (YAML, docs/waivers.md)."),
     ] = None,
+    attestations: Annotated[
+        Path | None,
+        typer.Option(
+            "--attestations",
+            metavar="FILE",
+            help="Attested administrative safeguards (YAML, docs/attestations.md).",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Audit a tenant (live, a snapshot, or the demo) and write the gap report."""
@@ -312,6 +323,7 @@ def config_show(config: ConfigOption = None) -> None:
 
 
 app.command("doctor")(cli_live.doctor)
+app.command("send")(send)
 
 
 def _catalogue(extra: list[Path]) -> Catalogue:
@@ -334,6 +346,10 @@ def checks_list(
             help="Only checks citing this paragraph, e.g. 164.312(e).",
         ),
     ] = None,
+    by_citation: Annotated[
+        bool,
+        typer.Option("--by-citation", help="Group the checks under each HIPAA citation."),
+    ] = False,
     checks_dir: ChecksDirOption = None,
 ) -> None:
     """List the checks (id, severity, primary citation, title)."""
@@ -352,6 +368,7 @@ def checks_list(
                 "expected e.g. 164.312(e) (see checks/citations.yaml)"
             )
     rows = []
+    selected: set[str] = set()
     for check in catalogue.checks:
         meta = check.meta
         if family is not None and meta.family != family:
@@ -360,9 +377,18 @@ def checks_list(
             continue
         if citation is not None and not any(c.id.startswith(citation) for c in meta.citations):
             continue
+        selected.add(check.id)
         rows.append(
             f"{meta.id:<40} {meta.severity.value:<8} {meta.primary_citation.id:<22} {meta.title}"
         )
+    if by_citation:
+        chosen = tuple(c for c in catalogue.checks if c.id in selected)
+        subset = Catalogue(chosen, catalogue.citations, catalogue.safeguards)
+        for line in by_citation_lines(
+            subset, include_uncovered=len(chosen) == len(catalogue.checks)
+        ):
+            typer.echo(line)
+        return
     typer.echo(f"{'ID':<40} {'SEVERITY':<8} {'HIPAA':<22} TITLE")
     for row in rows:
         typer.echo(row)
@@ -407,7 +433,8 @@ def checks_show(
 @checks_app.command("test")
 def checks_test(checks_dir: ChecksDirOption = None) -> None:
     """Run every check's inline pass/fail cases (use with --checks-dir for your own checks)."""
-    catalogue = _catalogue(checks_dir or [])
+    # Cases are what this command reports on: load without refusing a check whose case fails.
+    catalogue = load_catalogue(tuple(checks_dir or ()), prove_cases=False)
     failures = []
     total = 0
     for check in catalogue.checks:

@@ -93,6 +93,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scan.baa_list", "--baa-list", Kind.PATH, None),
     Setting("scan.allowed_regions", "--allowed-regions", Kind.TEXTS, None),
     Setting("scan.waivers", "--waivers", Kind.PATH, None),
+    Setting("scan.attestations", "--attestations", Kind.PATH, None),
     Setting("phi.subscriptions", "--phi-subscription", Kind.TEXTS, ()),
     Setting("phi.resource_groups", "--phi-resource-group", Kind.TEXTS, ()),
     Setting("phi.tags", "--phi-tag", Kind.TEXTS, ()),
@@ -375,6 +376,7 @@ def to_request(effective: Effective) -> ScanRequest:
         allowed_regions=v["scan.allowed_regions"],
         phi=parse_phi_scope(v["phi.subscriptions"], v["phi.resource_groups"], v["phi.tags"]),
         waivers=v["scan.waivers"],
+        attestations=v["scan.attestations"],
     )
 
 

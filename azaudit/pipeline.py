@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from azaudit import __version__
+from azaudit.attestations import Attestations, apply_attestations, load_attestations
 from azaudit.catalogue import Catalogue, load_catalogue
 from azaudit.collect.options import LiveDeps, LiveOptions, LogFormat
 from azaudit.engine import evaluate
@@ -101,6 +102,7 @@ class ScanRequest:
         allowed_regions: ARM locations allowed for PHI (None: every US region).
         phi: where PHI lives (empty: everything is PHI).
         waivers: the waivers file, if any.
+        attestations: the attestations file for the administrative safeguards, if any.
         history: where scan history is recorded (a path or database URL); not handled yet.
         email_to: recipients of the report mail; not handled yet.
         web: also scan the tenant's public sites for trackers; not handled yet.
@@ -118,6 +120,7 @@ class ScanRequest:
     allowed_regions: tuple[str, ...] | None = None
     phi: PhiScope = field(default_factory=PhiScope)
     waivers: Path | None = None
+    attestations: Path | None = None
     history: str | None = None
     email_to: tuple[str, ...] = ()
     web: bool = False
@@ -153,6 +156,7 @@ class ScanInputs:
     baa_list: BaaList
     regions: frozenset[str]
     waivers: tuple[Waiver, ...]
+    attestations: Attestations
 
 
 def load_inputs(request: ScanRequest) -> ScanInputs:
@@ -177,7 +181,11 @@ def load_inputs(request: ScanRequest) -> ScanInputs:
             return check.id if check is not None else None
 
         waivers = load_waivers(request.waivers, resolve)
-    return ScanInputs(catalogue, scoped, baa_list, regions, waivers)
+    attestations = Attestations(entries=(), path="")
+    if request.attestations is not None:
+        attestations = load_attestations(request.attestations)
+        attestations.require_known(c.id for c in catalogue.checks)
+    return ScanInputs(catalogue, scoped, baa_list, regions, waivers, attestations)
 
 
 def _refuse_unwired(request: ScanRequest) -> None:
@@ -366,10 +374,14 @@ def build(
     snapshot = obtained.snapshot
     # Checks judge ages (sign-ins, keys) as of collection, so re-scanning a kept snapshot
     # reproduces the same findings.
+    # BAA scope is judged on the column of the cloud that was scanned (Azure Government has
+    # its own audit scope).
+    baa_list = inputs.baa_list.for_cloud(str(snapshot.cloud.get("name") or ""))
     config = ScanConfig(
-        baa_list=inputs.baa_list, allowed_regions=inputs.regions, now=snapshot.collected_time
+        baa_list=baa_list, allowed_regions=inputs.regions, now=snapshot.collected_time
     )
-    raw = evaluate(snapshot, inputs.scoped.checks, config)
+    evaluated = evaluate(snapshot, inputs.scoped.checks, config)
+    raw = apply_attestations(evaluated, inputs.attestations, snapshot.collected_time)
     findings, waivers = annotate(raw, snapshot, inputs, request.phi, now.date())
     result = build_result(snapshot, inputs.scoped, findings, config, _iso(now))
     evidence = EvidenceInfo(

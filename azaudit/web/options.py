@@ -53,6 +53,8 @@ class WebScanOptions:
         resolve: `(host, port) -> (address, port)` overrides, like curl's `--resolve`.
         only_resolved: refuse every host not in `resolve` (tests: nothing leaves the machine).
         ssl_context: trust store for HTTPS (None: the system's).
+        render_trust_any_certificate: let Chromium accept any certificate (tests only: Chromium
+            cannot take `ssl_context`; the static scan has already verified the same sites).
         user_agent: the User-Agent header.
         clock: the time stamps of fetched pages.
     """
@@ -69,6 +71,7 @@ class WebScanOptions:
     resolve: Mapping[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
     only_resolved: bool = False
     ssl_context: ssl.SSLContext | None = None
+    render_trust_any_certificate: bool = False
     user_agent: str = USER_AGENT
     clock: Callable[[], datetime] = utc_now
 

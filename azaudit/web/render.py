@@ -76,7 +76,7 @@ async def _render_page(
     host = (urlsplit(url).hostname or "").lower()
     context = await browser.new_context(
         user_agent=options.user_agent,
-        ignore_https_errors=options.ssl_context is not None,
+        ignore_https_errors=options.render_trust_any_certificate,
         java_script_enabled=True,
     )
     requests: list[str] = []

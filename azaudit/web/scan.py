@@ -8,6 +8,7 @@ documents its shape.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,6 +23,13 @@ from azaudit.web.trackers import TrackerData, default_tracker_data
 DOCUMENT = "web:scan"
 """The snapshot detail name of the document, stored at the tenant scope `/`."""
 DOCUMENT_VERSION = 1
+
+
+def with_web_scan(snapshot: Snapshot, document: dict[str, Any]) -> Snapshot:
+    """A copy of `snapshot` holding `document` as the tenant-scope detail `web:scan`."""
+    details = {scope: dict(docs) for scope, docs in snapshot.details.items()}
+    details.setdefault("/", {})[DOCUMENT] = document
+    return dataclasses.replace(snapshot, details=details)
 
 
 def run_web_scan(

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from azaudit import __version__
+from azaudit.models import WebSiteInfo
 from azaudit.snapshot import Snapshot
 from azaudit.web.crawl import crawl_site
 from azaudit.web.discover import discover_sites
@@ -30,6 +31,21 @@ def with_web_scan(snapshot: Snapshot, document: dict[str, Any]) -> Snapshot:
     details = {scope: dict(docs) for scope, docs in snapshot.details.items()}
     details.setdefault("/", {})[DOCUMENT] = document
     return dataclasses.replace(snapshot, details=details)
+
+
+def web_sites_info(document: dict[str, Any]) -> tuple[WebSiteInfo, ...]:
+    """The sites of a `web:scan` document as reports list them (scanned or not)."""
+    return tuple(
+        WebSiteInfo(
+            url=str(site["url"]),
+            origin=str(site["origin"]),
+            resource_id=site.get("resource_id"),
+            scanned=bool(site["scanned"]),
+            pages_scanned=len(site["pages"]),
+            note=str(site["note"]),
+        )
+        for site in document["sites"]
+    )
 
 
 def run_web_scan(

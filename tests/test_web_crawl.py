@@ -228,5 +228,5 @@ def test_discovery_reads_every_hosting_type() -> None:
         ("https://static-contoso.azureedge.net/", "static", ""),
         ("https://classic.azurefd.net/", "classic", ""),
         ("https://apps.contoso-clinic.example/", "agw", ""),
-        ("", "agw", "not scanned: public listener bare has no host name"),
+        ("", "agw", "not scanned: public listener bare has no host name to scan"),
     ]

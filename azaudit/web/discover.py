@@ -97,10 +97,8 @@ def _gateway_hosts(props: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             names.insert(0, inner["hostName"])
         names = [n for n in names if "*" not in n]
         if not names:
-            yield (
-                "",
-                (f"not scanned: public listener {listener.get('name', '')!s} has no host name"),
-            )
+            label = str(listener.get("name", ""))
+            yield "", f"not scanned: public listener {label} has no host name to scan"
         for name in names:
             yield name, ""
 

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from azaudit.cli_web import web_scan
 from azaudit.errors import InputError
-from tests.test_web_scan import site_routes
+from azaudit.snapshot import load_snapshot
+from tests.test_web_scan import site_routes, web_findings
 from tests.web_support import Sites, loopback_only, serve_sites
 
 app = typer.Typer()
@@ -61,6 +62,11 @@ def test_failing_site_writes_reports_and_exits_1(sites: Sites, tmp_path: Path) -
     sites_doc = snapshot["details"]["/"]["web:scan"]["sites"]
     assert [s["url"] for s in sites_doc] == ["https://clinic.example.test/"]
     assert "clinic.example.test" in (out / "report.html").read_text()
+    # The kept snapshot (schema-validated on load) re-evaluates to the same findings.
+    again = web_findings(load_snapshot(out / "snapshot.json.gz"))
+    assert sorted((f.check_id, f.status.value, f.resource_name) for f in again) == sorted(
+        (f["check_id"], f["status"], f["resource_name"]) for f in results["findings"]
+    )
 
 
 def test_fail_on_critical_passes_a_high_only_site(sites: Sites, tmp_path: Path) -> None:

@@ -230,3 +230,47 @@ def test_discovery_reads_every_hosting_type() -> None:
         ("https://apps.contoso-clinic.example/", "agw", ""),
         ("", "agw", "not scanned: public listener bare has no host name to scan"),
     ]
+
+
+ADOBE_LAUNCH = "https://assets.adobedtm.com/1a2b3c/launch-EN0123abcd.min.js"
+TEALIUM = "https://tags.tiqcdn.com/utag/clinic/main/prod/utag.js"
+
+
+def test_adobe_and_tealium_containers_are_fetched_and_scanned() -> None:
+    containers = {
+        "tags.example.test": {
+            "/": Route(
+                page(
+                    "<h1>Tags</h1>",
+                    head=f'<script src="{ADOBE_LAUNCH}" async></script>'
+                    f'<script type="text/javascript" src="{TEALIUM}"></script>',
+                )
+            ),
+        },
+        "assets.adobedtm.com": {
+            "/1a2b3c/launch-EN0123abcd.min.js": Route(
+                'window._satellite=window._satellite||{};_satellite.container={"extensions":'
+                '{"adobe-analytics":{"settings":{"trackingServer":"clinic.sc.omtrdc.net"}}},'
+                '"rules":[{"actions":[{"settings":{"source":"https://snap.licdn.com/li.lms-'
+                'analytics/insight.min.js"}}]}]};',
+                content_type="application/javascript",
+            )
+        },
+        "tags.tiqcdn.com": {
+            "/utag/clinic/main/prod/utag.js": Route(
+                "var utag_data={};utag.loader.cfg={'7':{load:1,src:'//analytics.tiktok.com/"
+                "i18n/pixel/events.js'}};ttq.load('C0LINIC');",
+                content_type="application/javascript",
+            )
+        },
+    }
+    with serve_sites(containers) as sites, loopback_only() as refused:
+        document = scan_sites([SiteTarget("https://tags.example.test/", "user")], sites.options())
+    assert refused == []
+    found = {(d["tracker_id"], d["kind"], d["via"]) for d in document["sites"][0]["detections"]}
+    assert found == {
+        ("adobe-experience-platform-tags", "script", None),
+        ("tealium-iq", "script", None),
+        ("linkedin-insight", "container", ADOBE_LAUNCH),
+        ("tiktok-pixel", "container", TEALIUM),
+    }

@@ -50,6 +50,7 @@ class WebScanOptions:
         render: also load every fetched page in headless Chromium.
         chromium: the system Chromium the rendered scan drives (never downloaded).
         render_concurrency: pages rendered at once.
+        render_timeout: seconds for one page to reach `load` in Chromium.
         resolve: `(host, port) -> (address, port)` overrides, like curl's `--resolve`.
         only_resolved: refuse every host not in `resolve` (tests: nothing leaves the machine).
         ssl_context: trust store for HTTPS (None: the system's).
@@ -67,7 +68,8 @@ class WebScanOptions:
     max_bytes: int = 5 * 1024 * 1024
     render: bool = False
     chromium: str = "/usr/bin/chromium"
-    render_concurrency: int = 2
+    render_concurrency: int = 4
+    render_timeout: float = 30.0
     resolve: Mapping[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
     only_resolved: bool = False
     ssl_context: ssl.SSLContext | None = None

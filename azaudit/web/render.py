@@ -11,10 +11,12 @@ keys the page sets are recorded too. A page that fails to load is an error of th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, Error, Route, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from azaudit.web.crawl import iso
 from azaudit.web.detect import detect_runtime
@@ -30,7 +32,9 @@ CHROMIUM_ARGS = (
     "--disable-sync",
     "--no-first-run",
 )
-SETTLE_MS = 1500  # after `load`, how long late tags (timers, consent) get to fire
+# After `load`, late tags (timers, tag managers) get until the network has been idle for 500 ms,
+# at most this long.
+SETTLE_MS = 3000
 
 
 def host_rules(options: WebScanOptions) -> list[str]:
@@ -96,8 +100,10 @@ async def _render_page(
     try:
         await context.route("**/*", route)
         page = await context.new_page()
-        response = await page.goto(url, wait_until="load", timeout=options.timeout * 1000)
-        await page.wait_for_timeout(SETTLE_MS)
+        response = await page.goto(url, wait_until="load", timeout=options.render_timeout * 1000)
+        # A page that keeps polling is still scanned with what it requested so far.
+        with contextlib.suppress(PlaywrightTimeoutError):
+            await page.wait_for_load_state("networkidle", timeout=SETTLE_MS)
         if response is None or response.status >= 400:
             status = response.status if response is not None else None
             site["errors"].append(

@@ -49,7 +49,7 @@ class WebScanOptions:
         max_bytes: largest page or container body read; larger ones are errors.
         render: also load every fetched page in headless Chromium.
         chromium: the system Chromium the rendered scan drives (never downloaded).
-        render_concurrency: pages rendered at once.
+        render_concurrency: sites rendered at once (each site's pages in turn, in one tab).
         render_timeout: seconds for one page to reach `load` in Chromium.
         resolve: `(host, port) -> (address, port)` overrides, like curl's `--resolve`.
         only_resolved: refuse every host not in `resolve` (tests: nothing leaves the machine).

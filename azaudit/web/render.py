@@ -63,21 +63,25 @@ async def render_sites(
         try:
             limit = asyncio.Semaphore(options.render_concurrency)
 
-            async def one(site: dict[str, Any], url: str) -> None:
+            async def one(site: dict[str, Any]) -> None:
                 async with limit:
-                    await _render_page(browser, site, url, options, data)
+                    await _render_site(browser, site, options, data)
 
-            await asyncio.gather(
-                *(one(site, page["url"]) for site in sites for page in list(site["pages"]))
-            )
+            await asyncio.gather(*(one(site) for site in sites))
         finally:
             await browser.close()
 
 
-async def _render_page(
-    browser: Browser, site: dict[str, Any], url: str, options: WebScanOptions, data: TrackerData
+async def _render_site(
+    browser: Browser, site: dict[str, Any], options: WebScanOptions, data: TrackerData
 ) -> None:
-    host = (urlsplit(url).hostname or "").lower()
+    """Visit a site's pages one after another in one browser tab, as a visitor would.
+
+    One tab per site (rather than one per page) spares Chromium a renderer process per page;
+    requests are attributed to the page whose navigation made them, cookies to the first page
+    after which the browser held them.
+    """
+    host = (urlsplit(site["url"]).hostname or "").lower()
     context = await browser.new_context(
         user_agent=options.user_agent,
         ignore_https_errors=options.render_trust_any_certificate,
@@ -97,39 +101,58 @@ async def _render_page(
         else:
             await route.abort()
 
+    seen_cookies: set[tuple[str, str]] = set()
     try:
         await context.route("**/*", route)
         page = await context.new_page()
-        response = await page.goto(url, wait_until="load", timeout=options.render_timeout * 1000)
-        # A page that keeps polling is still scanned with what it requested so far.
-        with contextlib.suppress(PlaywrightTimeoutError):
-            await page.wait_for_load_state("networkidle", timeout=SETTLE_MS)
-        if response is None or response.status >= 400:
-            status = response.status if response is not None else None
-            site["errors"].append(
-                {
-                    "page_url": url,
-                    "reason": f"rendered load failed (HTTP {status})",
-                    "status": status,
+        for url in [p["url"] for p in site["pages"]]:
+            requests.clear()
+            try:
+                response = await page.goto(
+                    url, wait_until="load", timeout=options.render_timeout * 1000
+                )
+                # A page that keeps polling is still scanned with what it requested so far.
+                with contextlib.suppress(PlaywrightTimeoutError):
+                    await page.wait_for_load_state("networkidle", timeout=SETTLE_MS)
+                if response is None or response.status >= 400:
+                    status = response.status if response is not None else None
+                    site["errors"].append(
+                        {
+                            "page_url": url,
+                            "reason": f"rendered load failed (HTTP {status})",
+                            "status": status,
+                        }
+                    )
+                    continue
+                keys = await page.evaluate("() => Object.keys(window.localStorage)")
+                cookies = {
+                    (str(c.get("name", "")), str(c.get("domain", "")))
+                    for c in await context.cookies()
                 }
+            except Error as exc:
+                site["errors"].append(
+                    {
+                        "page_url": url,
+                        "reason": f"rendered load failed: {str(exc).splitlines()[0]}",
+                        "status": None,
+                    }
+                )
+                if page.is_closed():
+                    page = await context.new_page()
+                continue
+            new_cookies, seen_cookies = cookies - seen_cookies, seen_cookies | cookies
+            seen_at = iso(options)
+            site["detections"].extend(
+                d
+                for d in detect_runtime(data, url, host, list(requests), new_cookies, seen_at)
+                if not _already(site, d)
             )
-            return
-        keys = await page.evaluate("() => Object.keys(window.localStorage)")
-        cookies = [
-            (str(c.get("name", "")), str(c.get("domain", ""))) for c in await context.cookies()
-        ]
-        seen_at = iso(options)
-        site["detections"].extend(
-            d
-            for d in detect_runtime(data, url, host, requests, cookies, seen_at)
-            if not _already(site, d)
-        )
-        site["storage_keys"] = sorted({*site["storage_keys"], *map(str, keys)})
+            site["storage_keys"] = sorted({*site["storage_keys"], *map(str, keys)})
     except Error as exc:
         site["errors"].append(
             {
-                "page_url": url,
-                "reason": f"rendered load failed: {str(exc).splitlines()[0]}",
+                "page_url": site["url"],
+                "reason": f"rendered scan failed: {str(exc).splitlines()[0]}",
                 "status": None,
             }
         )

@@ -106,8 +106,18 @@ def _path(url: str) -> str:
 
 
 def _patient_facing(url: str, patterns: list[str]) -> bool:
-    path = _path(url).lower()
-    return any(path.startswith(p.lower()) or f"{p.lower()}/" in path for p in patterns)
+    """Whether a page is patient-facing: a pattern is a whole path segment (or segments) of it,
+    or the host's first label (`portal.` / `mychart.` sites are portals throughout)."""
+    parts = urlsplit(url)
+    path = (parts.path or "/").lower()
+    first_label = (parts.hostname or "").split(".", 1)[0]
+    for pattern in patterns:
+        segment = pattern.strip("/").lower()
+        if not segment:
+            continue
+        if first_label == segment or re.search(rf"(?:^|/){re.escape(segment)}(?:/|\.|$)", path):
+            return True
+    return False
 
 
 def _by_tracker(site: Mapping[str, Any], baa: set[str], exclude: set[str]) -> dict[str, list[Any]]:

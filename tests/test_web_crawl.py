@@ -9,6 +9,7 @@ import pytest
 
 from azaudit.snapshot import Snapshot
 from azaudit.web import SiteTarget, discover_sites, scan_sites
+from azaudit.web.html import parse_page
 from tests.web_support import CLARITY_SNIPPET, Route, Sites, loopback_only, page, serve_sites
 
 ROBOTS = "User-agent: *\nDisallow: /private\n"
@@ -274,3 +275,14 @@ def test_adobe_and_tealium_containers_are_fetched_and_scanned() -> None:
         ("linkedin-insight", "container", ADOBE_LAUNCH),
         ("tiktok-pixel", "container", TEALIUM),
     }
+
+
+def test_malformed_markup_yields_what_a_browser_would_fetch() -> None:
+    content = parse_page(
+        '<base href="http://[::1"><script src="http://[bad"></script>'
+        '<script src="//static.example/app.js"></script><![if x]><a href="/x#frag">x</a>'
+        "<script>unterminated",
+        "https://a.example.test/",
+    )
+    assert [r.url for r in content.references] == ["https://static.example/app.js"]
+    assert content.links == ["https://a.example.test/x"]

@@ -141,11 +141,15 @@ async def _visit(
     else:
         site["errors"].append(_error(url, f"more than {MAX_REDIRECTS} redirects", None))
         return []
+    try:
+        content = parse_page(got.text, current)
+    except (ValueError, AssertionError) as exc:  # html.parser's few hard failures
+        site["errors"].append(_error(url, f"HTML could not be parsed: {exc}", got.status))
+        return []
     seen_at = iso(options)
     site["pages"].append(
         {"url": url, "final_url": current, "status": got.status, "fetched_at": seen_at}
     )
-    content = parse_page(got.text, current)
     site["detections"].extend(detect_page(data, url, host, content, got.cookie_names, seen_at))
     for container in container_urls(data, host, content):
         body = await containers(container)

@@ -54,14 +54,17 @@ class _Collector(HTMLParser):
         value = raw.strip()
         if value.lower().startswith(("javascript:", "data:", "mailto:", "tel:", "blob:")):
             return None
-        return urldefrag(urljoin(self.base, value))[0]
+        try:
+            return urldefrag(urljoin(self.base, value))[0]
+        except ValueError:  # e.g. an unbalanced IPv6 bracket: a browser would not fetch it either
+            return None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k.lower(): (v or "") for k, v in attrs}
         text = self.get_starttag_text() or f"<{tag}>"
         element = text if len(text) <= 300 else text[:297] + "..."
         if tag == "base" and values.get("href"):
-            self.base = urljoin(self.base, values["href"])
+            self.base = self._absolute(values["href"]) or self.base
         elif tag == "script":
             src = self._absolute(values.get("src"))
             if src is not None:

@@ -286,3 +286,18 @@ def test_malformed_markup_yields_what_a_browser_would_fetch() -> None:
     )
     assert [r.url for r in content.references] == ["https://static.example/app.js"]
     assert content.links == ["https://a.example.test/x"]
+
+
+def test_untrusted_certificate_is_a_gap() -> None:
+    with (
+        serve_sites({"tls.example.test": {"/": Route(page("hi", head=CLARITY_SNIPPET))}}) as sites,
+        loopback_only(),
+    ):
+        document = scan_sites(
+            [SiteTarget("https://tls.example.test/", "user")], sites.options(ssl_context=None)
+        )
+    site = document["sites"][0]
+    assert (site["scanned"], site["detections"]) == (False, [])
+    assert site["note"].startswith(
+        "not scanned: robots.txt unreachable (TLS certificate not trusted"
+    )

@@ -65,6 +65,7 @@ FAMILY_TITLES: dict[str, str] = {
     "logging": "Audit logging and monitoring",
     "defender": "Defender for Cloud and threat protection",
     "backup": "Backup, contingency and integrity",
+    "web": "Website trackers and patient portals",
 }
 
 

@@ -19,6 +19,7 @@ from azaudit.casebook import run_case
 from azaudit.catalogue import FAMILY_TITLES, Catalogue, load_catalogue
 from azaudit.catalogue_views import by_citation_lines
 from azaudit.cli_send import send
+from azaudit.cli_web import web_scan
 from azaudit.collect.options import LogFormat
 from azaudit.config import current_environment, merge, split_commas, to_request
 from azaudit.errors import AzauditError, InputError
@@ -115,6 +116,11 @@ _SETTING_OF = {
     "allowed_regions": "scan.allowed_regions",
     "waivers": "scan.waivers",
     "attestations": "scan.attestations",
+    "email_to": "scan.email_to",
+    "web": "scan.web",
+    "web_url": "scan.web_urls",
+    "web_render": "scan.web_render",
+    "web_max_pages": "scan.web_max_pages",
     "phi_subscription": "phi.subscriptions",
     "phi_resource_group": "phi.resource_groups",
     "phi_tag": "phi.tags",
@@ -241,6 +247,31 @@ def scan(
             help="Attested administrative safeguards (YAML, docs/attestations.md).",
         ),
     ] = None,
+    email_to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--email-to",
+            metavar="ADDRESS",
+            help="Mail the summary and reports here once written (repeatable; docs/email.md).",
+        ),
+    ] = None,
+    web: Annotated[
+        bool,
+        typer.Option("--web", help="Also scan the tenant's public sites for trackers (live)."),
+    ] = False,
+    web_url: Annotated[
+        list[str] | None,
+        typer.Option("--web-url", metavar="URL", help="A further site for the web scan."),
+    ] = None,
+    web_render: Annotated[
+        bool, typer.Option("--web-render", help="Web scan: render pages in headless Chromium.")
+    ] = False,
+    web_max_pages: Annotated[
+        int,
+        typer.Option(
+            "--web-max-pages", min=1, max=1000, metavar="N", help="Web scan: pages per site."
+        ),
+    ] = 20,
     config: ConfigOption = None,
 ) -> None:
     """Audit a tenant (live, a snapshot, or the demo) and write the gap report."""
@@ -258,6 +289,8 @@ def scan(
         typer.echo(waivers_line(outcome.result))
     out_dir = effective.values["scan.out"]
     typer.echo(f"Reports written to {out_dir}/ ({', '.join(p.name for p in outcome.files)})")
+    for note in outcome.notes:
+        typer.echo(f"azaudit: {note}")
     raise typer.Exit(int(outcome.exit_code))
 
 
@@ -324,6 +357,7 @@ def config_show(config: ConfigOption = None) -> None:
 
 app.command("doctor")(cli_live.doctor)
 app.command("send")(send)
+app.command("web-scan")(web_scan)
 
 
 def _catalogue(extra: list[Path]) -> Catalogue:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
@@ -29,30 +28,12 @@ from azaudit.render import OutputFormat, render
 from azaudit.render.console import summary_text
 from azaudit.result import FailOn, build_result, exit_code
 from azaudit.snapshot import Snapshot, snapshot_file_bytes
-from azaudit.web.options import SiteTarget, WebScanOptions, parse_resolve
+from azaudit.web.options import SiteTarget, WebScanOptions, parse_resolve, site_targets
 from azaudit.web.scan import scan_sites, web_sites_info, with_web_scan
 
 SNAPSHOT_FILENAME = "snapshot.json.gz"
 WEB_TENANT = "web-scan"
 WEB_FAMILY = "web"
-
-
-def site_targets(urls: Sequence[str]) -> list[SiteTarget]:
-    """User-given start URLs, validated (http/https with a host name).
-
-    Raises:
-        InputError: naming the URL and what was expected.
-    """
-    targets = []
-    for raw in urls:
-        parts = urlsplit(raw.strip())
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise InputError(f"URL {raw!r}: expected an http:// or https:// URL with a host name")
-        url = urlunsplit(
-            (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, "")
-        )
-        targets.append(SiteTarget(url=url, origin="user"))
-    return targets
 
 
 def web_only_snapshot(document: dict[str, object], collected_at: str) -> Snapshot:

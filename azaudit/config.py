@@ -94,9 +94,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scan.allowed_regions", "--allowed-regions", Kind.TEXTS, None),
     Setting("scan.waivers", "--waivers", Kind.PATH, None),
     Setting("scan.attestations", "--attestations", Kind.PATH, None),
+    Setting("scan.email_to", "--email-to", Kind.TEXTS, ()),
+    Setting("scan.web", "--web", Kind.FLAG, False),
+    Setting("scan.web_urls", "--web-url", Kind.TEXTS, ()),
+    Setting("scan.web_render", "--web-render", Kind.FLAG, False),
+    Setting("scan.web_max_pages", "--web-max-pages", Kind.INT, 20, minimum=1, maximum=1000),
     Setting("phi.subscriptions", "--phi-subscription", Kind.TEXTS, ()),
     Setting("phi.resource_groups", "--phi-resource-group", Kind.TEXTS, ()),
     Setting("phi.tags", "--phi-tag", Kind.TEXTS, ()),
+    # SMTP settings have no option (the password is read from AZAUDIT_SMTP_PASSWORD only).
+    Setting("smtp.host", "", Kind.TEXT, None),
+    Setting("smtp.port", "", Kind.INT, None, minimum=1, maximum=65535),
+    Setting("smtp.user", "", Kind.TEXT, None),
+    Setting("smtp.from", "", Kind.TEXT, None),
+    Setting("smtp.starttls", "", Kind.FLAG, None),
+    Setting("smtp.ssl", "", Kind.FLAG, None),
+    Setting("smtp.ca_file", "", Kind.PATH, None),
+    Setting("smtp.timeout", "", Kind.NUMBER, None, minimum=1.0),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 SOURCE_KEYS = (
@@ -347,7 +361,7 @@ def merge(
 
 
 def _origin(label: str, setting: Setting) -> str:
-    if label == "option":
+    if label == "option" and setting.option:
         return f"option {setting.option}"
     if label == "environment":
         return f"environment {setting.env}"
@@ -377,7 +391,25 @@ def to_request(effective: Effective) -> ScanRequest:
         phi=parse_phi_scope(v["phi.subscriptions"], v["phi.resource_groups"], v["phi.tags"]),
         waivers=v["scan.waivers"],
         attestations=v["scan.attestations"],
+        email_to=tuple(v["scan.email_to"]),
+        smtp=_smtp(v),
+        web=v["scan.web"],
+        web_urls=tuple(v["scan.web_urls"]),
+        web_render=v["scan.web_render"],
+        web_max_pages=int(v["scan.web_max_pages"]),
     )
+
+
+def _smtp(v: Mapping[str, Any]) -> dict[str, str]:
+    """The `[smtp]` values that are set, as the mail settings read them (text)."""
+    found: dict[str, str] = {}
+    for setting in SETTINGS:
+        table, name = setting.key.split(".", 1)
+        value = v[setting.key]
+        if table != "smtp" or value is None:
+            continue
+        found[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return found
 
 
 def _source(v: Mapping[str, Any]) -> ScanSource:

@@ -20,6 +20,7 @@ import dataclasses
 import gzip
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -30,6 +31,8 @@ from azaudit import __version__
 from azaudit.attestations import Attestations, apply_attestations, load_attestations
 from azaudit.catalogue import Catalogue, load_catalogue
 from azaudit.collect.options import LiveDeps, LiveOptions, LogFormat
+from azaudit.deliver.mail import MailRequest, mail_reports
+from azaudit.deliver.settings import SmtpSettings, load_smtp_settings
 from azaudit.engine import evaluate
 from azaudit.errors import AzauditError, InputError
 from azaudit.evaluators.base import ScanConfig
@@ -48,6 +51,9 @@ from azaudit.render import OutputFormat, render
 from azaudit.result import ExitCode, FailOn, build_result, exit_code
 from azaudit.snapshot import Snapshot, dump_snapshot, load_snapshot
 from azaudit.waivers import Waiver, apply_waivers, load_waivers
+from azaudit.web import WebScanOptions, run_web_scan
+from azaudit.web.options import SiteTarget, site_targets
+from azaudit.web.scan import recorded_web_sites, with_web_scan
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken
@@ -104,9 +110,12 @@ class ScanRequest:
         waivers: the waivers file, if any.
         attestations: the attestations file for the administrative safeguards, if any.
         history: where scan history is recorded (a path or database URL); not handled yet.
-        email_to: recipients of the report mail; not handled yet.
-        web: also scan the tenant's public sites for trackers; not handled yet.
-        web_urls: extra site URLs for the web scan; not handled yet.
+        email_to: recipients of the report mail (sent once the reports are written).
+        smtp: SMTP settings from the config file's `[smtp]` table (the environment wins).
+        web: also scan the tenant's public sites for trackers (live scans only).
+        web_urls: further site URLs for the web scan.
+        web_render: load every scanned page in headless Chromium too.
+        web_max_pages: pages fetched per site.
     """
 
     source: ScanSource
@@ -123,8 +132,11 @@ class ScanRequest:
     attestations: Path | None = None
     history: str | None = None
     email_to: tuple[str, ...] = ()
+    smtp: Mapping[str, str] = field(default_factory=dict)
     web: bool = False
     web_urls: tuple[str, ...] = ()
+    web_render: bool = False
+    web_max_pages: int = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +148,14 @@ class ScanOutcome:
         files: the files written, in order (reports, then the snapshot of a live scan).
         exit_code: the documented exit code (0, 1 or 3).
         warnings: one-line notes for the user (e.g. stale files removed).
+        notes: what was done after the reports were written (e.g. the mail sent).
     """
 
     result: ScanResult
     files: tuple[Path, ...]
     exit_code: ExitCode
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 # -- step 1: inputs -----------------------------------------------------------------------------
@@ -157,6 +171,8 @@ class ScanInputs:
     regions: frozenset[str]
     waivers: tuple[Waiver, ...]
     attestations: Attestations
+    web_targets: tuple[SiteTarget, ...] | None
+    mail: tuple[MailRequest, SmtpSettings] | None
 
 
 def load_inputs(request: ScanRequest) -> ScanInputs:
@@ -185,19 +201,49 @@ def load_inputs(request: ScanRequest) -> ScanInputs:
     if request.attestations is not None:
         attestations = load_attestations(request.attestations)
         attestations.require_known(c.id for c in catalogue.checks)
-    return ScanInputs(catalogue, scoped, baa_list, regions, waivers, attestations)
+    return ScanInputs(
+        catalogue,
+        scoped,
+        baa_list,
+        regions,
+        waivers,
+        attestations,
+        _web_targets(request),
+        _mail(request),
+    )
+
+
+def _web_targets(request: ScanRequest) -> tuple[SiteTarget, ...] | None:
+    """The user's extra sites when a web scan is asked for, else None.
+
+    A web scan joins a live collection only: the demo and a kept snapshot are evidence of an
+    earlier moment, and their recorded `web:scan` document (if any) is what gets evaluated.
+    """
+    if not (request.web or request.web_urls):
+        return None
+    if not isinstance(request.source, LiveSource):
+        raise InputError(
+            "--web: a web scan runs with a live scan only (a snapshot or the demo is evaluated "
+            "with the web scan it recorded); use 'azaudit web-scan URL...' for sites alone"
+        )
+    return tuple(site_targets(request.web_urls))
+
+
+def _mail(request: ScanRequest) -> tuple[MailRequest, SmtpSettings] | None:
+    """Validated mail request and SMTP settings, before any work (a typo must not cost a scan)."""
+    if not request.email_to:
+        return None
+    mail = MailRequest(recipients=request.email_to)
+    mail.validate()
+    return mail, load_smtp_settings(os.environ, file_values=request.smtp)
 
 
 def _refuse_unwired(request: ScanRequest) -> None:
-    """History, mail and the web scan are carried by the request but handled elsewhere.
+    """History is carried by the request but handled elsewhere.
 
     Until they are, asking for them must not be silently ignored.
     """
-    for name, given in (
-        ("history", request.history is not None),
-        ("email_to", bool(request.email_to)),
-        ("web", request.web or bool(request.web_urls)),
-    ):
+    for name, given in (("history", request.history is not None),):
         if given:
             raise InputError(f"{name}: not available in azaudit {__version__}")
 
@@ -391,8 +437,25 @@ def build(
         catalogue_version=catalogue_version(inputs.catalogue),
     )
     return dataclasses.replace(
-        result, phi_scope=request.phi.info, waivers=waivers, evidence=evidence
+        result,
+        phi_scope=request.phi.info,
+        waivers=waivers,
+        evidence=evidence,
+        web_sites=recorded_web_sites(snapshot),
     )
+
+
+def scan_websites(snapshot: Snapshot, inputs: ScanInputs, request: ScanRequest) -> Snapshot:
+    """The snapshot with the `web:scan` document of the tenant's (and the user's) sites added.
+
+    Runs after collection and before the snapshot is written, so the evidence file holds what
+    the web checks are evaluated on.
+    """
+    if inputs.web_targets is None:
+        return snapshot
+    options = WebScanOptions(render=request.web_render, max_pages=request.web_max_pages)
+    document = run_web_scan(snapshot, options, extra=inputs.web_targets)
+    return with_web_scan(snapshot, document)
 
 
 def decide_exit_code(result: ScanResult, fail_on: FailOn, strict: bool) -> ExitCode:
@@ -460,6 +523,9 @@ def run_scan(
     """
     inputs = load_inputs(request)
     obtained = obtain_snapshot(request.source, inputs.catalogue, deps)
+    obtained = dataclasses.replace(
+        obtained, snapshot=scan_websites(obtained.snapshot, inputs, request)
+    )
     canonical = dump_snapshot(obtained.snapshot)
     kept: list[str] = []
     if isinstance(request.source, LiveSource):
@@ -492,11 +558,18 @@ def run_scan(
         if stale
         else ()
     )
+    notes: tuple[str, ...] = ()
+    if inputs.mail is not None:
+        # The reports are on disk already: a delivery failure is one line and exit 2, and the
+        # files stay for the pipeline's artifact step.
+        mail, settings = inputs.mail
+        notes = (mail_reports(result, request.out, mail, settings).describe(),)
     return ScanOutcome(
         result=result,
         files=tuple(request.out / name for name in [*files, *kept]),
         exit_code=decide_exit_code(result, request.fail_on, request.strict),
         warnings=warnings,
+        notes=notes,
     )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from azaudit import __version__
 from azaudit.errors import InputError
@@ -96,3 +97,21 @@ def parse_resolve(entries: list[str]) -> dict[tuple[str, int], tuple[str, int]]:
             raise InputError(f"--resolve {entry!r}: ports must be numbers") from None
         mapping[(parts[0].lower(), port)] = (parts[2], target)
     return mapping
+
+
+def site_targets(urls: Sequence[str]) -> list[SiteTarget]:
+    """User-given start URLs, validated (http/https with a host name).
+
+    Raises:
+        InputError: naming the URL and what was expected.
+    """
+    targets = []
+    for raw in urls:
+        parts = urlsplit(raw.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise InputError(f"URL {raw!r}: expected an http:// or https:// URL with a host name")
+        url = urlunsplit(
+            (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, "")
+        )
+        targets.append(SiteTarget(url=url, origin="user"))
+    return targets

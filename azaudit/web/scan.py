@@ -48,6 +48,20 @@ def web_sites_info(document: dict[str, Any]) -> tuple[WebSiteInfo, ...]:
     )
 
 
+def recorded_web_sites(snapshot: Snapshot) -> tuple[WebSiteInfo, ...]:
+    """The sites of the snapshot's `web:scan` document, or none.
+
+    A document of an unknown shape lists no site here; the web checks report it as ERROR.
+    """
+    found, document = snapshot.detail("/", DOCUMENT)
+    if not found or not isinstance(document, dict):
+        return ()
+    try:
+        return web_sites_info(document)
+    except (KeyError, TypeError, ValueError):
+        return ()
+
+
 def run_web_scan(
     snapshot: Snapshot,
     options: WebScanOptions,

@@ -287,7 +287,7 @@ class HistoryStore:
                     keys.c.tenant_id == tenant_id, keys.c.identity.in_(chunk)
                 )
             )
-            found.update({str(identity): int(key_id) for identity, key_id in rows.tuples()})
+            found.update({str(row[0]): int(row[1]) for row in rows})
         return found
 
     # -- reading ---------------------------------------------------------------------------

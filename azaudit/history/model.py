@@ -7,11 +7,12 @@ the diff is one pure function whatever the two sides came from (docs/history.md)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from azaudit.models import Finding, ScanResult, Severity, Status
+from azaudit.models import ScanResult, Severity, Status
 from azaudit.result import posture
 
 OPEN_STATUSES = frozenset({Status.FAIL, Status.ERROR})
@@ -91,49 +92,89 @@ def worse(a: FindingEntry, b: FindingEntry) -> FindingEntry:
     return a if _STATUS_WEIGHT[a.status] >= _STATUS_WEIGHT[b.status] else b
 
 
-def entries_of(result: ScanResult) -> dict[str, FindingEntry]:
-    """Every finding of `result` by identity (duplicates collapsed to the worse status)."""
+def entries_of(
+    result: ScanResult, identities: Sequence[str], open_only: bool = False
+) -> dict[str, FindingEntry]:
+    """Findings of `result` by identity (duplicates collapsed to the worse status).
+
+    Args:
+        result: the scan.
+        identities: `identities_of(result)`, computed once by the caller.
+        open_only: keep only open findings (all a diff needs).
+    """
     severities = {c.id: c.severity for c in result.checks}
     out: dict[str, FindingEntry] = {}
-    for finding in result.findings:
-        entry = entry_of(finding, severities)
-        seen = out.get(entry.identity)
-        out[entry.identity] = entry if seen is None else worse(seen, entry)
+    for identity, finding in zip(identities, result.findings, strict=True):
+        if open_only and finding.status not in OPEN_STATUSES:
+            continue
+        entry = FindingEntry(
+            identity=identity,
+            check_id=finding.check_id,
+            resource_id=finding.resource_id,
+            resource_name=finding.resource_name,
+            subscription_id=finding.subscription_id,
+            sub_item=finding.sub_item,
+            status=finding.status,
+            # The effective severity when the result was scored, else the check's.
+            severity=finding.severity or severities.get(finding.check_id, Severity.INFO),
+            phi=finding.phi,
+            waiver_id=finding.waiver_id,
+        )
+        seen = out.get(identity)
+        out[identity] = entry if seen is None else worse(seen, entry)
     return out
 
 
-def entry_of(finding: Finding, severities: Mapping[str, Severity]) -> FindingEntry:
-    """The history entry of one finding; its severity is the effective one when scored."""
-    severity = finding.severity or severities.get(finding.check_id, Severity.INFO)
-    return FindingEntry(
-        identity=finding.identity,
-        check_id=finding.check_id,
-        resource_id=finding.resource_id,
-        resource_name=finding.resource_name,
-        subscription_id=finding.subscription_id,
-        sub_item=finding.sub_item,
-        status=finding.status,
-        severity=severity,
-        phi=finding.phi,
-        waiver_id=finding.waiver_id,
-    )
+StoredRow = tuple[str, str, str, str, str | None, str, str, str, bool | None, str | None]
+"""identity, check id, resource id and name, subscription, sub-item, status, severity, PHI,
+waiver id: one finding as the store writes it."""
+
+
+def stored_rows(result: ScanResult, identities: Sequence[str]) -> list[StoredRow]:
+    """Every finding of `result` as a row to store, one per identity (the worse status kept,
+    as `worse` does). Plain tuples: recording a large tenant builds tens of thousands."""
+    severities = {c.id: c.severity.value for c in result.checks}
+    weights: dict[str, int] = {}
+    rows: dict[str, StoredRow] = {}
+    for identity, finding in zip(identities, result.findings, strict=True):
+        weight = _STATUS_WEIGHT[finding.status]
+        if weights.get(identity, -1) >= weight:
+            continue
+        weights[identity] = weight
+        severity = finding.severity
+        rows[identity] = (
+            identity,
+            finding.check_id,
+            finding.resource_id,
+            finding.resource_name,
+            finding.subscription_id,
+            finding.sub_item,
+            finding.status.value,
+            severity.value if severity else severities.get(finding.check_id, "info"),
+            finding.phi,
+            finding.waiver_id,
+        )
+    return list(rows.values())
+
+
+def identities_of(result: ScanResult) -> list[str]:
+    """`Finding.identity` of every finding, in result order."""
+    return [finding.identity for finding in result.findings]
 
 
 def status_counts(statuses: Iterable[Status]) -> dict[str, int]:
     """Counts keyed by every status value (zeros included)."""
-    counts = {s.value: 0 for s in Status}
-    for status in statuses:
-        counts[status.value] += 1
-    return counts
+    found = Counter(statuses)
+    return {s.value: found.get(s, 0) for s in Status}
 
 
-def run_ref_of(result: ScanResult) -> RunRef:
+def run_ref_of(result: ScanResult, identities: Sequence[str]) -> RunRef:
     """The summary row of `result` under the run id history gives it (counts as reported)."""
     counts = status_counts(f.status for f in result.findings)
     reported = result.summary.get("posture")
     value = float(reported) if isinstance(reported, int | float) else posture(counts)
     return RunRef(
-        run_id=run_id_for(result),
+        run_id=_run_id(result, identities),
         tenant_id=result.tenant_id,
         tenant_name=result.tenant_name,
         generated_at=result.generated_at,
@@ -147,10 +188,10 @@ def run_ref_of(result: ScanResult) -> RunRef:
 
 def run_findings_of(result: ScanResult) -> RunFindings:
     """`result` as one side of a diff."""
-    entries = entries_of(result)
+    identities = identities_of(result)
     return RunFindings(
-        ref=run_ref_of(result),
-        open={k: e for k, e in entries.items() if e.is_open},
+        ref=run_ref_of(result, identities),
+        open=entries_of(result, identities, open_only=True),
         checks=frozenset(c.id for c in result.checks),
     )
 
@@ -161,11 +202,19 @@ def run_id_for(result: ScanResult) -> str:
     Deterministic, so a report can name its own run before it is recorded and recording the
     same result twice keeps one run. Ids sort by time: `20261204T020000Z-3fa9c21b`.
     """
+    return _run_id(result, identities_of(result))
+
+
+def _run_id(result: ScanResult, identities: Sequence[str]) -> str:
     digest = hashlib.sha256()
     for part in (result.tenant_id, result.generated_at, result.collected_at, result.tool_version):
         digest.update(part.encode() + b"\0")
-    for finding in result.findings:
-        digest.update(f"{finding.identity}\0{finding.status.value}\0".encode())
+    digest.update(
+        "\0".join(
+            f"{identity}\0{finding.status.value}"
+            for identity, finding in zip(identities, result.findings, strict=True)
+        ).encode()
+    )
     return f"{_compact_time(result.generated_at)}-{digest.hexdigest()[:8]}"
 
 

@@ -101,6 +101,24 @@ run_findings = Table(
     sqlite_with_rowid=False,
 )
 
+staging = Table(
+    "azaudit_staged_findings",
+    MetaData(),
+    Column("identity", Text, nullable=False),
+    Column("check_id", String(128), nullable=False),
+    Column("resource_id", Text, nullable=False),
+    Column("resource_name", Text, nullable=False),
+    Column("subscription_id", String(64)),
+    Column("sub_item", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("phi", Boolean),
+    Column("waiver_id", Text),
+    prefixes=["TEMPORARY"],
+)
+"""One run's findings on their way in (a temporary table, private to the connection and
+dropped in the transaction that made it); not part of the schema."""
+
 # Tables as version 1 created them, spelled out: a released step never changes.
 _v1 = MetaData()
 Table("schema_version", _v1, Column("version", Integer, nullable=False))

@@ -9,15 +9,27 @@ one index range, and a run's findings are one primary-key range (docs/history.md
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, create_engine, event, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    Row,
+    String,
+    and_,
+    create_engine,
+    event,
+    exists,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
@@ -29,16 +41,18 @@ from azaudit.history.model import (
     FindingEntry,
     RunFindings,
     RunRef,
-    entries_of,
+    StoredRow,
+    identities_of,
     run_findings_of,
     run_ref_of,
+    stored_rows,
 )
 from azaudit.models import HistoryInfo, ScanResult, Severity, Status
 
-_CHUNK = 500
-"""Identities looked up per statement (well below SQLite's and PostgreSQL's parameter limits)."""
 _WRITE = "azaudit_write"
 _OPEN_VALUES = tuple(s.value for s in OPEN_STATUSES)
+_STATUS = {s.value: s for s in Status}
+_SEVERITY = {s.value: s for s in Severity}
 _COUNT_COLUMNS = {
     Status.PASS: "pass_count",
     Status.FAIL: "fail_count",
@@ -130,6 +144,8 @@ def _engine(url: URL) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
+        # The staging table of a recorded run is scratch space: keep it off the disk.
+        cursor.execute("PRAGMA temp_store = MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -145,6 +161,61 @@ def _reason(exc: SQLAlchemyError) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
     return (text.splitlines() or ["database error"])[0]
+
+
+def _store_findings(conn: Connection, seq: int, tenant_id: str, rows: list[StoredRow]) -> None:
+    """Add a run's findings: stage them, add new identities, then insert the run's rows."""
+    staging = schema.staging
+    staging.create(conn)
+    columns = [c.name for c in staging.columns]
+    if conn.dialect.name == "postgresql":
+        # COPY is PostgreSQL's bulk path: one stream instead of a round trip per row.
+        raw: Any = conn.connection.dbapi_connection
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {staging.name} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" for _ in columns)
+        conn.exec_driver_sql(f"INSERT INTO {staging.name} VALUES ({marks})", rows)  # noqa: S608
+
+    keys, rf = schema.finding_keys, schema.run_findings
+    key_columns = ["identity", "check_id", "resource_id", "resource_name", "subscription_id"]
+    first_seen = select(
+        literal(tenant_id, String()).label("tenant_id"),
+        *(staging.c[name] for name in key_columns),
+        staging.c.sub_item,
+    ).where(~exists().where(keys.c.tenant_id == tenant_id, keys.c.identity == staging.c.identity))
+    add_keys = insert(keys).from_select(["tenant_id", *key_columns, "sub_item"], first_seen)
+    if conn.dialect.name == "postgresql":
+        # A concurrent run of the same tenant may add the same identity first.
+        add_keys = (
+            pg_dialect.insert(keys)
+            .from_select(["tenant_id", *key_columns, "sub_item"], first_seen)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "identity"])
+        )
+    conn.execute(add_keys)
+    conn.execute(
+        insert(rf).from_select(
+            ["run_seq", "key_id", "status", "severity", "phi", "waiver_id"],
+            select(
+                literal(seq, Integer()),
+                keys.c.id,
+                staging.c.status,
+                staging.c.severity,
+                staging.c.phi,
+                staging.c.waiver_id,
+            ).select_from(
+                staging.join(
+                    keys,
+                    and_(keys.c.tenant_id == tenant_id, keys.c.identity == staging.c.identity),
+                )
+            ),
+        )
+    )
+    staging.drop(conn)
 
 
 class HistoryStore:
@@ -196,10 +267,14 @@ class HistoryStore:
     def record(self, result: ScanResult, recorded_at: str | None = None) -> str:
         """Store `result` as a run and return its run id.
 
-        Recording the same result again keeps the one run (the id is derived from it).
+        Recording the same result again keeps the one run (the id is derived from it). The
+        findings travel in one bulk load into a temporary table; two set-based statements then
+        add identities seen for the first time and the run's rows, so the cost is that of the
+        scan, whatever the number of stored runs.
         """
-        entries = entries_of(result)
-        ref = run_ref_of(result)
+        identities = identities_of(result)
+        rows = stored_rows(result, identities)
+        ref = run_ref_of(result, identities)
         stamp = recorded_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with self._connection(write=True) as conn:
             known = select(schema.runs.c.seq).where(schema.runs.c.run_id == ref.run_id)
@@ -228,67 +303,9 @@ class HistoryStore:
                     schema.run_checks.insert(),
                     [{"run_seq": seq, "check_id": c} for c in check_ids],
                 )
-            keys = self._key_ids(conn, result.tenant_id, entries)
-            if entries:
-                conn.execute(
-                    schema.run_findings.insert(),
-                    [
-                        {
-                            "run_seq": seq,
-                            "key_id": keys[identity],
-                            "status": entry.status.value,
-                            "severity": entry.severity.value,
-                            "phi": entry.phi,
-                            "waiver_id": entry.waiver_id,
-                        }
-                        for identity, entry in entries.items()
-                    ],
-                )
+            if rows:
+                _store_findings(conn, seq, result.tenant_id, rows)
         return ref.run_id
-
-    def _key_ids(
-        self, conn: Connection, tenant_id: str, entries: Mapping[str, FindingEntry]
-    ) -> dict[str, int]:
-        """Ids of the identities' rows in `finding_keys`, adding those seen for the first time."""
-        ids = self._lookup(conn, tenant_id, list(entries))
-        missing = [identity for identity in entries if identity not in ids]
-        if missing:
-            insert = (
-                pg_dialect.insert if conn.dialect.name == "postgresql" else sqlite_dialect.insert
-            )
-            conn.execute(
-                insert(schema.finding_keys).on_conflict_do_nothing(
-                    index_elements=["tenant_id", "identity"]
-                ),
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "identity": identity,
-                        "check_id": entries[identity].check_id,
-                        "resource_id": entries[identity].resource_id,
-                        "resource_name": entries[identity].resource_name,
-                        "subscription_id": entries[identity].subscription_id,
-                        "sub_item": entries[identity].sub_item,
-                    }
-                    for identity in missing
-                ],
-            )
-            ids.update(self._lookup(conn, tenant_id, missing))
-        return ids
-
-    @staticmethod
-    def _lookup(conn: Connection, tenant_id: str, identities: Sequence[str]) -> dict[str, int]:
-        keys = schema.finding_keys
-        found: dict[str, int] = {}
-        for start in range(0, len(identities), _CHUNK):
-            chunk = identities[start : start + _CHUNK]
-            rows = conn.execute(
-                select(keys.c.identity, keys.c.id).where(
-                    keys.c.tenant_id == tenant_id, keys.c.identity.in_(chunk)
-                )
-            )
-            found.update({str(row[0]): int(row[1]) for row in rows})
-        return found
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -376,8 +393,8 @@ class HistoryStore:
                 resource_name=r.resource_name,
                 subscription_id=r.subscription_id,
                 sub_item=r.sub_item,
-                status=Status(r.status),
-                severity=Severity(r.severity),
+                status=_STATUS[r.status],
+                severity=_SEVERITY[r.severity],
                 phi=r.phi,
                 waiver_id=r.waiver_id,
             )

@@ -552,3 +552,38 @@ def test_a_database_of_a_newer_azaudit_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="schema version 99, newer than this azaudit"):
         open_store(str(location))
+
+
+def test_passwords_are_hidden_wherever_they_are_written() -> None:
+    from azaudit.history import redact
+
+    shown = redact(
+        "postgresql://scanner:Pa55word@db.example:5432/h?password=Other1&sslmode=require"
+    )
+
+    assert "Pa55word" not in shown and "Other1" not in shown
+    assert shown == ("postgresql://scanner:***@db.example:5432/h?password=***&sslmode=require")
+
+
+def test_sqlite_url_and_plain_path_are_the_same_store(
+    tmp_path: Path, nights: tuple[ScanResult, ScanResult]
+) -> None:
+    path = tmp_path / "h.db"
+    with open_store(str(path)) as by_path:
+        recorded = by_path.record(nights[0])
+    with open_store(f"sqlite:///{path}", create=False) as by_url:
+        assert [r.run_id for r in by_url.runs()] == [recorded]
+
+
+def test_diff_of_run_ids_without_a_history_database(tmp_path: Path) -> None:
+    outcome = invoke(
+        "diff",
+        "20261201T020000Z-00000000",
+        "20261202T020000Z-00000000",
+        "--history",
+        str(tmp_path / "none.db"),
+    )
+
+    assert isinstance(outcome.exception, InputError)
+    assert "no history database there" in str(outcome.exception)
+    assert not (tmp_path / "none.db").exists()

@@ -36,7 +36,7 @@ import os
 import pickle
 import platform
 import random
-import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -55,16 +55,21 @@ FLIP_SHARE = 0.005
 CHURN_SHARE = 0.001
 
 
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
 def _peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # VmHWM belongs to this program's address space; getrusage's ru_maxrss would carry the
+    # parent's peak over fork and exec.
+    return _status_mb("VmHWM")
 
 
 def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024.0
-    return 0.0
+    return _status_mb("VmRSS")
 
 
 def base_result(subscriptions: int, resources: int) -> ScanResult:
@@ -136,6 +141,7 @@ def build(workdir: Path, nights: int, subscriptions: int, resources: int) -> dic
         "nights": nights,
         "old_run": run_id_for(night(base, last - 1)),
         "new_run": run_id_for(night(base, last)),
+        "next_run": run_id_for(night(base, nights)),
     }
     plans = {
         "history-1.db": [last],
@@ -211,6 +217,13 @@ def child(operation: str, location: str, workdir: Path, old: str, new: str) -> d
     }
 
 
+def _forget(store: Path, run_id: str) -> None:
+    """Remove the run the `record` measurement added, so the stores stay as described."""
+    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+
+
 def _run_child(operation: str, store: Path, workdir: Path, info: dict[str, Any]) -> dict[str, Any]:
     out = subprocess.run(
         [
@@ -249,6 +262,7 @@ def measure(workdir: Path, info: dict[str, Any], repeat: int) -> dict[str, Any]:
                 samples[case].append(measured)
     for size, store in (("small", workdir / "history-1.db"), ("large", cases["diff", "large"])):
         samples["record", size] = [_run_child("record", store, workdir, info)]
+        _forget(store, info["next_run"])
     report: dict[str, Any] = {}
     for (operation, size), runs in samples.items():
         report.setdefault(operation, {})[size] = {

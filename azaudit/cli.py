@@ -18,6 +18,7 @@ from azaudit import __version__, cli_live
 from azaudit.casebook import run_case
 from azaudit.catalogue import FAMILY_TITLES, Catalogue, load_catalogue
 from azaudit.catalogue_views import by_citation_lines
+from azaudit.cli_history import diff, history_app
 from azaudit.cli_send import send
 from azaudit.cli_web import web_scan
 from azaudit.collect.options import LogFormat
@@ -116,6 +117,7 @@ _SETTING_OF = {
     "allowed_regions": "scan.allowed_regions",
     "waivers": "scan.waivers",
     "attestations": "scan.attestations",
+    "history": "scan.history",
     "email_to": "scan.email_to",
     "web": "scan.web",
     "web_url": "scan.web_urls",
@@ -247,6 +249,15 @@ def scan(
             help="Attested administrative safeguards (YAML, docs/attestations.md).",
         ),
     ] = None,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            "--history",
+            metavar="PATH|URL",
+            help="Record the run and compare with the previous one (SQLite path or "
+            "postgresql:// URL; docs/history.md).",
+        ),
+    ] = None,
     email_to: Annotated[
         list[str] | None,
         typer.Option(
@@ -357,6 +368,8 @@ def config_show(config: ConfigOption = None) -> None:
 
 app.command("doctor")(cli_live.doctor)
 app.command("send")(send)
+app.add_typer(history_app, name="history")
+app.command("diff")(diff)
 app.command("web-scan")(web_scan)
 
 

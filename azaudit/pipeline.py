@@ -37,6 +37,7 @@ from azaudit.engine import evaluate
 from azaudit.errors import AzauditError, InputError
 from azaudit.evaluators.base import ScanConfig
 from azaudit.files import check_output_dir, replace_report_set, write_atomic
+from azaudit.history import open_store, redact
 from azaudit.models import EvidenceInfo, Finding, ScanResult, Severity, Status, WaiverInfo
 from azaudit.paths import data_dir
 from azaudit.phi import PhiScope, apply_phi_scope
@@ -109,7 +110,7 @@ class ScanRequest:
         phi: where PHI lives (empty: everything is PHI).
         waivers: the waivers file, if any.
         attestations: the attestations file for the administrative safeguards, if any.
-        history: where scan history is recorded (a path or database URL); not handled yet.
+        history: where scan history is recorded (a path or database URL), or None.
         email_to: recipients of the report mail (sent once the reports are written).
         smtp: SMTP settings from the config file's `[smtp]` table (the environment wins).
         web: also scan the tenant's public sites for trackers (live scans only).
@@ -158,6 +159,10 @@ class ScanOutcome:
     notes: tuple[str, ...] = ()
 
 
+HISTORY_TREND_RUNS = 10
+"""Runs shown in the report's posture trend (this one included)."""
+
+
 # -- step 1: inputs -----------------------------------------------------------------------------
 
 
@@ -173,6 +178,7 @@ class ScanInputs:
     attestations: Attestations
     web_targets: tuple[SiteTarget, ...] | None
     mail: tuple[MailRequest, SmtpSettings] | None
+    history: str | None
 
 
 def load_inputs(request: ScanRequest) -> ScanInputs:
@@ -181,7 +187,6 @@ def load_inputs(request: ScanRequest) -> ScanInputs:
     Raises:
         InputError: one line naming the option or file and what was expected.
     """
-    _refuse_unwired(request)
     if isinstance(request.source, LiveSource):
         request.source.options.validate_scan()  # before anything is loaded or collected
     check_output_dir("--out", request.out)
@@ -210,7 +215,30 @@ def load_inputs(request: ScanRequest) -> ScanInputs:
         attestations,
         _web_targets(request),
         _mail(request),
+        _history(request),
     )
+
+
+def _history(request: ScanRequest) -> str | None:
+    """The history location, opened once now so that a bad one stops the run before any work."""
+    if request.history is None:
+        return None
+    with open_store(request.history):
+        pass
+    return request.history
+
+
+def compare_with_history(result: ScanResult, location: str) -> ScanResult:
+    """The result with new / resolved / still-open findings against the previous run."""
+    with open_store(location) as store:
+        info = store.compare(result, trend_runs=HISTORY_TREND_RUNS)
+    return dataclasses.replace(result, history=info)
+
+
+def record_in_history(result: ScanResult, location: str) -> str:
+    """Record the run (after its reports were written); returns the run id."""
+    with open_store(location) as store:
+        return store.record(result)
 
 
 def _web_targets(request: ScanRequest) -> tuple[SiteTarget, ...] | None:
@@ -236,16 +264,6 @@ def _mail(request: ScanRequest) -> tuple[MailRequest, SmtpSettings] | None:
     mail = MailRequest(recipients=request.email_to)
     mail.validate()
     return mail, load_smtp_settings(os.environ, file_values=request.smtp)
-
-
-def _refuse_unwired(request: ScanRequest) -> None:
-    """History is carried by the request but handled elsewhere.
-
-    Until they are, asking for them must not be silently ignored.
-    """
-    for name, given in (("history", request.history is not None),):
-        if given:
-            raise InputError(f"{name}: not available in azaudit {__version__}")
 
 
 def select_checks(catalogue: Catalogue, only: Iterable[str]) -> Catalogue:
@@ -542,6 +560,8 @@ def run_scan(
     now = (clock or _utc_now)()
     try:
         result = build(obtained, canonical, inputs, request, now)
+        if inputs.history is not None:
+            result = compare_with_history(result, inputs.history)
         files = render_all(request.formats, result)
         stale = write_reports(request.out, files, kept)
     except AzauditError as exc:
@@ -559,11 +579,14 @@ def run_scan(
         else ()
     )
     notes: tuple[str, ...] = ()
+    if inputs.history is not None:
+        run_id = record_in_history(result, inputs.history)
+        notes += (f"recorded as run {run_id} in {redact(inputs.history)}",)
     if inputs.mail is not None:
         # The reports are on disk already: a delivery failure is one line and exit 2, and the
         # files stay for the pipeline's artifact step.
         mail, settings = inputs.mail
-        notes = (mail_reports(result, request.out, mail, settings).describe(),)
+        notes += (mail_reports(result, request.out, mail, settings).describe(),)
     return ScanOutcome(
         result=result,
         files=tuple(request.out / name for name in [*files, *kept]),

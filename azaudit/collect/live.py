@@ -26,6 +26,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 
 from azaudit import __version__
 from azaudit.catalogue import Catalogue
+from azaudit.collect.adaptive import AdaptiveLimit
 from azaudit.collect.auth import default_credential, token_claims
 from azaudit.collect.clouds import CloudEndpoints, resolve_endpoints
 from azaudit.collect.fetch import (
@@ -47,7 +48,7 @@ from azaudit.collect.plan import (
 )
 from azaudit.collect.progress import CollectionStats, ProgressObserver
 from azaudit.collect.throttle import Pacer
-from azaudit.errors import AzauditError
+from azaudit.errors import AzauditError, InputError
 from azaudit.models import JSON, CollectionGap
 from azaudit.snapshot import Snapshot, resource_subscription, subscription_of, subscription_scope
 from azaudit.sources import INVENTORY, DataSource
@@ -55,6 +56,12 @@ from azaudit.sources import INVENTORY, DataSource
 SUBSCRIPTIONS_API = "2022-12-01"
 MANAGEMENT_GROUPS_API = "2020-05-01"
 ARG_QUERY = "resources | order by id asc"
+ARG_COUNT_QUERY = "resources | summarize count() by subscriptionId"
+ARG_GROUPS_QUERY = (
+    "resourcecontainers | where type =~ 'microsoft.resources/subscriptions/resourcegroups' "
+    "| summarize count() by subscriptionId"
+)
+RESOURCE_GROUPS_API = "2021-04-01"
 ARG_MAX_PAGES = 100_000
 EVERYTHING = "*"
 """Gap source covering every document of a scope (a subscription that cannot be read)."""
@@ -116,8 +123,8 @@ class _Collection:
         self.pending: dict[tuple[str, str], None] = {}
         self.gaps_by_subscription: dict[str, int] = {}
         self._clients: Clients | None = None
-        self._global: asyncio.Semaphore | None = None
         self._scope_semaphores: dict[str, asyncio.Semaphore] = {}
+        self._arg_groups: asyncio.Future[dict[str, int] | None] | None = None
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -127,7 +134,11 @@ class _Collection:
         collected_at = now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         factory = self.deps.credential_factory or default_credential
         credential = factory(self.endpoints, self.options.tenant)
-        self._global = asyncio.Semaphore(self.options.concurrency)
+        limit = AdaptiveLimit(
+            self.options.concurrency,
+            initial=self.options.initial_concurrency,
+            on_change=lambda change: self.observer.concurrency_changed(change.limit, change.reason),
+        )
         try:
             async with Clients(
                 self.endpoints,
@@ -136,6 +147,8 @@ class _Collection:
                 self.options.concurrency,
                 retry=self.options.retry,
                 pacer=Pacer(self.deps.throttle),
+                limit=limit,
+                environ=self.deps.environ,
             ) as clients:
                 self._clients = clients
                 deadline = asyncio.timeout(self.options.timeout)
@@ -159,6 +172,7 @@ class _Collection:
                 failed=meter.failed,
                 gaps=len(self.gaps),
                 elapsed=time.monotonic() - started,
+                peak_concurrency=limit.peak,
             )
         )
         return self._snapshot(collected_at)
@@ -185,20 +199,29 @@ class _Collection:
         # are still being verified, these become gaps instead of silently missing documents.
         for source in self.plan.graph_sources:
             self._plan("/", source.name)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                # Microsoft Graph does not depend on the scope: it starts at once.
+                tasks.create_task(self._organization())
+                for source in self.plan.graph_sources:
+                    tasks.create_task(self._graph_source(source))
+                tasks.create_task(self._collect_subscriptions())
+        except ExceptionGroup as group:
+            # The scope could not be resolved (CollectionError, InputError): one clear error.
+            raise _first_error(group) from None
+
+    async def _collect_subscriptions(self) -> None:
         readable = await self._resolve_scope()
         self.observer.scope_resolved(len(self.subscriptions))
         loop = asyncio.get_running_loop()
         inventories: dict[str, asyncio.Future[list[dict[str, JSON]] | None]] = {
-            sid: loop.create_future() for sid in readable
+            sid.lower(): loop.create_future() for sid in readable
         }
+        self._arg_groups = loop.create_future()
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(self._organization())
-            for source in self.plan.graph_sources:
-                tasks.create_task(self._graph_source(source))
-            for batch in _chunks(readable, self.options.arg_batch_size):
-                tasks.create_task(self._inventory(batch, inventories))
             for sid in readable:
-                tasks.create_task(self._subscription(sid, inventories[sid]))
+                tasks.create_task(self._subscription(sid, inventories[sid.lower()]))
+            tasks.create_task(self._inventory(readable, inventories))
 
     # -- scope -----------------------------------------------------------------------------
 
@@ -235,15 +258,15 @@ class _Collection:
             self._plan(subscription_scope(sid), EVERYTHING)
             self._plan_subscription(sid)
         self.scope_known = True
-        verified = await asyncio.gather(*(self._verify(sid) for sid in ids))
+        explicit = bool(self.options.subscriptions)
+        verified = await asyncio.gather(*(self._verify(sid, explicit) for sid in ids))
         return [sid for sid, ok in zip(ids, verified, strict=True) if ok]
 
     async def _listing(self, url: str, what: str) -> list[dict[str, JSON]]:
         try:
-            async with self._semaphore():
-                body = await get_list(
-                    self.clients.arm_get, url, "nextLink", arm_next_link(_api_version(url))
-                )
+            body = await get_list(
+                self.clients.arm_get, url, "nextLink", arm_next_link(_api_version(url))
+            )
         except Exception as exc:
             error = error_from_exception(exc)
             raise CollectionError(f"cannot {what}: {error.reason}") from None
@@ -269,16 +292,22 @@ class _Collection:
             )
         return list(dict.fromkeys(ids))
 
-    async def _verify(self, sid: str) -> bool:
+    async def _verify(self, sid: str, explicit: bool = False) -> bool:
         scope = subscription_scope(sid)
         url = f"{self.endpoints.arm}{scope}?api-version={SUBSCRIPTIONS_API}"
         try:
-            async with self._semaphore():
-                doc = await get_document(self.clients.arm_get, url)
+            doc = await get_document(self.clients.arm_get, url)
             if not isinstance(doc.get("subscriptionId"), str):
                 raise FetchError("unexpected response: no subscriptionId", 200, "UnexpectedShape")
         except Exception as exc:
-            self._gap(scope, EVERYTHING, error_from_exception(exc))
+            error = error_from_exception(exc)
+            if explicit and error.status_code == 404:
+                # A mistyped or foreign id: nothing to audit, and no report that looks clean.
+                raise InputError(
+                    f"--subscription {sid}: no such subscription is visible to the credential "
+                    f"({error.reason}); check the id, or run 'azaudit doctor'"
+                ) from None
+            self._gap(scope, EVERYTHING, error)
             for source in self._subscription_level():  # covered by the gap on everything
                 self._done(scope, source)
             return False
@@ -296,14 +325,65 @@ class _Collection:
         self.observer.subscription_started(sid, str(doc.get("displayName") or sid))
         limit = self._scope_semaphore(sid.lower())
         async with asyncio.TaskGroup() as tasks:
+            groups = tasks.create_task(self._resource_group_count(sid))
             await self._spawn(tasks, limit, [(scope, s) for s in self.plan.subscription_sources])
+            # Details start as soon as this subscription's rows arrive, not after all of them.
             rows = await inventory
             if rows is not None:
                 items = [(str(r["id"]), s) for r in rows for s in self.plan.sources_for(r)]
                 await self._spawn(tasks, limit, items)
+                await self._cross_check(sid, rows, await groups)
         self.observer.subscription_done(
             sid, len(rows or ()), self.gaps_by_subscription.get(sid.lower(), 0)
         )
+
+    async def _resource_group_count(self, sid: str) -> int | FetchError:
+        """How many resource groups ARM lists in the subscription (the inventory cross-check)."""
+        url = (
+            f"{self.endpoints.arm}{subscription_scope(sid)}/resourcegroups"
+            f"?api-version={RESOURCE_GROUPS_API}"
+        )
+        try:
+            body = await get_list(
+                self.clients.arm_get, url, "nextLink", arm_next_link(RESOURCE_GROUPS_API)
+            )
+        except Exception as exc:
+            return error_from_exception(exc)
+        return len(body["value"]) if isinstance(body["value"], list) else 0
+
+    async def _cross_check(
+        self, sid: str, rows: Sequence[dict[str, JSON]], arm_groups: int | FetchError
+    ) -> None:
+        """A subscription Resource Graph left out (or holds only partly) is a gap, not empty.
+
+        Resource Graph silently omits subscriptions it cannot (yet) serve; ARM's list of
+        resource groups is authoritative and costs one request. Fewer resource groups in
+        Resource Graph than in ARM, or no rows at all while ARM lists resource groups, means
+        the inventory of this subscription cannot be trusted.
+        """
+        assert self._arg_groups is not None
+        counted = await self._arg_groups
+        arg_groups = None if counted is None else counted.get(sid.lower(), 0)
+        reason: str | None = None
+        if isinstance(arm_groups, FetchError):
+            if not rows:
+                reason = (
+                    "Resource Graph returned no rows for this subscription and the cross-check "
+                    f"against ARM's resource groups failed: {arm_groups.reason}"
+                )
+        elif arg_groups is not None and arg_groups < arm_groups:
+            reason = (
+                f"Resource Graph holds {arg_groups} of the {arm_groups} resource groups ARM lists "
+                "in this subscription: its inventory of the subscription is incomplete"
+            )
+        elif arg_groups is None and not rows and arm_groups > 0:
+            reason = (
+                f"Resource Graph returned no rows for this subscription although ARM lists "
+                f"{arm_groups} resource group(s)"
+            )
+        if reason is not None:
+            scope = subscription_scope(sid)
+            self._gap(scope, INVENTORY, FetchError(reason, 200, "IncompleteInventory"))
 
     async def _spawn(
         self,
@@ -321,16 +401,15 @@ class _Collection:
     async def _arm_source(self, scope: str, source: DataSource, limit: asyncio.Semaphore) -> None:
         try:
             url = arm_url(self.endpoints.arm, scope, source)
-            async with self._semaphore():
-                if source.paged:
-                    body = await get_list(
-                        self.clients.arm_get,
-                        url,
-                        "nextLink",
-                        arm_next_link(source.api_version or ""),
-                    )
-                else:
-                    body = await get_document(self.clients.arm_get, url)
+            if source.paged:
+                body = await get_list(
+                    self.clients.arm_get,
+                    url,
+                    "nextLink",
+                    arm_next_link(source.api_version or ""),
+                )
+            else:
+                body = await get_document(self.clients.arm_get, url)
         except Exception as exc:
             self._gap(scope, source.name, error_from_exception(exc))
             return
@@ -343,17 +422,95 @@ class _Collection:
 
     async def _inventory(
         self,
+        readable: Sequence[str],
+        futures: dict[str, asyncio.Future[list[dict[str, JSON]] | None]],
+    ) -> None:
+        """Count first (one round trip), then fetch every page of every query at once."""
+        counts: dict[str, int] | None = None
+        groups: dict[str, int] | None = None
+        if readable:
+            counts, groups = await asyncio.gather(
+                self._counts(readable, ARG_COUNT_QUERY), self._counts(readable, ARG_GROUPS_QUERY)
+            )
+        assert self._arg_groups is not None
+        self._arg_groups.set_result(groups)
+        async with asyncio.TaskGroup() as tasks:
+            for batch, expected in self._partition(readable, counts):
+                tasks.create_task(self._inventory_query(batch, expected, futures))
+
+    async def _counts(self, readable: Sequence[str], query: str) -> dict[str, int] | None:
+        """Rows per subscription (`summarize count() by subscriptionId`), None if unknown."""
+        from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+        counts: dict[str, int] = {}
+        try:
+            for batch in _chunks(readable, self.options.arg_batch_size):
+                request = QueryRequest(
+                    subscriptions=list(batch),
+                    query=query,
+                    options=QueryRequestOptions(result_format="objectArray"),
+                )
+                response = await self.clients.arg.resources(
+                    request, retry_on_methods=ARG_RETRY_METHODS, **self.clients.request_options()
+                )
+                data: list[Any] = response.data if isinstance(response.data, list) else []
+                for row in data:
+                    if not isinstance(row, dict):
+                        continue
+                    sid, count = row.get("subscriptionId"), row.get("count_")
+                    if isinstance(sid, str) and isinstance(count, int):
+                        counts[sid.lower()] = counts.get(sid.lower(), 0) + count
+                if response.skip_token:  # more than 1,000 subscriptions in one answer
+                    return None
+        except Exception:
+            return None  # sizes and cross-check then fall back (see _partition, _cross_check)
+        return counts
+
+    def _partition(
+        self, readable: Sequence[str], counts: dict[str, int] | None
+    ) -> list[tuple[list[str], int | None]]:
+        """Queries of at most `inventory_page_rows` expected rows (first fit, largest first).
+
+        A subscription with more rows gets a query of its own whose pages are fetched in
+        parallel. Without counts (or with parallel paging off), subscriptions are batched
+        `arg_batch_size` per query and paged in sequence.
+        """
+        if counts is None or not self.options.parallel_inventory:
+            return [(list(b), None) for b in _chunks(readable, self.options.arg_batch_size)]
+        capacity = self.options.inventory_page_rows
+        ordered = sorted(readable, key=lambda s: -counts.get(s.lower(), 0))
+        bins: list[tuple[list[str], int]] = []
+        queries: list[tuple[list[str], int | None]] = []
+        for sid in ordered:
+            size = counts.get(sid.lower(), 0)
+            if size > capacity:
+                queries.append(([sid], size))
+                continue
+            for index, (members, used) in enumerate(bins):
+                if used + size <= capacity and len(members) < self.options.arg_batch_size:
+                    members.append(sid)
+                    bins[index] = (members, used + size)
+                    break
+            else:
+                bins.append(([sid], size))
+        return queries + [(members, used) for members, used in bins]
+
+    async def _inventory_query(
+        self,
         batch: Sequence[str],
+        expected: int | None,
         futures: dict[str, asyncio.Future[list[dict[str, JSON]] | None]],
     ) -> None:
         try:
-            async with self._semaphore():
-                rows = await self._query_resources(batch)
+            if expected is None:
+                rows = await self._query_sequential(batch)
+            else:
+                rows = await self._query_parallel(batch, expected)
         except Exception as exc:
             error = error_from_exception(exc)
             for sid in batch:
                 self._gap(subscription_scope(sid), INVENTORY, error)
-                futures[sid].set_result(None)
+                futures[sid.lower()].set_result(None)
             return
         by_subscription: dict[str, list[dict[str, JSON]]] = {}
         for row in rows:
@@ -367,11 +524,81 @@ class _Collection:
                 for source in self.plan.sources_for(row):
                     self._plan(str(row["id"]), source.name)
             self._done(subscription_scope(sid), INVENTORY)
-            futures[sid].set_result(mine)
+            futures[sid.lower()].set_result(mine)
 
-    async def _query_resources(self, batch: Sequence[str]) -> list[dict[str, JSON]]:
+    async def _page(
+        self,
+        batch: Sequence[str],
+        skip: int | None,
+        skip_token: str | None,
+        top: int | None = None,
+    ) -> tuple[list[dict[str, JSON]], int | None, str | None]:
+        """One page: its rows, `totalRecords` and `$skipToken`; a truncated answer raises."""
         from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
+        if skip is not None and top is None:
+            top = self.options.inventory_page_rows
+        request = QueryRequest(
+            subscriptions=list(batch),
+            query=ARG_QUERY,
+            options=QueryRequestOptions(
+                top=top, skip=skip or None, skip_token=skip_token, result_format="objectArray"
+            ),
+        )
+        response = await self.clients.arg.resources(
+            request, retry_on_methods=ARG_RETRY_METHODS, **self.clients.request_options()
+        )
+        rows = _inventory_rows(response.data)
+        if str(response.result_truncated).lower() == "true" and not response.skip_token:
+            raise FetchError(
+                "Resource Graph truncated the inventory and offered no $skipToken",
+                200,
+                "ResultTruncated",
+            )
+        total = response.total_records if isinstance(response.total_records, int) else None
+        return rows, total, response.skip_token
+
+    async def _query_parallel(self, batch: Sequence[str], expected: int) -> list[dict[str, JSON]]:
+        """Every page of one query at once (`$skip`/`$top`), each checked against the total."""
+        size = self.options.inventory_page_rows
+        pages = max(1, -(-expected // size))
+        answers = list(
+            await asyncio.gather(*(self._page(batch, i * size, None) for i in range(pages)))
+        )
+        total = answers[0][1]
+        if total is None:
+            raise FetchError("Resource Graph's answer has no totalRecords", 200, "UnexpectedShape")
+        while len(answers) * size < total and len(answers) < ARG_MAX_PAGES:
+            answers.append(await self._page(batch, len(answers) * size, None))  # grown since
+        rows: list[dict[str, JSON]] = []
+        ids: set[str] = set()
+        for index, (page, page_total, _) in enumerate(answers):
+            start = index * size
+            want = max(0, min(size, total - start))
+            while page_total == total and len(page) < want:
+                # The service may answer fewer rows than asked: read the rest of this range.
+                more, page_total, _ = await self._page(
+                    batch, start + len(page), None, top=want - len(page)
+                )
+                if not more:
+                    break
+                page = [*page, *more]
+            if page_total != total or len(page) != want:
+                raise FetchError(
+                    f"inventory incomplete: Resource Graph page {index + 1} held {len(page)} "
+                    f"of {want} rows ({total} announced; a short page, or the inventory "
+                    "changed while it was read)",
+                    200,
+                    "IncompleteResult",
+                )
+            for row in page:
+                if str(row["id"]).lower() not in ids:  # a row repeated across pages
+                    ids.add(str(row["id"]).lower())
+                    rows.append(row)
+        return rows
+
+    async def _query_sequential(self, batch: Sequence[str]) -> list[dict[str, JSON]]:
+        """Every page of one query, one after the other (`$skipToken`)."""
         rows: list[dict[str, JSON]] = []
         received = 0
         ids: set[str] = set()
@@ -379,31 +606,16 @@ class _Collection:
         total: int | None = None
         seen: set[str] = set()
         for _ in range(ARG_MAX_PAGES):
-            request = QueryRequest(
-                subscriptions=list(batch),
-                query=ARG_QUERY,
-                # No $top: it would cap the page size; the service pages at up to 1,000 rows.
-                options=QueryRequestOptions(skip_token=skip_token, result_format="objectArray"),
-            )
-            response = await self.clients.arg.resources(
-                request, retry_on_methods=ARG_RETRY_METHODS, **self.clients.request_options()
-            )
-            for row in _inventory_rows(response.data):
+            page, page_total, skip_token = await self._page(batch, None, skip_token)
+            for row in page:
                 received += 1
                 # A row repeated across pages would be evaluated and reported twice.
                 if str(row["id"]).lower() not in ids:
                     ids.add(str(row["id"]).lower())
                     rows.append(row)
-            if total is None and isinstance(response.total_records, int):
-                total = response.total_records
-            skip_token = response.skip_token
+            if total is None:
+                total = page_total
             if not skip_token:
-                if str(response.result_truncated).lower() == "true":
-                    raise FetchError(
-                        "Resource Graph truncated the inventory and offered no $skipToken",
-                        200,
-                        "ResultTruncated",
-                    )
                 break
             if skip_token in seen:
                 raise FetchError("Resource Graph paging did not terminate", 200)
@@ -423,7 +635,7 @@ class _Collection:
     async def _graph_source(self, source: DataSource) -> None:
         try:
             url = graph_url(self.endpoints.graph, source)
-            async with self._scope_semaphore("graph"), self._semaphore():
+            async with self._scope_semaphore("graph"):
                 if source.paged:
                     body = await get_list(self.clients.graph_get, url, "@odata.nextLink")
                 else:
@@ -473,7 +685,7 @@ class _Collection:
         item_id = str(item["id"])
         try:
             url = graph_item_url(self.endpoints.graph, source, item_id)
-            async with self._scope_semaphore("graph"), self._semaphore():
+            async with self._scope_semaphore("graph"):
                 listed = await get_list(self.clients.graph_get, url, "@odata.nextLink")
         except Exception as exc:
             error = error_from_exception(exc)
@@ -495,7 +707,7 @@ class _Collection:
         """
         url = f"{self.endpoints.graph}/v1.0/organization?$select=id,displayName"
         try:
-            async with self._scope_semaphore("graph"), self._semaphore():
+            async with self._scope_semaphore("graph"):
                 body = await get_list(self.clients.graph_get, url, "@odata.nextLink")
         except Exception:
             return
@@ -504,10 +716,6 @@ class _Collection:
             self.organization = values[0]
 
     # -- bookkeeping -----------------------------------------------------------------------
-
-    def _semaphore(self) -> asyncio.Semaphore:
-        assert self._global is not None
-        return self._global
 
     def _scope_semaphore(self, key: str) -> asyncio.Semaphore:
         if key not in self._scope_semaphores:

@@ -11,7 +11,12 @@ All three run the same policy stack, built here instead of the SDK default so th
   but the configured endpoint (a foreign `nextLink` never receives our token), and paths that
   lead to secrets;
 - retries are bounded and honour `Retry-After` / `retry-after-ms`;
-- `MeterPolicy` paces each subscription by its remaining-reads header and reports each attempt;
+- `MeterPolicy` paces each subscription by its remaining-reads header, holds a slot of the
+  adaptive concurrency limit (adaptive.py) only while an attempt is on the wire (never during a
+  pacing wait or a retry's backoff), feeds it latency and throttle signals, and reports each
+  attempt;
+- proxy settings (`HTTPS_PROXY`, `NO_PROXY`) are resolved once per endpoint rather than by
+  aiohttp's `trust_env` on every request (two thread-pool hops each: netrc and proxy lookup);
 - HTTP logging redacts every header and query value outside azure-core's allow-list (the
   `Authorization` header included) and never logs bodies.
 """
@@ -20,7 +25,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
+import urllib.request
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -49,6 +55,7 @@ from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 from azure.mgmt.resourcegraph.aio import ResourceGraphClient
 
 from azaudit import __version__
+from azaudit.collect.adaptive import AdaptiveLimit
 from azaudit.collect.clouds import CloudEndpoints, ssl_context
 from azaudit.collect.options import RetrySettings
 from azaudit.collect.progress import ProgressObserver, RequestInfo
@@ -120,45 +127,59 @@ class ReadOnlyGuardPolicy(SansIOHTTPPolicy[Any, Any]):
 class MeterPolicy(AsyncHTTPPolicy[Any, Any]):
     """Per attempt: wait for the scope's turn, send, learn from rate-limit headers, report."""
 
-    def __init__(self, api: str, pacer: Pacer, meter: Meter, observer: ProgressObserver) -> None:
+    def __init__(
+        self,
+        api: str,
+        pacer: Pacer,
+        meter: Meter,
+        observer: ProgressObserver,
+        limit: AdaptiveLimit,
+    ) -> None:
         super().__init__()
         self._api = api
         self._pacer = pacer
         self._meter = meter
         self._observer = observer
+        self._limit = limit
 
     async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
-        """Pace, send, record."""
+        """Pace, take a slot, send, learn, record."""
         http = request.http_request
-        key = pacing_key(self._api, http.url)
+        parts = urlsplit(http.url)
+        key = pacing_key(self._api, parts.path)
         await self._pacer.wait_turn(key)
         method = http.method.upper()
         self._meter.requests += 1
         self._meter.by_method[method] = self._meter.by_method.get(method, 0) + 1
+        await self._limit.acquire()
         started = time.monotonic()
-        path = urlsplit(http.url).path
         try:
             response = await self.next.send(request)
         except AzureError:
             self._meter.failed += 1
             self._observer.request_done(
-                RequestInfo(self._api, method, path, None, time.monotonic() - started)
+                RequestInfo(self._api, method, parts.path, None, time.monotonic() - started)
             )
             raise
+        finally:
+            self._limit.release()
+        elapsed = time.monotonic() - started
         status = response.http_response.status_code
         if status == 429:
             self._meter.throttled += 1
-        elif status >= 500:
-            self._meter.failed += 1
-        self._pacer.observe(key, response.http_response.headers)
-        self._observer.request_done(
-            RequestInfo(self._api, method, path, status, time.monotonic() - started)
-        )
+            self._limit.throttled()
+        else:
+            if status >= 500:
+                self._meter.failed += 1
+            self._limit.succeeded(elapsed)
+        if self._pacer.observe(key, response.http_response.headers):
+            self._limit.budget_low()
+        self._observer.request_done(RequestInfo(self._api, method, parts.path, status, elapsed))
         return response
 
 
 def pacing_key(api: str, url: str) -> str:
-    """The budget a request draws on: its subscription for ARM, else the API family."""
+    """The budget a request (URL or path) draws on: its subscription for ARM, else the family."""
     if api != "arm":
         return api
     segments = urlsplit(url).path.strip("/").split("/")
@@ -178,15 +199,20 @@ class Clients:
         concurrency: int,
         retry: RetrySettings | None = None,
         pacer: Pacer | None = None,
+        limit: AdaptiveLimit | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.endpoints = endpoints
         self.credential = credential
         self.observer = observer
         self.retry = retry or RetrySettings()
         self.pacer = pacer or Pacer()
+        self.limit = limit or AdaptiveLimit(concurrency, initial=concurrency)
         self.meter = Meter()
         self._ssl = ssl_context(endpoints.ca_bundle)
         self._connection_limit = max(concurrency, 1) + 4
+        self._arm_proxy = proxy_for(endpoints.arm, environ)
+        self._graph_proxy = proxy_for(endpoints.graph, environ)
         self._session: aiohttp.ClientSession | None = None
         self._arm: SubscriptionClient | None = None
         self._arg: ResourceGraphClient | None = None
@@ -194,8 +220,9 @@ class Clients:
 
     async def __aenter__(self) -> Clients:
         connector = aiohttp.TCPConnector(ssl=self._ssl, limit=self._connection_limit)
+        # trust_env=False: the proxy is resolved once (proxy_for), not on every request.
         self._session = aiohttp.ClientSession(
-            connector=connector, trust_env=True, cookie_jar=aiohttp.DummyCookieJar()
+            connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
         )
         arm_netloc = urlsplit(self.endpoints.arm).netloc
         self._arm = SubscriptionClient(
@@ -259,7 +286,7 @@ class Clients:
                 retry_backoff_factor=self.retry.backoff_factor,
                 retry_backoff_max=self.retry.backoff_max,
             ),
-            MeterPolicy(api, self.pacer, self.meter, self.observer),
+            MeterPolicy(api, self.pacer, self.meter, self.observer, self.limit),
             auth,
             logging_policy,
         ]
@@ -276,24 +303,59 @@ class Clients:
         assert self._arg is not None, "Clients used outside 'async with'"
         return self._arg
 
-    def request_options(self) -> dict[str, Any]:
-        """Per-request transport options (timeouts)."""
-        return {
+    def request_options(self, graph: bool = False) -> dict[str, Any]:
+        """Per-request transport options (timeouts, the endpoint's proxy if any)."""
+        options: dict[str, Any] = {
             "connection_timeout": self.retry.connect_timeout,
             "read_timeout": self.retry.read_timeout,
         }
+        proxy = self._graph_proxy if graph else self._arm_proxy
+        if proxy is not None:
+            options["proxy"] = proxy
+        return options
 
     async def arm_get(self, url: str) -> AsyncHttpResponse:
         """GET an absolute ARM URL through the ARM pipeline."""
-        return await self._send(self.arm.send_request, url)
+        return await self._send(self.arm.send_request, url, self.request_options())
 
     async def graph_get(self, url: str) -> AsyncHttpResponse:
         """GET an absolute Microsoft Graph URL through the Graph pipeline."""
         assert self._graph is not None, "Clients used outside 'async with'"
-        return await self._send(self._graph.send_request, url)
+        return await self._send(self._graph.send_request, url, self.request_options(graph=True))
 
+    @staticmethod
     async def _send(
-        self, send: Callable[..., Awaitable[AsyncHttpResponse]], url: str
+        send: Callable[..., Awaitable[AsyncHttpResponse]], url: str, options: dict[str, Any]
     ) -> AsyncHttpResponse:
         request = HttpRequest("GET", url, headers={"Accept": "application/json"})
-        return await send(request, **self.request_options())
+        return await send(request, **options)
+
+
+def proxy_for(endpoint: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The proxy URL for requests to `endpoint` (`HTTPS_PROXY` unless `NO_PROXY` matches).
+
+    Resolved once per run; `environ` defaults to the process environment.
+    """
+    host = urlsplit(endpoint).hostname or ""
+    if environ is None:
+        proxies = urllib.request.getproxies()
+        bypass = bool(proxies) and bool(urllib.request.proxy_bypass(host))
+    else:
+        proxies = {
+            k.lower()[: -len("_proxy")]: v
+            for k, v in environ.items()
+            if k.lower().endswith("_proxy") and v
+        }
+        no_proxy = proxies.pop("no", "")
+        bypass = _bypassed(host, no_proxy)
+    if bypass:
+        return None
+    return proxies.get("https") or proxies.get("all") or None
+
+
+def _bypassed(host: str, no_proxy: str) -> bool:
+    host = host.lower()
+    for entry in (e.strip().lower().lstrip(".") for e in no_proxy.split(",")):
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return True
+    return False

@@ -8,12 +8,12 @@ round trip. It shrinks:
 - by half on a 429 (the service says it is overloaded);
 - by a quarter when a response reports a read budget below the low watermark
   (`x-ms-ratelimit-remaining-*-reads`, Resource Graph's `x-ms-user-quota-remaining`);
-- by a tenth when the smoothed latency exceeds twice the fastest round trip, and by 50 ms
+- by a tenth when the smoothed latency exceeds three times the fastest round trip plus 100 ms
   (queueing at the server or in this process).
-Each signal shrinks the limit at most once per round trip (requests sent before a decrease
-report the old congestion). The limit never exceeds the ceiling (`--concurrency`) nor falls
-below the floor. `Pacer` (throttle.py) spaces each subscription's requests; this class bounds
-them all together.
+The limit shrinks at most once per round trip (requests sent before a decrease report the
+old congestion), unless a stronger signal follows (a 429 after a low budget). The limit never
+exceeds the ceiling (`--concurrency`) nor falls below the floor. `Pacer` (throttle.py) spaces
+each subscription's requests; this class bounds them all together.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 SMOOTHING = 0.2
 """Weight of the newest round trip in the smoothed latency."""
-LATENCY_TOLERANCE = 2.0
+LATENCY_TOLERANCE = 3.0
 """Smoothed latency above this multiple of the fastest round trip means queueing..."""
-LATENCY_SLACK = 0.05
+LATENCY_SLACK = 0.1
 """...when it is also this many seconds above it (a few ms of jitter on a fast link is not)."""
 
 
@@ -71,6 +71,7 @@ class AdaptiveLimit:
         self._min_rtt: float | None = None
         self._smoothed: float | None = None
         self._quiet_until = 0.0
+        self._quiet_factor = 1.0
         self.history: list[LimitChange] = []
         """Every change, in order."""
         self.peak = int(self._limit)
@@ -143,9 +144,10 @@ class AdaptiveLimit:
     def _decrease(self, factor: float, reason: str) -> None:
         self._slow_start = False
         now = self._clock()
-        if now < self._quiet_until:
-            return
+        if now < self._quiet_until and factor >= self._quiet_factor:
+            return  # already shrunk this round trip, at least as much
         self._quiet_until = now + (self._smoothed or self._min_rtt or 0.1)
+        self._quiet_factor = factor
         self._set(self._limit * factor, reason)
 
     def _set(self, value: float, reason: str) -> None:

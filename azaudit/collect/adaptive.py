@@ -29,6 +29,8 @@ SMOOTHING = 0.2
 LATENCY_TOLERANCE = 3.0
 """Smoothed latency above this multiple of the fastest round trip means queueing..."""
 LATENCY_SLACK = 0.1
+WARM_UP = 100
+"""Answers before latency counts: the first ones carry TLS handshakes and cold caches."""
 """...when it is also this many seconds above it (a few ms of jitter on a fast link is not)."""
 
 
@@ -72,6 +74,7 @@ class AdaptiveLimit:
         self._smoothed: float | None = None
         self._quiet_until = 0.0
         self._quiet_factor = 1.0
+        self._samples = 0
         self.history: list[LimitChange] = []
         """Every change, in order."""
         self.peak = int(self._limit)
@@ -86,13 +89,16 @@ class AdaptiveLimit:
         """Requests holding a slot now."""
         return self._in_flight
 
-    async def acquire(self) -> None:
-        """Wait for a slot."""
+    async def acquire(self, urgent: bool = False) -> None:
+        """Wait for a slot; an `urgent` request (on the critical path) goes first."""
         if self._in_flight < self.limit and not self._waiters:
             self._in_flight += 1
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        if urgent:
+            self._waiters.appendleft(waiter)
+        else:
+            self._waiters.append(waiter)
         try:
             await waiter
         except BaseException:
@@ -125,7 +131,11 @@ class AdaptiveLimit:
             rtt if self._smoothed is None else (1 - SMOOTHING) * self._smoothed + SMOOTHING * rtt
         )
         assert self._min_rtt is not None
-        if self._smoothed > LATENCY_TOLERANCE * self._min_rtt + LATENCY_SLACK:
+        self._samples += 1
+        if (
+            self._samples > WARM_UP
+            and self._smoothed > LATENCY_TOLERANCE * self._min_rtt + LATENCY_SLACK
+        ):
             self._decrease(0.9, "latency")
             return
         if self._slow_start:

@@ -2,7 +2,8 @@
 
 - ARM: the `SubscriptionClient` of azure-mgmt-resource-subscriptions used through its
   `send_request` (raw JSON, every ARM path, azure-mgmt-core pipeline);
-- Resource Graph: `ResourceGraphClient` (azure-mgmt-resourcegraph, `.aio`);
+- Resource Graph: an azure-core `AsyncPipelineClient` posting QueryRequest JSON (the SDK's models
+  would walk every value of every row to deserialise what is already JSON);
 - Microsoft Graph: an azure-core `AsyncPipelineClient` (no msgraph-sdk).
 
 All three run the same policy stack, built here instead of the SDK default so that:
@@ -26,6 +27,7 @@ from __future__ import annotations
 import re
 import time
 import urllib.request
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -41,10 +43,8 @@ from azure.core.pipeline.policies import (
     AsyncBearerTokenCredentialPolicy,
     AsyncHTTPPolicy,
     AsyncRetryPolicy,
-    ContentDecodePolicy,
     HeadersPolicy,
     HttpLoggingPolicy,
-    RequestIdPolicy,
     SansIOHTTPPolicy,
     UserAgentPolicy,
 )
@@ -52,7 +52,6 @@ from azure.core.pipeline.transport import AioHttpTransport
 from azure.core.rest import AsyncHttpResponse, HttpRequest
 from azure.mgmt.core.policies import ARMHttpLoggingPolicy, AsyncARMChallengeAuthenticationPolicy
 from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
-from azure.mgmt.resourcegraph.aio import ResourceGraphClient
 
 from azaudit import __version__
 from azaudit.collect.adaptive import AdaptiveLimit
@@ -63,6 +62,8 @@ from azaudit.collect.throttle import Pacer
 
 USER_AGENT = f"azaudit/{__version__}"
 ARG_QUERY_PATH = "/providers/microsoft.resourcegraph/resources"
+ARG_API_VERSION = "2021-03-01"
+ARG_RETRY_METHODS = frozenset({"GET", "POST"})
 
 # Paths that lead to secret values (keys, app settings, connection strings, publishing profiles,
 # Key Vault secrets). Most are POST actions and refused anyway; matching them explicitly keeps a
@@ -83,6 +84,18 @@ SECRET_PATHS = re.compile(
     r"/config/(appsettings|connectionstrings|publishingcredentials|authsettings(v2)?)(/|$)"
     r"|/providers/microsoft\.keyvault/vaults/[^/]+/(secrets|keys)(/|$)"
 )
+
+
+class ClientRequestIdPolicy(SansIOHTTPPolicy[Any, Any]):
+    """`x-ms-client-request-id` (a random UUID) on every request, for support cases.
+
+    azure-core's `RequestIdPolicy` uses `uuid1`, whose clock-sequence call is measurably slow
+    under load; a random UUID serves the same purpose.
+    """
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        """Set the header."""
+        request.http_request.headers["x-ms-client-request-id"] = str(uuid.uuid4())
 
 
 class BlockedRequestError(AzureError):
@@ -151,7 +164,8 @@ class MeterPolicy(AsyncHTTPPolicy[Any, Any]):
         method = http.method.upper()
         self._meter.requests += 1
         self._meter.by_method[method] = self._meter.by_method.get(method, 0) + 1
-        await self._limit.acquire()
+        # The inventory is on every subscription's critical path: its queries go first.
+        await self._limit.acquire(urgent=self._api == "arg")
         started = time.monotonic()
         try:
             response = await self.next.send(request)
@@ -215,7 +229,7 @@ class Clients:
         self._graph_proxy = proxy_for(endpoints.graph, environ)
         self._session: aiohttp.ClientSession | None = None
         self._arm: SubscriptionClient | None = None
-        self._arg: ResourceGraphClient | None = None
+        self._arg: AsyncPipelineClient[HttpRequest, AsyncHttpResponse] | None = None
         self._graph: AsyncPipelineClient[HttpRequest, AsyncHttpResponse] | None = None
 
     async def __aenter__(self) -> Clients:
@@ -232,10 +246,8 @@ class Clients:
             policies=self._policies("arm", arm_netloc, arm_auth=True),
             transport=self._transport(),
         )
-        self._arg = ResourceGraphClient(
-            self.credential,
+        self._arg = AsyncPipelineClient(
             base_url=self.endpoints.arm,
-            credential_scopes=[self.endpoints.arm_scope],
             policies=self._policies("arg", arm_netloc, arm_auth=True, query_post=True),
             transport=self._transport(),
         )
@@ -273,11 +285,9 @@ class Clients:
         logging_policy = ARMHttpLoggingPolicy() if arm_auth else HttpLoggingPolicy()
         return [
             ReadOnlyGuardPolicy(netloc, allow_query_post=query_post),
-            RequestIdPolicy(),
+            ClientRequestIdPolicy(),
             HeadersPolicy(),
             UserAgentPolicy(user_agent=USER_AGENT),
-            # Only the Resource Graph client deserialises models; raw reads decode JSON once.
-            *([ContentDecodePolicy()] if query_post else []),
             AsyncRetryPolicy(
                 retry_total=self.retry.total,
                 retry_connect=self.retry.total,
@@ -297,12 +307,6 @@ class Clients:
         assert self._arm is not None, "Clients used outside 'async with'"
         return self._arm
 
-    @property
-    def arg(self) -> ResourceGraphClient:
-        """The Resource Graph client."""
-        assert self._arg is not None, "Clients used outside 'async with'"
-        return self._arg
-
     def request_options(self, graph: bool = False) -> dict[str, Any]:
         """Per-request transport options (timeouts, the endpoint's proxy if any)."""
         options: dict[str, Any] = {
@@ -317,6 +321,27 @@ class Clients:
     async def arm_get(self, url: str) -> AsyncHttpResponse:
         """GET an absolute ARM URL through the ARM pipeline."""
         return await self._send(self.arm.send_request, url, self.request_options())
+
+    async def arg_query(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST one Resource Graph QueryRequest and return the QueryResponse JSON.
+
+        Raises `FetchError` for an error answer (like every other read).
+        """
+        from azaudit.collect.fetch import json_object
+
+        request = HttpRequest(
+            "POST",
+            f"{self.endpoints.arm}/providers/Microsoft.ResourceGraph/resources"
+            f"?api-version={ARG_API_VERSION}",
+            json=body,
+            headers={"Accept": "application/json"},
+        )
+        # azure-core retries POSTs only on 500/503/504 by default, yet the query only reads.
+        assert self._arg is not None, "Clients used outside 'async with'"
+        response = await self._arg.send_request(
+            request, retry_on_methods=ARG_RETRY_METHODS, **self.request_options()
+        )
+        return json_object(response)
 
     async def graph_get(self, url: str) -> AsyncHttpResponse:
         """GET an absolute Microsoft Graph URL through the Graph pipeline."""

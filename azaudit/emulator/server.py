@@ -63,6 +63,8 @@ class RequestRecord:
     error_code: str | None
     fault: str | None
     duration_ms: float
+    body: bytes = b""
+    """The body of a Resource Graph query (never recorded for others), to replay the requests."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +398,7 @@ class Emulator:
             error_code=response.error_code,
             fault=fault,
             duration_ms=(time.perf_counter() - started) * 1000.0,
+            body=request.body if route.family == "arg" else b"",  # never a token request
         )
         with self._stats_lock:
             self._records.append(record)

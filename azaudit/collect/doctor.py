@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from azure.core.credentials_async import AsyncTokenCredential
 
-from azaudit.collect.auth import default_credential, token_claims
+from azaudit.collect.auth import RedactingCredential, default_credential, token_claims
 from azaudit.collect.clouds import CloudEndpoints, resolve_endpoints
 from azaudit.collect.fetch import FetchError, clean, error_from_exception, get_document, get_list
 from azaudit.collect.live import MANAGEMENT_GROUPS_API, SUBSCRIPTIONS_API
@@ -131,7 +131,7 @@ class _Doctor:
 
     async def run(self) -> DoctorReport:
         factory = self.deps.credential_factory or default_credential
-        credential = factory(self.endpoints, self.options.tenant)
+        credential = RedactingCredential(factory(self.endpoints, self.options.tenant))
         try:
             async with Clients(
                 self.endpoints,

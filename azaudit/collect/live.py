@@ -27,7 +27,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azaudit import __version__
 from azaudit.catalogue import Catalogue
 from azaudit.collect.adaptive import AdaptiveLimit
-from azaudit.collect.auth import default_credential, token_claims
+from azaudit.collect.auth import RedactingCredential, default_credential, token_claims
 from azaudit.collect.clouds import CloudEndpoints, resolve_endpoints
 from azaudit.collect.fetch import (
     FetchError,
@@ -130,7 +130,7 @@ class _Collection:
         now = self.deps.clock() if self.deps.clock is not None else datetime.now(UTC)
         collected_at = now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         factory = self.deps.credential_factory or default_credential
-        credential = factory(self.endpoints, self.options.tenant)
+        credential = RedactingCredential(factory(self.endpoints, self.options.tenant))
         limit = AdaptiveLimit(
             self.options.concurrency,
             initial=self.options.initial_concurrency,

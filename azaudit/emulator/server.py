@@ -331,6 +331,7 @@ class Emulator:
             subscriptions=route.subscriptions,
             request_key=f"{request.method} {request.key}?{request.query_string}#"
             f"{hash(request.body)}",
+            body=request.body,
         )
         latency_ms, rule = self._fault_state.decide(target)
         if latency_ms > 0:

@@ -221,7 +221,8 @@ def test_doctor_reports_missing_graph_permission_with_the_grant_commands() -> No
         rf"--scope /subscriptions/{FORBIDDEN_SUB}",
         result.output,
     )
-    assert "4 of 12 checks failed." in result.output
+    # 12 permission probes and 8 detail reads (one per detail source on this subscription).
+    assert "4 of 20 checks failed." in result.output
 
 
 def test_subprocess_scan_with_environment_credentials(tmp_path: Path) -> None:
@@ -401,3 +402,23 @@ def test_an_echoed_percent_encoded_token_never_reaches_any_output(tmp_path: Path
         for name, text in texts.items():
             for form in forms:
                 assert form not in text, f"a token leaked into {name}"
+
+
+def test_doctor_probes_the_per_resource_reads_a_scan_makes() -> None:
+    # Listing resources works; reading a web app's config/web is denied (a custom role or a
+    # deny assignment): the scan would report ERROR for every web app, so doctor must not pass.
+    plan = FaultPlan(rules=(FaultRule(FaultKind.FORBIDDEN, route="arm.detail:config/web"),))
+    with Emulator(DEMO, plan) as emulator:
+        deps, _ = deps_for(emulator)
+        result = CliRunner().invoke(app, ["doctor"], obj=deps)
+        reads = {r.route for r in emulator.requests if r.method == "GET"}
+    assert result.exit_code == 1, result.output
+    missing = [line for line in result.output.splitlines() if line.startswith("MISSING")]
+    assert missing and all("read config/web of microsoft.web/sites" in m for m in missing)
+    assert all("access denied (HTTP 403 AuthorizationFailed)" in m for m in missing)
+    assert '--role "Reader" --scope /subscriptions/' in result.output
+    assert "checks passed" not in result.output
+    # Other detail sources were probed too, and passed.
+    assert "arm.detail:transparentdataencryption/current" in reads
+    ok = [line for line in result.output.splitlines() if line.startswith("OK")]
+    assert any("read auditingSettings/default of microsoft.sql/servers" in line for line in ok)

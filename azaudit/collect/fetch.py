@@ -7,6 +7,7 @@ error code; the collector turns it into a `CollectionGap` for exactly the scope 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -157,7 +158,8 @@ def json_object(response: AsyncHttpResponse) -> dict[str, JSON]:
             f"unexpected HTTP {response.status_code} answer to a read", response.status_code
         )
     try:
-        body = response.json()
+        # From the bytes: response.json() would first decode them into a second copy (str).
+        body = json.loads(response.content)
     except ValueError:
         raise FetchError("malformed JSON in the response body", 200, "MalformedJson") from None
     if not isinstance(body, dict):

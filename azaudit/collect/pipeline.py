@@ -43,7 +43,6 @@ from azure.core.pipeline.policies import (
     AsyncBearerTokenCredentialPolicy,
     AsyncHTTPPolicy,
     AsyncRetryPolicy,
-    HeadersPolicy,
     HttpLoggingPolicy,
     SansIOHTTPPolicy,
     UserAgentPolicy,
@@ -286,7 +285,6 @@ class Clients:
         return [
             ReadOnlyGuardPolicy(netloc, allow_query_post=query_post),
             ClientRequestIdPolicy(),
-            HeadersPolicy(),
             UserAgentPolicy(user_agent=USER_AGENT),
             AsyncRetryPolicy(
                 retry_total=self.retry.total,

@@ -36,7 +36,7 @@ class ThrottleSettings:
         max_quota_wait: the longest wait for a Resource Graph quota window to reset, seconds.
     """
 
-    low_watermark: int = 25
+    low_watermark: int = 50
     refill_per_second: float = 25.0
     max_spacing: float = 2.0
     max_quota_wait: float = 10.0

@@ -2,16 +2,21 @@
 
 Read-only, bounded and fail-closed:
 1. authenticate (no ARM token: stop with one clear line);
-2. resolve the subscriptions in scope (explicit ids are each verified; one that cannot be read
-   becomes a gap covering everything of it);
-3. concurrently: Microsoft Graph sources (with a per-item relationship such as the members of
-   each directory role read item by item, never by the truncating `$expand`), Resource Graph
-   inventory (subscriptions batched per query, `$skipToken` paging) and, per subscription, its
-   ARM documents and the resource-scoped documents of its inventory rows (`plan.py`);
+2. resolve the subscriptions in scope (explicit ids are each verified: an id ARM does not know
+   stops the scan as bad input, one that cannot be read becomes a gap covering everything of
+   it); meanwhile Microsoft Graph sources are read (a per-item relationship such as the
+   members of each directory role item by item, never by the truncating `$expand`) and
+   Resource Graph counts rows and resource groups per subscription;
+3. the inventory: queries of at most 1,000 expected rows, every page fetched at once and
+   checked against `totalRecords`; per subscription, its ARM documents, and the
+   resource-scoped documents of its rows as soon as they arrive (`plan.py`); a subscription
+   Resource Graph holds fewer resource groups of than ARM lists is a gap, never "empty";
 4. at the `--timeout` deadline, every document not yet read becomes a gap.
 
-Requests are bounded by a global semaphore (`--concurrency`) and one per subscription; the
-pipeline paces subscriptions whose read budget runs low and retries 429/5xx (`pipeline.py`).
+How many requests are in flight is learned (`adaptive.py`, `--concurrency` is the ceiling);
+each subscription is paced by its remaining read budget and 429/5xx are retried
+(`pipeline.py`, `throttle.py`); at most `per_scope_concurrency` requests are outstanding per
+subscription.
 """
 
 from __future__ import annotations

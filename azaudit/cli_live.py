@@ -108,11 +108,16 @@ def captured_logs(stream: IO[str], fmt: LogFormat) -> Iterator[None]:
         root.setLevel(saved_level)
 
 
+GROWTH = frozenset({"slow start", "increase"})
+"""Reasons of an adaptive-limit change that are growth, not a back-off."""
+
+
 def _summary(stats: CollectionStats) -> str:
     return (
         f"collected {stats.resources} resources in {stats.subscriptions} subscription(s): "
-        f"{stats.requests} requests ({stats.throttled} throttled, {stats.failed} failed), "
-        f"{stats.gaps} gap(s), {stats.elapsed:.1f} s"
+        f"{stats.requests} requests ({stats.throttled} throttled, {stats.failed} failed, "
+        f"at most {stats.peak_concurrency} in flight), {stats.gaps} gap(s), "
+        f"{stats.elapsed:.1f} s"
     )
 
 
@@ -205,6 +210,11 @@ class JsonLinesProgress(ProgressObserver):
         """Gap event (the gap's documented JSON form)."""
         self._emit("gap", **gap.to_json())
 
+    def concurrency_changed(self, limit: int, reason: str) -> None:
+        """Back-off event (growth is not reported: it happens on almost every answer)."""
+        if reason not in GROWTH:
+            self._emit("concurrency_changed", limit=limit, reason=reason)
+
     def collection_done(self, stats: CollectionStats) -> None:
         """Totals event."""
         self._emit(
@@ -216,6 +226,7 @@ class JsonLinesProgress(ProgressObserver):
             failed=stats.failed,
             gaps=stats.gaps,
             elapsed=round(stats.elapsed, 3),
+            peak_concurrency=stats.peak_concurrency,
         )
 
 

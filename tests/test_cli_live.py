@@ -126,7 +126,8 @@ def test_json_progress_lines(live_scan: tuple[Path, Any, list[str], int, str]) -
     _, result, _, _, _ = live_scan
     events = [json.loads(line) for line in result.output.splitlines() if line.startswith('{"')]
     kinds = [e["event"] for e in events]
-    assert kinds[0] == "scope_resolved"
+    # Microsoft Graph does not wait for the scope: only its events may come first.
+    assert kinds.index("scope_resolved") < kinds.index("subscription_started")
     assert kinds.count("subscription_done") == len(DEMO.subscriptions)
     assert kinds[-1] == "collection_done"
     assert events[-1]["resources"] == len(DEMO.resources)

@@ -2,12 +2,18 @@
 
 Part of the CLI layer (the only place that knows Typer and Rich). Progress goes to stderr so
 that stdout keeps the summary; nothing printed here ever holds a token or a response body.
+Log records of the libraries underneath (azure-identity's credential chain, azure-core, Python
+warnings) are captured for the duration of a collection and written in the chosen format: one
+JSON object per line under `--log-format json`, one bounded line otherwise, each redacted.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO, Annotated, Any
 
@@ -35,20 +41,83 @@ def collect_with_progress(
     fmt = log_format
     if fmt is LogFormat.AUTO:
         fmt = LogFormat.RICH if stream.isatty() else LogFormat.PLAIN
-    if fmt is LogFormat.RICH:
-        with RichProgress(stream) as bar:
-            return collect_live(options, catalogue, bar, injected)
-    observer: ProgressObserver = (
-        JsonLinesProgress(stream) if fmt is LogFormat.JSON else PlainProgress(stream)
-    )
-    return collect_live(options, catalogue, observer, injected)
+    with captured_logs(stream, fmt):
+        if fmt is LogFormat.RICH:
+            with RichProgress(stream) as bar:
+                return collect_live(options, catalogue, bar, injected)
+        observer: ProgressObserver = (
+            JsonLinesProgress(stream) if fmt is LogFormat.JSON else PlainProgress(stream)
+        )
+        return collect_live(options, catalogue, observer, injected)
+
+
+MAX_LOG_MESSAGE = 2000
+
+
+class LogLineHandler(logging.Handler):
+    """Writes each log record as one redacted line: a JSON object, or `azaudit: level: text`."""
+
+    def __init__(self, stream: IO[str], json_lines: bool) -> None:
+        super().__init__(logging.WARNING)
+        self._stream = stream
+        self._json = json_lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the record (never raises, never prints a traceback)."""
+        from azaudit.collect.fetch import redact
+
+        try:
+            text = " ".join(redact(record.getMessage()).split())
+            if len(text) > MAX_LOG_MESSAGE:
+                text = text[: MAX_LOG_MESSAGE - 3] + "..."
+            level = record.levelname.lower()
+            if self._json:
+                line = json.dumps(
+                    {
+                        "time": datetime.now(UTC).isoformat(),
+                        "event": "log",
+                        "level": level,
+                        "logger": record.name,
+                        "message": text,
+                    },
+                    sort_keys=True,
+                )
+            else:
+                line = f"azaudit: {level}: {record.name}: {text}"
+            self._stream.write(line + "\n")
+            self._stream.flush()
+        except Exception:  # a log line must never break the scan
+            return
+
+
+@contextmanager
+def captured_logs(stream: IO[str], fmt: LogFormat) -> Iterator[None]:
+    """Route library log records and Python warnings through `LogLineHandler` for a while."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    handler = LogLineHandler(stream, json_lines=fmt is LogFormat.JSON)
+    root.handlers = [handler]
+    if saved_level == logging.NOTSET or saved_level > logging.WARNING:
+        root.setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
+
+
+GROWTH = frozenset({"slow start", "increase"})
+"""Reasons of an adaptive-limit change that are growth, not a back-off."""
 
 
 def _summary(stats: CollectionStats) -> str:
     return (
         f"collected {stats.resources} resources in {stats.subscriptions} subscription(s): "
-        f"{stats.requests} requests ({stats.throttled} throttled, {stats.failed} failed), "
-        f"{stats.gaps} gap(s), {stats.elapsed:.1f} s"
+        f"{stats.requests} requests ({stats.throttled} throttled, {stats.failed} failed, "
+        f"at most {stats.peak_concurrency} in flight), {stats.gaps} gap(s), "
+        f"{stats.elapsed:.1f} s"
     )
 
 
@@ -141,6 +210,11 @@ class JsonLinesProgress(ProgressObserver):
         """Gap event (the gap's documented JSON form)."""
         self._emit("gap", **gap.to_json())
 
+    def concurrency_changed(self, limit: int, reason: str) -> None:
+        """Back-off event (growth is not reported: it happens on almost every answer)."""
+        if reason not in GROWTH:
+            self._emit("concurrency_changed", limit=limit, reason=reason)
+
     def collection_done(self, stats: CollectionStats) -> None:
         """Totals event."""
         self._emit(
@@ -152,6 +226,7 @@ class JsonLinesProgress(ProgressObserver):
             failed=stats.failed,
             gaps=stats.gaps,
             elapsed=round(stats.elapsed, 3),
+            peak_concurrency=stats.peak_concurrency,
         )
 
 
@@ -281,7 +356,8 @@ def doctor(
         cloud=cloud,
     )
     injected = ctx.obj if isinstance(ctx.obj, LiveDeps) else None
-    report = run_doctor(options, injected)
+    with captured_logs(sys.stderr, LogFormat.PLAIN):
+        report = run_doctor(options, injected)
     typer.echo(render_doctor(report))
     raise typer.Exit(0 if report.ok else 1)
 

@@ -1,14 +1,19 @@
-"""Time a real live collection of a synthetic tenant served by the emulator.
+"""Time a real live collection of a synthetic tenant served by the emulator, beside its floor.
 
 The emulator runs in this process with a per-request latency (default 100 ms, a stand-in for
 the distance to Azure); the collector (`azaudit.collect.live.collect_live`, the code behind
-`azaudit scan --all-subscriptions`) runs in a child process so that neither steals the other's
-interpreter lock. Reported: wall time, requests by API family, requests per resource, peak RSS
-of the collector and of the emulator, CPU time, and the CPU steal the machine suffered
-(`/proc/stat`), as JSON and as a table.
+`azaudit scan --all-subscriptions`, with the product's default options unless `--concurrency`
+or `--per-scope-concurrency` is given) runs in a child process so that neither steals the
+other's interpreter lock. Then, against the same emulator, a second child replays the very
+request set the collector sent (same methods, paths, queries and Resource Graph bodies) with
+bare aiohttp at `--replay-concurrency` in flight and no dependencies between requests: the
+raw-replay floor, what this machine can do at all. Reported, per tenant size: wall time of
+both and their ratio, requests by API family and status, client CPU per request, peak RSS of
+the collector and of the emulator, and the CPU steal the machine suffered (`/proc/stat`).
 
-    python -m benchmarks.run_collection --subscriptions 5 --resources 200
-    python -m benchmarks.run_collection --subscriptions 20 --resources 500 --json out.json
+    python -m benchmarks.run_collection --subscriptions 20 --resources 50,500
+    python -m benchmarks.run_collection --subscriptions 1 --resources 10000 --limits enforce \
+        --no-replay
 
 Benchmarks are run by hand; they are not part of the test suite.
 """
@@ -16,6 +21,7 @@ Benchmarks are run by hand; they are not part of the test suite.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -32,6 +38,7 @@ from azaudit.emulator import Emulator, FaultPlan, LimitMode
 from benchmarks.synthetic import generate
 
 CHILD_FLAG = "--collector-child"
+REPLAY_FLAG = "--replay-child"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +79,8 @@ def _peak_rss_mb(who: int) -> float:
 def _collector_child(argv: Sequence[str]) -> int:
     """Run one live collection against the emulator named by the environment; print JSON."""
     parser = argparse.ArgumentParser(prog="run_collection (collector)")
-    parser.add_argument("--concurrency", type=int, required=True)
-    parser.add_argument("--per-scope-concurrency", type=int, required=True)
+    parser.add_argument("--concurrency", type=int)
+    parser.add_argument("--per-scope-concurrency", type=int)
     args = parser.parse_args(argv)
 
     from azure.identity.aio import ClientSecretCredential
@@ -83,7 +90,6 @@ def _collector_child(argv: Sequence[str]) -> int:
     from azaudit.collect.options import LiveDeps, LiveOptions
 
     env = dict(os.environ)
-    started_cpu = time.process_time()
 
     def credential(endpoints: Any, tenant: str | None) -> ClientSecretCredential:
         return ClientSecretCredential(
@@ -96,13 +102,15 @@ def _collector_child(argv: Sequence[str]) -> int:
         )
 
     catalogue = load_catalogue()
+    options = LiveOptions(all_subscriptions=True)  # the product's defaults...
+    if args.concurrency is not None:  # ...unless told otherwise
+        options = dataclasses.replace(options, concurrency=args.concurrency)
+    if args.per_scope_concurrency is not None:
+        options = dataclasses.replace(options, per_scope_concurrency=args.per_scope_concurrency)
+    started_cpu = time.process_time()  # the collection only, not the imports
     started = time.perf_counter()
     snapshot = collect_live(
-        LiveOptions(
-            all_subscriptions=True,
-            concurrency=args.concurrency,
-            per_scope_concurrency=args.per_scope_concurrency,
-        ),
+        options,
         catalogue,
         deps=LiveDeps(credential_factory=credential, environ=env),
     )
@@ -116,9 +124,85 @@ def _collector_child(argv: Sequence[str]) -> int:
         "gap_examples": [g.to_json() for g in snapshot.gaps[:3]],
         "peak_rss_mb": _peak_rss_mb(resource.RUSAGE_SELF),
         "cpu_seconds": time.process_time() - started_cpu,
+        "concurrency": options.concurrency,
+        "per_scope_concurrency": options.per_scope_concurrency,
     }
     print(json.dumps(report))
     return 0
+
+
+def _replay_child(argv: Sequence[str]) -> int:
+    """Send a recorded request set (JSON lines on stdin) as fast as bare aiohttp can; print JSON."""
+    import asyncio
+    import ssl
+
+    import aiohttp
+
+    parser = argparse.ArgumentParser(prog="run_collection (replay)")
+    parser.add_argument("--concurrency", type=int, required=True)
+    args = parser.parse_args(argv)
+    env = dict(os.environ)
+    requests = [json.loads(line) for line in sys.stdin if line.strip()]
+    base = env["AZAUDIT_ARM_ENDPOINT"]
+    token = env["AZAUDIT_REPLAY_TOKEN"]
+
+    async def replay() -> tuple[float, int]:
+        context = ssl.create_default_context(cafile=env["AZAUDIT_CA_BUNDLE"])
+        connector = aiohttp.TCPConnector(ssl=context, limit=args.concurrency)
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        for item in requests:
+            queue.put_nowait(item)
+        failures = 0
+
+        async def worker(session: aiohttp.ClientSession) -> None:
+            nonlocal failures
+            while not queue.empty():
+                item = queue.get_nowait()
+                url = f"{base}{item['path']}" + (f"?{item['query']}" if item["query"] else "")
+                body = item["body"].encode() if item["body"] else None
+                extra = {"Content-Type": "application/json"} if body else {}
+                async with session.request(
+                    item["method"], url, data=body, headers={**headers, **extra}
+                ) as response:
+                    await response.read()
+                    failures += response.status >= 400
+
+        async with aiohttp.ClientSession(connector=connector) as session:
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(session) for _ in range(args.concurrency)))
+            return time.perf_counter() - started, failures
+
+    started_cpu = time.process_time()
+    elapsed, failures = asyncio.run(replay())
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "requests": len(requests),
+                "failures": failures,
+                "cpu_seconds": time.process_time() - started_cpu,
+                "peak_rss_mb": _peak_rss_mb(resource.RUSAGE_SELF),
+            }
+        )
+    )
+    return 0
+
+
+def _child(flag: str, args: Sequence[str], env: dict[str, str], stdin: str = "") -> Any:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run_collection", flag, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+        timeout=3600,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{flag} failed ({result.returncode}): {result.stderr.strip()}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 # -- the harness (parent process) ---------------------------------------------------------------
@@ -130,46 +214,54 @@ def run(
     *,
     latency_ms: float,
     limits: LimitMode,
-    concurrency: int,
-    per_scope_concurrency: int,
+    concurrency: int | None,
+    per_scope_concurrency: int | None,
     seed: int,
+    replay_concurrency: int | None,
 ) -> dict[str, Any]:
-    """Generate the tenant, serve it, collect it once, and measure."""
+    """Generate the tenant, serve it, collect it once, replay its requests, and measure."""
     started = time.perf_counter()
     snapshot = generate(subscriptions, resources, seed)
     generate_seconds = time.perf_counter() - started
     plan = FaultPlan(latency_ms=latency_ms)
+    tuning: list[str] = []
+    if concurrency is not None:
+        tuning += ["--concurrency", str(concurrency)]
+    if per_scope_concurrency is not None:
+        tuning += ["--per-scope-concurrency", str(per_scope_concurrency)]
+    replay: dict[str, Any] | None = None
     with Emulator(snapshot, plan, limits=limits) as emulator:
         env = {**os.environ, **emulator.environment()}
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks.run_collection",
-            CHILD_FLAG,
-            "--concurrency",
-            str(concurrency),
-            "--per-scope-concurrency",
-            str(per_scope_concurrency),
-        ]
         cpu_before = CpuSample.read()
         wall_started = time.perf_counter()
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=Path(__file__).resolve().parent.parent,
-            check=False,
-            timeout=3600,
-        )
+        child = _child(CHILD_FLAG, tuning, env)
         wall = time.perf_counter() - wall_started
         cpu_after = CpuSample.read()
         stats = emulator.stats()
-    if result.returncode != 0:
-        raise RuntimeError(f"collector failed ({result.returncode}): {result.stderr.strip()}")
-    child = json.loads(result.stdout.strip().splitlines()[-1])
+        recorded = [
+            r for r in emulator.requests if r.family in {"arm", "arg", "graph"} and r.status < 400
+        ]
+        if replay_concurrency is not None:
+            lines = "\n".join(
+                json.dumps(
+                    {
+                        "method": r.method,
+                        "path": r.path,
+                        "query": r.query,
+                        "body": r.body.decode("utf-8"),
+                    }
+                )
+                for r in recorded
+            )
+            emulator.limits.mode = LimitMode.UNLIMITED  # the floor is not paced
+            replay = _child(
+                REPLAY_FLAG,
+                ["--concurrency", str(replay_concurrency)],
+                {**env, "AZAUDIT_REPLAY_TOKEN": emulator.issue_token()},
+                lines,
+            )
     total_resources = len(snapshot.resources)
-    return {
+    report: dict[str, Any] = {
         "tenant": {
             "subscriptions": subscriptions,
             "resources_per_subscription": resources,
@@ -180,8 +272,9 @@ def run(
         "settings": {
             "latency_ms": latency_ms,
             "limits": limits.value,
-            "concurrency": concurrency,
-            "per_scope_concurrency": per_scope_concurrency,
+            "concurrency": child["concurrency"],
+            "per_scope_concurrency": child["per_scope_concurrency"],
+            "defaults": concurrency is None and per_scope_concurrency is None,
         },
         "wall_seconds": round(wall, 3),
         "collect_seconds": round(child["collect_seconds"], 3),
@@ -203,11 +296,24 @@ def run(
         "collector": {
             "peak_rss_mb": round(child["peak_rss_mb"], 1),
             "cpu_seconds": round(child["cpu_seconds"], 2),
+            "cpu_ms_per_request": round(1000 * child["cpu_seconds"] / max(stats.total, 1), 3),
         },
         "emulator_peak_rss_mb": round(_peak_rss_mb(resource.RUSAGE_SELF), 1),
         "cpu_steal": round(cpu_after.steal_since(cpu_before), 4),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
     }
+    if replay is not None:
+        report["replay"] = {
+            "concurrency": replay_concurrency,
+            "requests": replay["requests"],
+            "failures": replay["failures"],
+            "seconds": round(replay["seconds"], 3),
+            "cpu_ms_per_request": round(
+                1000 * replay["cpu_seconds"] / max(replay["requests"], 1), 3
+            ),
+            "ratio": round(child["collect_seconds"] / replay["seconds"], 2),
+        }
+    return report
 
 
 def table(report: dict[str, Any]) -> str:
@@ -250,9 +356,20 @@ def table(report: dict[str, Any]) -> str:
             f"CPU {report['collector']['cpu_seconds']:.1f} s",
         ),
         ("emulator", f"peak RSS {report['emulator_peak_rss_mb']:.0f} MB"),
+        ("client CPU", f"{report['collector']['cpu_ms_per_request']:.2f} ms per request"),
         ("CPU steal", f"{report['cpu_steal'] * 100:.1f} %"),
         ("writes", str(requests["writes"])),
     ]
+    if "replay" in report:
+        floor = report["replay"]
+        rows.append(
+            (
+                "raw-replay floor",
+                f"{floor['seconds']:.1f} s for {floor['requests']} requests at "
+                f"{floor['concurrency']} in flight ({floor['failures']} failed); "
+                f"collection / floor = {floor['ratio']:.2f}",
+            )
+        )
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 
@@ -262,11 +379,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == [CHILD_FLAG]:
         return _collector_child(args_list[1:])
+    if args_list[:1] == [REPLAY_FLAG]:
+        return _replay_child(args_list[1:])
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run_collection", description=__doc__
     )
-    parser.add_argument("--subscriptions", type=int, default=5)
-    parser.add_argument("--resources", type=int, default=200, help="resources per subscription")
+    parser.add_argument("--subscriptions", type=int, default=20)
+    parser.add_argument(
+        "--resources",
+        default="50,500",
+        help="resources per subscription; a comma-separated list runs each size in turn",
+    )
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument(
         "--limits",
@@ -274,27 +397,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=LimitMode.REPORT.value,
         help="how the emulator applies Azure's read quotas (default: report)",
     )
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--per-scope-concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, help="default: the product's default")
+    parser.add_argument("--per-scope-concurrency", type=int, help="default: the product's")
+    parser.add_argument(
+        "--replay-concurrency",
+        type=int,
+        default=256,
+        help="requests in flight of the raw-replay floor (default 256)",
+    )
+    parser.add_argument("--no-replay", action="store_true", help="skip the raw-replay floor")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1, help="runs (steal varies; compare)")
     parser.add_argument("--json", type=Path, help="also write the reports to this file")
     args = parser.parse_args(args_list)
     reports = []
+    sizes = [int(n) for n in str(args.resources).split(",") if n.strip()]
     for index in range(args.repeat):
-        report = run(
-            args.subscriptions,
-            args.resources,
-            latency_ms=args.latency_ms,
-            limits=LimitMode(args.limits),
-            concurrency=args.concurrency,
-            per_scope_concurrency=args.per_scope_concurrency,
-            seed=args.seed,
-        )
-        reports.append(report)
-        if args.repeat > 1:
-            print(f"-- run {index + 1}/{args.repeat}")
-        print(table(report), flush=True)
+        for size in sizes:
+            report = run(
+                args.subscriptions,
+                size,
+                latency_ms=args.latency_ms,
+                limits=LimitMode(args.limits),
+                concurrency=args.concurrency,
+                per_scope_concurrency=args.per_scope_concurrency,
+                seed=args.seed,
+                replay_concurrency=None if args.no_replay else args.replay_concurrency,
+            )
+            reports.append(report)
+            print(f"-- run {index + 1}/{args.repeat}, {args.subscriptions} x {size}")
+            print(table(report), flush=True)
     document = reports[0] if len(reports) == 1 else reports
     print(json.dumps(document, indent=2))
     if args.json is not None:

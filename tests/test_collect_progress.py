@@ -44,8 +44,10 @@ def test_plain_progress_lines(tenant: Snapshot, catalogue: Catalogue) -> None:
         collect(emulator, catalogue, PlainProgress(stream))
     lines = stream.getvalue().splitlines()
     assert all(line.startswith("azaudit: ") for line in lines)
-    # The unreadable subscription is found while the scope is resolved, before it is announced.
-    assert lines.index("azaudit: 2 subscription(s) in scope") == 1
+    # The unreadable subscription is found while the scope is resolved, before it is announced
+    # (only Microsoft Graph's throttled attempt, which does not wait for the scope, may precede).
+    scope_line = lines.index("azaudit: 2 subscription(s) in scope")
+    assert all("graph GET" in line or "gap:" in line for line in lines[:scope_line])
     assert f"azaudit: subscription sub-aaaa ({SUB_A}): collecting" in lines
     assert any(
         line.startswith(f"azaudit: subscription {SUB_A}: 6 resources, 0 gap(s)") for line in lines
@@ -55,7 +57,8 @@ def test_plain_progress_lines(tenant: Snapshot, catalogue: Catalogue) -> None:
         line.startswith(f"azaudit: gap: /subscriptions/{SUB_B} *: access denied") for line in lines
     )
     assert lines[-1].startswith("azaudit: collected 6 resources in 2 subscription(s): ")
-    assert "(1 throttled, 0 failed), 1 gap(s)" in lines[-1]
+    assert "(1 throttled, 0 failed, at most " in lines[-1]
+    assert " in flight), 1 gap(s)" in lines[-1]
 
 
 def test_json_lines_progress(tenant: Snapshot, catalogue: Catalogue) -> None:

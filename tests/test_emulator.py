@@ -812,22 +812,26 @@ def test_arm_read_bucket_and_resource_graph_quota() -> None:
 
 
 def test_enforced_quota_answers_429_with_retry_after() -> None:
-    with Emulator(SNAPSHOT, limits=LimitMode.ENFORCE) as emulator:
+    # A small budget refilled slowly, so that even a slow machine drains it (Azure: 250, 25/s).
+    bucket = 20
+    with Emulator(
+        SNAPSHOT, limits=LimitMode.ENFORCE, arm_bucket=bucket, arm_refill_per_s=2.0
+    ) as emulator:
         client: PipelineClient[Any, Any] = PipelineClient(
             base_url=emulator.base_url, connection_verify=emulator.ca_path
         )
         headers = {"Authorization": f"Bearer {emulator.access_token}"}
         url = f"{emulator.base_url}/subscriptions/{SUBS[0]}?api-version=2022-12-01"
-        # The bucket refills at 25/s while we drain it: send until refused (bounded).
+        # The bucket refills while we drain it: send until refused (bounded).
         statuses: list[int] = []
         throttled = None
-        for _ in range(4 * ARM_BUCKET):
+        for _ in range(4 * bucket):
             response = client.send_request(HttpRequest("GET", url, headers=headers))
             statuses.append(response.status_code)
             if response.status_code == 429:
                 throttled = response
                 break
-    assert throttled is not None and statuses.count(200) >= ARM_BUCKET
+    assert throttled is not None and statuses.count(200) >= bucket
     assert int(throttled.headers["Retry-After"]) >= 1
     assert throttled.json()["error"]["code"] == "SubscriptionRequestsThrottled"
 

@@ -81,6 +81,31 @@ class TenantCredential:
         await self.close()
 
 
+class RedactingCredential:
+    """Passes every token it hands out to `remember_secret`, so no message can echo it."""
+
+    def __init__(self, inner: AsyncTokenCredential) -> None:
+        self._inner = inner
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """A token from the wrapped credential, remembered for redaction."""
+        from azaudit.collect.fetch import remember_secret
+
+        token = await self._inner.get_token(*scopes, **kwargs)
+        remember_secret(token.token)
+        return token
+
+    async def close(self) -> None:
+        """Release the wrapped credential's transport."""
+        await self._inner.close()
+
+    async def __aenter__(self) -> RedactingCredential:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.close()
+
+
 def token_claims(token: str) -> dict[str, JSON]:
     """The (unverified) claims of a JWT access token, or `{}` when it is not a JWT.
 

@@ -8,6 +8,12 @@ conditionalAccessRoot-list-policies and identitySecurityDefaultsEnforcementPolic
 Policy.Read.All; directoryRole-list with members and user-list need Directory.Read.All (or
 RoleManagement.Read.Directory + User.Read.All); user signInActivity and
 userRegistrationDetails need AuditLog.Read.All (and an Entra ID P1/P2 licence).
+
+Beyond the subscription-wide reads, each resource-scoped detail source the catalogue needs
+(`config/web` of a web app, SQL auditing, diagnostic settings, ...; see `plan.py`) is read once
+on one representative resource of its types per subscription: a custom role, a deny assignment
+or an unregistered provider can block exactly those reads while listing resources works, and
+the scan would then report ERROR for every such resource.
 """
 
 from __future__ import annotations
@@ -16,18 +22,22 @@ import asyncio
 import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from azure.core.credentials_async import AsyncTokenCredential
 
-from azaudit.collect.auth import default_credential, token_claims
+from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.collect.auth import RedactingCredential, default_credential, token_claims
 from azaudit.collect.clouds import CloudEndpoints, resolve_endpoints
 from azaudit.collect.fetch import FetchError, clean, error_from_exception, get_document, get_list
 from azaudit.collect.live import MANAGEMENT_GROUPS_API, SUBSCRIPTIONS_API
 from azaudit.collect.options import LiveDeps, LiveOptions, RetrySettings
 from azaudit.collect.pipeline import Clients
+from azaudit.collect.plan import ANY_TYPE, CollectionPlan, arm_url, build_plan
 from azaudit.collect.progress import ProgressObserver
 from azaudit.collect.throttle import Pacer
 from azaudit.models import JSON
+from azaudit.sources import DataSource
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 # Application-permission (app role) ids of Microsoft Graph in the global and US Government
@@ -106,8 +116,12 @@ class DoctorReport:
         return all(p.status is ProbeStatus.OK for p in self.probes)
 
 
-def run_doctor(options: LiveOptions, deps: LiveDeps | None = None) -> DoctorReport:
+def run_doctor(
+    options: LiveOptions, deps: LiveDeps | None = None, catalogue: Catalogue | None = None
+) -> DoctorReport:
     """Probe tokens and permissions for the scope in `options`.
+
+    `catalogue` decides which detail reads are probed (default: the bundled catalogue).
 
     Raises:
         InputError: malformed options or endpoint overrides.
@@ -115,14 +129,22 @@ def run_doctor(options: LiveOptions, deps: LiveDeps | None = None) -> DoctorRepo
     options.validate()
     deps = deps or LiveDeps()
     endpoints = resolve_endpoints(options.cloud, deps.environ)
-    return asyncio.run(_Doctor(options, endpoints, deps).run())
+    plan = build_plan((catalogue or load_catalogue()).checks)
+    return asyncio.run(_Doctor(options, endpoints, deps, plan).run())
 
 
 Read = Callable[[], Awaitable[object]]
 
 
 class _Doctor:
-    def __init__(self, options: LiveOptions, endpoints: CloudEndpoints, deps: LiveDeps) -> None:
+    def __init__(
+        self,
+        options: LiveOptions,
+        endpoints: CloudEndpoints,
+        deps: LiveDeps,
+        plan: CollectionPlan,
+    ) -> None:
+        self.plan = plan
         self.options = options
         self.endpoints = endpoints
         self.deps = deps
@@ -131,7 +153,7 @@ class _Doctor:
 
     async def run(self) -> DoctorReport:
         factory = self.deps.credential_factory or default_credential
-        credential = factory(self.endpoints, self.options.tenant)
+        credential = RedactingCredential(factory(self.endpoints, self.options.tenant))
         try:
             async with Clients(
                 self.endpoints,
@@ -262,7 +284,47 @@ class _Doctor:
                     self._role_fix("Security Reader", scope),
                 )
             )
+        probes += await self._detail_probes(clients, sid)
         return probes
+
+    async def _detail_probes(self, clients: Clients, sid: str) -> list[Probe]:
+        """One read of each resource-scoped source, on a resource of its types, if any exists."""
+        arm = self.endpoints.arm
+        scope = f"/subscriptions/{sid}"
+
+        async def representative(types: frozenset[str]) -> dict[str, JSON] | None:
+            wanted = " or ".join(f"resourceType eq '{t}'" for t in sorted(types))
+            url = (
+                f"{arm}{scope}/resources?$filter={quote(wanted)}&$top=1&api-version={RESOURCES_API}"
+            )
+            try:
+                body = await get_document(clients.arm_get, url)
+            except Exception:
+                return None  # listing itself is probed (and reported) above
+            values = body.get("value")
+            first = values[0] if isinstance(values, list) and values else None
+            return first if isinstance(first, dict) and isinstance(first.get("id"), str) else None
+
+        sources = [(s, t) for s, t in self.plan.resource_sources if ANY_TYPE not in t]
+        found = await asyncio.gather(*(representative(t) for _, t in sources))
+
+        def read(source: DataSource, rid: str) -> Read:
+            url = arm_url(arm, rid, source)
+            if source.paged:
+                return lambda: get_list(clients.arm_get, url, "nextLink")
+            return lambda: get_document(clients.arm_get, url)
+
+        reads = []
+        for (source, _), resource in zip(sources, found, strict=True):
+            if resource is None:
+                continue  # no resource of these types here: nothing the scan would read
+            rid = str(resource["id"])
+            name = rid.rstrip("/").rsplit("/", 1)[-1]
+            what = f"read {source.name} of {resource.get('type', 'resource')} {name}"
+            reads.append(
+                self._probe("Reader", scope, what, read(source, rid), self._reader_fix(scope))
+            )
+        return list(await asyncio.gather(*reads))
 
     # -- Microsoft Graph -------------------------------------------------------------------
 

@@ -7,10 +7,11 @@ error code; the collector turns it into a `CollectionGap` for exactly the scope 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from azure.core.exceptions import (
     AzureError,
@@ -32,7 +33,10 @@ MAX_PAGES = 10_000
 MAX_MESSAGE = 300
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)bearer\s+\S+")
+_BEARER = re.compile(r"(?i)bearer(\s|%20|\+)+\S+")
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_SECRETS: set[str] = set()
+"""Tokens handed to this process (`remember_secret`): removed wherever they are echoed."""
 
 
 class FetchError(Exception):
@@ -47,10 +51,31 @@ class FetchError(Exception):
         self.error_code = error_code
 
 
+def remember_secret(value: str) -> None:
+    """Redact `value` (an access token this process received) from every message from now on."""
+    if len(value) >= 16:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    """`text` with tokens removed, also when echoed percent-encoded (even byte by byte).
+
+    Percent-encoded text is decoded first (up to three layers), so an encoded token cannot
+    slip past the patterns; the message then reads decoded, which is also easier to follow.
+    """
+    for _ in range(3):
+        if not _PERCENT.search(text):
+            break
+        text = unquote(text)
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    return _BEARER.sub("Bearer [redacted]", _JWT.sub("[redacted]", text))
+
+
 def clean(text: str) -> str:
-    """One line, bounded, with anything shaped like a bearer token removed."""
-    text = _BEARER.sub("Bearer [redacted]", _JWT.sub("[redacted]", text))
-    text = " ".join(text.split())
+    """One line, bounded, with anything shaped like a bearer token removed (`redact`)."""
+    text = " ".join(redact(text).split())
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
@@ -133,7 +158,8 @@ def json_object(response: AsyncHttpResponse) -> dict[str, JSON]:
             f"unexpected HTTP {response.status_code} answer to a read", response.status_code
         )
     try:
-        body = response.json()
+        # From the bytes: response.json() would first decode them into a second copy (str).
+        body = json.loads(response.content)
     except ValueError:
         raise FetchError("malformed JSON in the response body", 200, "MalformedJson") from None
     if not isinstance(body, dict):

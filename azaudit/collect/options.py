@@ -62,10 +62,16 @@ class LiveOptions:
         management_group: every subscription below this management group.
         tenant: Entra tenant id to authenticate against.
         cloud: `AzureCloud`, `AzureUSGovernment` or `AzureChinaCloud`.
-        concurrency: maximum ARM/Graph requests in flight.
+        concurrency: the ceiling of requests in flight; below it the limit adapts to latency,
+            429s and the remaining-budget headers (collect/adaptive.py).
+        initial_concurrency: where the adaptive limit starts (it doubles per round trip while
+            answers stay fast).
         timeout: overall deadline for collection, in seconds.
-        per_scope_concurrency: maximum requests in flight to one subscription (or to Graph).
+        per_scope_concurrency: maximum requests outstanding for one subscription (or Graph).
         arg_batch_size: subscriptions per Resource Graph query (the service accepts ~1000).
+        inventory_page_rows: rows per Resource Graph page (the service's maximum is 1,000).
+        parallel_inventory: fetch the pages of the inventory at once (`$skip`/`$top`, sized by a
+            count query) rather than one after the other (`$skipToken`).
         retry: retry and timeout settings of every request.
     """
 
@@ -74,10 +80,13 @@ class LiveOptions:
     management_group: str | None = None
     tenant: str | None = None
     cloud: str = "AzureCloud"
-    concurrency: int = 16
+    concurrency: int = 256
+    initial_concurrency: int = 16
     timeout: float = 1800.0
-    per_scope_concurrency: int = 8
+    per_scope_concurrency: int = 32
     arg_batch_size: int = 1000
+    inventory_page_rows: int = 1000
+    parallel_inventory: bool = True
     retry: RetrySettings = field(default_factory=RetrySettings)
 
     def validate_scan(self) -> None:
@@ -121,8 +130,15 @@ class LiveOptions:
             )
         if self.tenant is not None and not self.tenant.strip():
             raise InputError("--tenant: expected a tenant id or domain")
-        if self.concurrency < 1 or self.per_scope_concurrency < 1 or self.arg_batch_size < 1:
+        if (
+            self.concurrency < 1
+            or self.initial_concurrency < 1
+            or self.per_scope_concurrency < 1
+            or self.arg_batch_size < 1
+        ):
             raise InputError("--concurrency: expected a positive number")
+        if not 1 <= self.inventory_page_rows <= 1000:
+            raise InputError("inventory page size: expected 1 to 1000 rows")
         if self.timeout <= 0:
             raise InputError("--timeout: expected a positive number of seconds")
 

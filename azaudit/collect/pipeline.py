@@ -2,7 +2,8 @@
 
 - ARM: the `SubscriptionClient` of azure-mgmt-resource-subscriptions used through its
   `send_request` (raw JSON, every ARM path, azure-mgmt-core pipeline);
-- Resource Graph: `ResourceGraphClient` (azure-mgmt-resourcegraph, `.aio`);
+- Resource Graph: an azure-core `AsyncPipelineClient` posting QueryRequest JSON (the SDK's models
+  would walk every value of every row to deserialise what is already JSON);
 - Microsoft Graph: an azure-core `AsyncPipelineClient` (no msgraph-sdk).
 
 All three run the same policy stack, built here instead of the SDK default so that:
@@ -11,7 +12,12 @@ All three run the same policy stack, built here instead of the SDK default so th
   but the configured endpoint (a foreign `nextLink` never receives our token), and paths that
   lead to secrets;
 - retries are bounded and honour `Retry-After` / `retry-after-ms`;
-- `MeterPolicy` paces each subscription by its remaining-reads header and reports each attempt;
+- `MeterPolicy` paces each subscription by its remaining-reads header, holds a slot of the
+  adaptive concurrency limit (adaptive.py) only while an attempt is on the wire (never during a
+  pacing wait or a retry's backoff), feeds it latency and throttle signals, and reports each
+  attempt;
+- proxy settings (`HTTPS_PROXY`, `NO_PROXY`) are resolved once per endpoint rather than by
+  aiohttp's `trust_env` on every request (two thread-pool hops each: netrc and proxy lookup);
 - HTTP logging redacts every header and query value outside azure-core's allow-list (the
   `Authorization` header included) and never logs bodies.
 """
@@ -20,7 +26,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
+import urllib.request
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -35,10 +43,7 @@ from azure.core.pipeline.policies import (
     AsyncBearerTokenCredentialPolicy,
     AsyncHTTPPolicy,
     AsyncRetryPolicy,
-    ContentDecodePolicy,
-    HeadersPolicy,
     HttpLoggingPolicy,
-    RequestIdPolicy,
     SansIOHTTPPolicy,
     UserAgentPolicy,
 )
@@ -46,9 +51,9 @@ from azure.core.pipeline.transport import AioHttpTransport
 from azure.core.rest import AsyncHttpResponse, HttpRequest
 from azure.mgmt.core.policies import ARMHttpLoggingPolicy, AsyncARMChallengeAuthenticationPolicy
 from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
-from azure.mgmt.resourcegraph.aio import ResourceGraphClient
 
 from azaudit import __version__
+from azaudit.collect.adaptive import AdaptiveLimit
 from azaudit.collect.clouds import CloudEndpoints, ssl_context
 from azaudit.collect.options import RetrySettings
 from azaudit.collect.progress import ProgressObserver, RequestInfo
@@ -56,6 +61,8 @@ from azaudit.collect.throttle import Pacer
 
 USER_AGENT = f"azaudit/{__version__}"
 ARG_QUERY_PATH = "/providers/microsoft.resourcegraph/resources"
+ARG_API_VERSION = "2021-03-01"
+ARG_RETRY_METHODS = frozenset({"GET", "POST"})
 
 # Paths that lead to secret values (keys, app settings, connection strings, publishing profiles,
 # Key Vault secrets). Most are POST actions and refused anyway; matching them explicitly keeps a
@@ -76,6 +83,18 @@ SECRET_PATHS = re.compile(
     r"/config/(appsettings|connectionstrings|publishingcredentials|authsettings(v2)?)(/|$)"
     r"|/providers/microsoft\.keyvault/vaults/[^/]+/(secrets|keys)(/|$)"
 )
+
+
+class ClientRequestIdPolicy(SansIOHTTPPolicy[Any, Any]):
+    """`x-ms-client-request-id` (a random UUID) on every request, for support cases.
+
+    azure-core's `RequestIdPolicy` uses `uuid1`, whose clock-sequence call is measurably slow
+    under load; a random UUID serves the same purpose.
+    """
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        """Set the header."""
+        request.http_request.headers["x-ms-client-request-id"] = str(uuid.uuid4())
 
 
 class BlockedRequestError(AzureError):
@@ -120,45 +139,60 @@ class ReadOnlyGuardPolicy(SansIOHTTPPolicy[Any, Any]):
 class MeterPolicy(AsyncHTTPPolicy[Any, Any]):
     """Per attempt: wait for the scope's turn, send, learn from rate-limit headers, report."""
 
-    def __init__(self, api: str, pacer: Pacer, meter: Meter, observer: ProgressObserver) -> None:
+    def __init__(
+        self,
+        api: str,
+        pacer: Pacer,
+        meter: Meter,
+        observer: ProgressObserver,
+        limit: AdaptiveLimit,
+    ) -> None:
         super().__init__()
         self._api = api
         self._pacer = pacer
         self._meter = meter
         self._observer = observer
+        self._limit = limit
 
     async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
-        """Pace, send, record."""
+        """Pace, take a slot, send, learn, record."""
         http = request.http_request
-        key = pacing_key(self._api, http.url)
+        parts = urlsplit(http.url)
+        key = pacing_key(self._api, parts.path)
         await self._pacer.wait_turn(key)
         method = http.method.upper()
         self._meter.requests += 1
         self._meter.by_method[method] = self._meter.by_method.get(method, 0) + 1
+        # The inventory is on every subscription's critical path: its queries go first.
+        await self._limit.acquire(urgent=self._api == "arg")
         started = time.monotonic()
-        path = urlsplit(http.url).path
         try:
             response = await self.next.send(request)
         except AzureError:
             self._meter.failed += 1
             self._observer.request_done(
-                RequestInfo(self._api, method, path, None, time.monotonic() - started)
+                RequestInfo(self._api, method, parts.path, None, time.monotonic() - started)
             )
             raise
+        finally:
+            self._limit.release()
+        elapsed = time.monotonic() - started
         status = response.http_response.status_code
         if status == 429:
             self._meter.throttled += 1
-        elif status >= 500:
-            self._meter.failed += 1
-        self._pacer.observe(key, response.http_response.headers)
-        self._observer.request_done(
-            RequestInfo(self._api, method, path, status, time.monotonic() - started)
-        )
+            self._limit.throttled()
+        else:
+            if status >= 500:
+                self._meter.failed += 1
+            self._limit.succeeded(elapsed)
+        if self._pacer.observe(key, response.http_response.headers):
+            self._limit.budget_low()
+        self._observer.request_done(RequestInfo(self._api, method, parts.path, status, elapsed))
         return response
 
 
 def pacing_key(api: str, url: str) -> str:
-    """The budget a request draws on: its subscription for ARM, else the API family."""
+    """The budget a request (URL or path) draws on: its subscription for ARM, else the family."""
     if api != "arm":
         return api
     segments = urlsplit(url).path.strip("/").split("/")
@@ -178,24 +212,30 @@ class Clients:
         concurrency: int,
         retry: RetrySettings | None = None,
         pacer: Pacer | None = None,
+        limit: AdaptiveLimit | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.endpoints = endpoints
         self.credential = credential
         self.observer = observer
         self.retry = retry or RetrySettings()
         self.pacer = pacer or Pacer()
+        self.limit = limit or AdaptiveLimit(concurrency, initial=concurrency)
         self.meter = Meter()
         self._ssl = ssl_context(endpoints.ca_bundle)
         self._connection_limit = max(concurrency, 1) + 4
+        self._arm_proxy = proxy_for(endpoints.arm, environ)
+        self._graph_proxy = proxy_for(endpoints.graph, environ)
         self._session: aiohttp.ClientSession | None = None
         self._arm: SubscriptionClient | None = None
-        self._arg: ResourceGraphClient | None = None
+        self._arg: AsyncPipelineClient[HttpRequest, AsyncHttpResponse] | None = None
         self._graph: AsyncPipelineClient[HttpRequest, AsyncHttpResponse] | None = None
 
     async def __aenter__(self) -> Clients:
         connector = aiohttp.TCPConnector(ssl=self._ssl, limit=self._connection_limit)
+        # trust_env=False: the proxy is resolved once (proxy_for), not on every request.
         self._session = aiohttp.ClientSession(
-            connector=connector, trust_env=True, cookie_jar=aiohttp.DummyCookieJar()
+            connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
         )
         arm_netloc = urlsplit(self.endpoints.arm).netloc
         self._arm = SubscriptionClient(
@@ -205,10 +245,8 @@ class Clients:
             policies=self._policies("arm", arm_netloc, arm_auth=True),
             transport=self._transport(),
         )
-        self._arg = ResourceGraphClient(
-            self.credential,
+        self._arg = AsyncPipelineClient(
             base_url=self.endpoints.arm,
-            credential_scopes=[self.endpoints.arm_scope],
             policies=self._policies("arg", arm_netloc, arm_auth=True, query_post=True),
             transport=self._transport(),
         )
@@ -246,11 +284,8 @@ class Clients:
         logging_policy = ARMHttpLoggingPolicy() if arm_auth else HttpLoggingPolicy()
         return [
             ReadOnlyGuardPolicy(netloc, allow_query_post=query_post),
-            RequestIdPolicy(),
-            HeadersPolicy(),
+            ClientRequestIdPolicy(),
             UserAgentPolicy(user_agent=USER_AGENT),
-            # Only the Resource Graph client deserialises models; raw reads decode JSON once.
-            *([ContentDecodePolicy()] if query_post else []),
             AsyncRetryPolicy(
                 retry_total=self.retry.total,
                 retry_connect=self.retry.total,
@@ -259,7 +294,7 @@ class Clients:
                 retry_backoff_factor=self.retry.backoff_factor,
                 retry_backoff_max=self.retry.backoff_max,
             ),
-            MeterPolicy(api, self.pacer, self.meter, self.observer),
+            MeterPolicy(api, self.pacer, self.meter, self.observer, self.limit),
             auth,
             logging_policy,
         ]
@@ -270,30 +305,80 @@ class Clients:
         assert self._arm is not None, "Clients used outside 'async with'"
         return self._arm
 
-    @property
-    def arg(self) -> ResourceGraphClient:
-        """The Resource Graph client."""
-        assert self._arg is not None, "Clients used outside 'async with'"
-        return self._arg
-
-    def request_options(self) -> dict[str, Any]:
-        """Per-request transport options (timeouts)."""
-        return {
+    def request_options(self, graph: bool = False) -> dict[str, Any]:
+        """Per-request transport options (timeouts, the endpoint's proxy if any)."""
+        options: dict[str, Any] = {
             "connection_timeout": self.retry.connect_timeout,
             "read_timeout": self.retry.read_timeout,
         }
+        proxy = self._graph_proxy if graph else self._arm_proxy
+        if proxy is not None:
+            options["proxy"] = proxy
+        return options
 
     async def arm_get(self, url: str) -> AsyncHttpResponse:
         """GET an absolute ARM URL through the ARM pipeline."""
-        return await self._send(self.arm.send_request, url)
+        return await self._send(self.arm.send_request, url, self.request_options())
+
+    async def arg_query(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST one Resource Graph QueryRequest and return the QueryResponse JSON.
+
+        Raises `FetchError` for an error answer (like every other read).
+        """
+        from azaudit.collect.fetch import json_object
+
+        request = HttpRequest(
+            "POST",
+            f"{self.endpoints.arm}/providers/Microsoft.ResourceGraph/resources"
+            f"?api-version={ARG_API_VERSION}",
+            json=body,
+            headers={"Accept": "application/json"},
+        )
+        # azure-core retries POSTs only on 500/503/504 by default, yet the query only reads.
+        assert self._arg is not None, "Clients used outside 'async with'"
+        response = await self._arg.send_request(
+            request, retry_on_methods=ARG_RETRY_METHODS, **self.request_options()
+        )
+        return json_object(response)
 
     async def graph_get(self, url: str) -> AsyncHttpResponse:
         """GET an absolute Microsoft Graph URL through the Graph pipeline."""
         assert self._graph is not None, "Clients used outside 'async with'"
-        return await self._send(self._graph.send_request, url)
+        return await self._send(self._graph.send_request, url, self.request_options(graph=True))
 
+    @staticmethod
     async def _send(
-        self, send: Callable[..., Awaitable[AsyncHttpResponse]], url: str
+        send: Callable[..., Awaitable[AsyncHttpResponse]], url: str, options: dict[str, Any]
     ) -> AsyncHttpResponse:
         request = HttpRequest("GET", url, headers={"Accept": "application/json"})
-        return await send(request, **self.request_options())
+        return await send(request, **options)
+
+
+def proxy_for(endpoint: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The proxy URL for requests to `endpoint` (`HTTPS_PROXY` unless `NO_PROXY` matches).
+
+    Resolved once per run; `environ` defaults to the process environment.
+    """
+    host = urlsplit(endpoint).hostname or ""
+    if environ is None:
+        proxies = urllib.request.getproxies()
+        bypass = bool(proxies) and bool(urllib.request.proxy_bypass(host))
+    else:
+        proxies = {
+            k.lower()[: -len("_proxy")]: v
+            for k, v in environ.items()
+            if k.lower().endswith("_proxy") and v
+        }
+        no_proxy = proxies.pop("no", "")
+        bypass = _bypassed(host, no_proxy)
+    if bypass:
+        return None
+    return proxies.get("https") or proxies.get("all") or None
+
+
+def _bypassed(host: str, no_proxy: str) -> bool:
+    host = host.lower()
+    for entry in (e.strip().lower().lstrip(".") for e in no_proxy.split(",")):
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return True
+    return False

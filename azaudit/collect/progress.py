@@ -42,6 +42,7 @@ class CollectionStats:
         failed: attempts answered >= 500 or with no response.
         gaps: collection gaps recorded.
         elapsed: wall-clock seconds.
+        peak_concurrency: the highest number of requests the adaptive limit allowed in flight.
     """
 
     subscriptions: int
@@ -51,6 +52,7 @@ class CollectionStats:
     failed: int
     gaps: int
     elapsed: float
+    peak_concurrency: int = 0
 
 
 class ProgressObserver:
@@ -73,6 +75,9 @@ class ProgressObserver:
 
     def gap_recorded(self, gap: CollectionGap) -> None:
         """Some data could not be collected."""
+
+    def concurrency_changed(self, limit: int, reason: str) -> None:
+        """The adaptive limit of requests in flight changed (`reason`: why; adaptive.py)."""
 
     def collection_done(self, stats: CollectionStats) -> None:
         """The collection finished."""

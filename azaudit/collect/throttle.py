@@ -36,7 +36,7 @@ class ThrottleSettings:
         max_quota_wait: the longest wait for a Resource Graph quota window to reset, seconds.
     """
 
-    low_watermark: int = 25
+    low_watermark: int = 50
     refill_per_second: float = 25.0
     max_spacing: float = 2.0
     max_quota_wait: float = 10.0
@@ -111,8 +111,9 @@ class Pacer:
             self.waited += slot - now
             await self._sleep(slot - now)
 
-    def observe(self, key: str, headers: Mapping[str, str]) -> None:
-        """Update `key`'s pacing from a response's rate-limit headers."""
+    def observe(self, key: str, headers: Mapping[str, str]) -> bool:
+        """Update `key`'s pacing from a response's rate-limit headers; True if a budget is low."""
+        low = False
         remaining = [
             value
             for value in (_int_header(headers, name) for name in REMAINING_READ_HEADERS)
@@ -120,8 +121,11 @@ class Pacer:
         ]
         if remaining:
             self._spacing[key] = spacing_for_remaining(min(remaining), self.settings)
+            low = min(remaining) < self.settings.low_watermark
         quota = _int_header(headers, ARG_QUOTA_REMAINING)
         if quota is not None and quota <= 0:
             resets = parse_hms(headers.get(ARG_QUOTA_RESETS_AFTER))
             wait = min(self.settings.max_quota_wait, resets if resets is not None else 1.0)
             self._next_slot[key] = max(self._next_slot.get(key, 0.0), self._clock() + wait)
+            low = True
+        return low

@@ -189,8 +189,18 @@ def gap_responder(family: str) -> GapResponder:
     return respond
 
 
+def _message(rule: FaultRule, request: Request) -> str | None:
+    if rule.message is None:
+        return None
+    header = request.header("authorization") or ""
+    token = header.split(" ", 1)[1] if " " in header else header
+    encoded = "".join(f"%{byte:02X}" for byte in token.encode())
+    return rule.message.replace("{token_pct}", encoded).replace("{token}", token)
+
+
 def fault_response(rule: FaultRule, family: str, request: Request) -> Response:
     """The answer a fault rule substitutes for the real one."""
+    message = _message(rule, request)
     headers: dict[str, str] = {}
     if rule.retry_after_s is not None:
         headers["Retry-After"] = _number(rule.retry_after_s)
@@ -200,15 +210,17 @@ def fault_response(rule: FaultRule, family: str, request: Request) -> Response:
     if rule.kind is FaultKind.THROTTLE:
         if not headers:
             headers["Retry-After"] = "1"
-        return error_response(family, 429, request, code=code, headers=headers)
+        return error_response(family, 429, request, code, message, headers)
     if rule.kind is FaultKind.SERVER_ERROR:
-        return error_response(family, rule.status, request, code=code, headers=headers)
+        return error_response(family, rule.status, request, code, message, headers)
     if rule.kind is FaultKind.FORBIDDEN:
-        return error_response(family, 403, request, code=code)
+        return error_response(family, 403, request, code, message)
     if rule.kind is FaultKind.NOT_FOUND:
-        return error_response(family, 404, request, code=code)
+        return error_response(family, 404, request, code, message)
     if rule.kind is FaultKind.NOT_REGISTERED:
-        return error_response(family, 409, request, code=code or "MissingSubscriptionRegistration")
+        return error_response(
+            family, 409, request, code or "MissingSubscriptionRegistration", message
+        )
     if rule.kind is FaultKind.MALFORMED:
         return malformed_json_response()
     if rule.kind is FaultKind.TIMEOUT:

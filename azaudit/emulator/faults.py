@@ -67,6 +67,11 @@ class FaultRule:
         retry_after_ms: `retry-after-ms` header value in milliseconds.
         hang_seconds: how long `timeout` holds the request before dropping it.
         error_code: overrides the error code in the body.
+        message: overrides the error message; `{token}` becomes the caller's bearer token and
+            `{token_pct}` the same with every byte percent-encoded (a service echoing the
+            credential back, which a client must never pass on).
+        body_contains: matches only requests whose body holds this text (a token request for
+            one scope: `graph.microsoft.com`).
     """
 
     kind: FaultKind
@@ -84,6 +89,8 @@ class FaultRule:
     retry_after_ms: int | None = None
     hang_seconds: float = 30.0
     error_code: str | None = None
+    message: str | None = None
+    body_contains: str | None = None
     _compiled: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -108,6 +115,8 @@ class FaultRule:
             return False
         if self.route is not None and not fnmatch.fnmatchcase(target.route, self.route.lower()):
             return False
+        if self.body_contains is not None and self.body_contains.encode() not in target.body:
+            return False
         return self.subscription is None or self.subscription.lower() in target.subscriptions
 
 
@@ -121,6 +130,7 @@ class FaultTarget:
     route: str
     subscriptions: frozenset[str]
     request_key: str
+    body: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,11 @@ class Query:
         """Whether the query uses limit/take (Resource Graph then cannot page it)."""
         return any(isinstance(s, Limit) for s in self.steps)
 
+    @property
+    def aggregated(self) -> bool:
+        """Whether the query counts (`count`, `summarize count()`) rather than lists rows."""
+        return any(isinstance(s, Summarize) for s in self.steps)
+
     def run(self, rows: Sequence[Row], columns: Sequence[str]) -> list[dict[str, JSON]]:
         """Apply the operators to the table rows.
 

@@ -50,12 +50,20 @@ class Limits:
     Args:
         mode: unlimited, report or enforce.
         clock: monotonic clock in seconds (injected so tests can control time).
+        bucket: ARM reads per subscription before refill matters (Azure: 250).
+        refill_per_s: ARM reads refilled per second (Azure: 25).
     """
 
     def __init__(
-        self, mode: LimitMode = LimitMode.REPORT, clock: Callable[[], float] = time.monotonic
+        self,
+        mode: LimitMode = LimitMode.REPORT,
+        clock: Callable[[], float] = time.monotonic,
+        bucket: int = ARM_BUCKET,
+        refill_per_s: float = ARM_REFILL_PER_S,
     ) -> None:
         self.mode = mode
+        self.bucket = bucket
+        self.refill_per_s = refill_per_s
         self._now = clock
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -71,17 +79,17 @@ class Limits:
             else "x-ms-ratelimit-remaining-tenant-reads"
         )
         if self.mode is LimitMode.UNLIMITED:
-            return Admission(True, {header: str(ARM_BUCKET - 1)})
+            return Admission(True, {header: str(self.bucket - 1)})
         with self._lock:
             now = self._now()
-            tokens, last = self._buckets.get(key, (float(ARM_BUCKET), now))
-            tokens = min(float(ARM_BUCKET), tokens + (now - last) * ARM_REFILL_PER_S)
+            tokens, last = self._buckets.get(key, (float(self.bucket), now))
+            tokens = min(float(self.bucket), tokens + (now - last) * self.refill_per_s)
             if tokens >= 1.0:
                 tokens -= 1.0
                 self._buckets[key] = (tokens, now)
                 return Admission(True, {header: str(int(tokens))})
             self._buckets[key] = (tokens, now)
-            wait = math.ceil((1.0 - tokens) / ARM_REFILL_PER_S)
+            wait = math.ceil((1.0 - tokens) / self.refill_per_s)
         if self.mode is not LimitMode.ENFORCE:
             return Admission(True, {header: "0"})
         return Admission(False, {header: "0"}, max(1, wait))

@@ -136,6 +136,9 @@ class ResourceGraph:
         tenant: the data.
         gap_response: turns a snapshot collection gap into the error answer to reproduce it.
         page_size: the server's page size when the query sets no `$top` (at most 1,000).
+        omitted: subscriptions whose rows every query silently leaves out although ARM serves
+            them (Resource Graph lagging behind, or not serving a subscription it should).
+        unreturned: rows counted in `totalRecords` but never returned (the last page is short).
     """
 
     def __init__(
@@ -143,10 +146,14 @@ class ResourceGraph:
         tenant: Tenant,
         gap_response: GapResponder,
         page_size: int = MAX_TOP,
+        omitted: frozenset[str] = frozenset(),
+        unreturned: int = 0,
     ) -> None:
         self.tenant = tenant
         self.gap_response = gap_response
         self.page_size = max(1, min(page_size, MAX_TOP))
+        self.omitted = frozenset(s.lower() for s in omitted)
+        self.unreturned = unreturned
 
     def handle(self, request: Request) -> Response:
         """Run one query."""
@@ -198,7 +205,7 @@ class ResourceGraph:
             # collector querying subscription by subscription sees it (Resource Graph silently
             # leaves out unreadable subscriptions only when some others are readable).
             return visible, self.tenant.inventory_gap(known[0])
-        return visible, None
+        return visible - self.omitted, None
 
     def _table(self, table: str, subscriptions: set[str]) -> list[dict[str, JSON]]:
         if table == "ResourceContainers":
@@ -224,11 +231,13 @@ class ResourceGraph:
                 offset = read_token(body.skip_token, digest_scope)
             except BadSkipToken as exc:
                 return arm_error(400, "BadRequest", f"Invalid $skipToken: {exc}")
-        size = body.top or self.page_size
+        # The service pages at its own size at most, whatever `$top` asks for.
+        size = min(body.top or self.page_size, self.page_size)
         page = rows[offset : offset + size]
         more = offset + size < len(rows)
+        total = len(rows) + (0 if query.aggregated else self.unreturned)
         document: dict[str, JSON] = {
-            "totalRecords": len(rows),
+            "totalRecords": total,
             "count": len(page),
             # A query with limit/take cannot be paged: Resource Graph then reports truncation and
             # sends no $skipToken.

@@ -31,7 +31,7 @@ from azaudit.emulator.arm import Arm
 from azaudit.emulator.failures import error_response, fault_response, gap_responder
 from azaudit.emulator.faults import FaultPlan, FaultState, FaultTarget
 from azaudit.emulator.identity import Identity
-from azaudit.emulator.limits import LimitMode, Limits
+from azaudit.emulator.limits import ARM_BUCKET, ARM_REFILL_PER_S, LimitMode, Limits
 from azaudit.emulator.msgraph import GRAPH_PREFIX, MicrosoftGraph
 from azaudit.emulator.resource_graph import ResourceGraph, requested_subscriptions
 from azaudit.emulator.tenant import Tenant
@@ -63,6 +63,8 @@ class RequestRecord:
     error_code: str | None
     fault: str | None
     duration_ms: float
+    body: bytes = b""
+    """The body of a Resource Graph query (never recorded for others), to replay the requests."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,11 @@ class Emulator:
         limits: how Azure's read quotas apply (`LimitMode`): `report` (default) sends the true
             remaining-budget headers, `enforce` also answers 429 when a budget is empty,
             `unlimited` always reports a full budget.
+        arm_bucket: ARM's read budget per subscription (the token bucket's size).
+        arm_refill_per_s: how fast that budget refills (reads per second).
+        arg_omitted_subscriptions: subscriptions Resource Graph silently leaves out of every
+            answer while ARM serves them normally.
+        arg_unreturned_rows: rows Resource Graph counts in `totalRecords` but never returns.
         port: TCP port on 127.0.0.1 (0: an ephemeral port).
     """
 
@@ -106,6 +113,10 @@ class Emulator:
         management_groups: Mapping[str, Sequence[str]] | None = None,
         client_secret: str | None = None,
         limits: LimitMode = LimitMode.REPORT,
+        arm_bucket: int = ARM_BUCKET,
+        arm_refill_per_s: float = ARM_REFILL_PER_S,
+        arg_omitted_subscriptions: Sequence[str] = (),
+        arg_unreturned_rows: int = 0,
         port: int = 0,
     ) -> None:
         self.snapshot = snapshot
@@ -115,11 +126,17 @@ class Emulator:
         self.tenant = Tenant(snapshot, management_groups)
         self.identity = Identity(self.tenant.tenant_id, self._get_base_url, client_secret)
         self.arm = Arm(self.tenant, arm_page_size, self._get_base_url, gap_responder("arm"))
-        self.resource_graph = ResourceGraph(self.tenant, gap_responder("arm"), arg_page_size)
+        self.resource_graph = ResourceGraph(
+            self.tenant,
+            gap_responder("arm"),
+            arg_page_size,
+            frozenset(arg_omitted_subscriptions),
+            arg_unreturned_rows,
+        )
         self.graph = MicrosoftGraph(
             self.tenant, graph_page_size, self._get_base_url, gap_responder("graph")
         )
-        self.limits = Limits(limits)
+        self.limits = Limits(limits, bucket=arm_bucket, refill_per_s=arm_refill_per_s)
         self._fault_state = FaultState(self.faults)
         self._stop = threading.Event()
         self._stats_lock = threading.Lock()
@@ -314,6 +331,7 @@ class Emulator:
             subscriptions=route.subscriptions,
             request_key=f"{request.method} {request.key}?{request.query_string}#"
             f"{hash(request.body)}",
+            body=request.body,
         )
         latency_ms, rule = self._fault_state.decide(target)
         if latency_ms > 0:
@@ -381,6 +399,7 @@ class Emulator:
             error_code=response.error_code,
             fault=fault,
             duration_ms=(time.perf_counter() - started) * 1000.0,
+            body=request.body if route.family == "arg" else b"",  # never a token request
         )
         with self._stats_lock:
             self._records.append(record)

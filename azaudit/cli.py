@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -159,9 +162,14 @@ def scan(
     concurrency: Annotated[
         int,
         typer.Option(
-            "--concurrency", min=1, max=256, metavar="N", help="Maximum requests in flight."
+            "--concurrency",
+            min=1,
+            max=256,
+            metavar="N",
+            help="Ceiling of requests in flight; below it the limit adapts to latency and "
+            "throttling.",
         ),
-    ] = 16,
+    ] = 256,
     timeout: Annotated[
         float,
         typer.Option(
@@ -496,25 +504,53 @@ def checks_test(checks_dir: ChecksDirOption = None) -> None:
     raise typer.Exit(1 if failures else 0)
 
 
+def _json_log(argv: list[str], environ: Mapping[str, str]) -> bool:
+    """Whether `--log-format json` (or AZAUDIT_LOG_FORMAT=json) is in force for this run.
+
+    Read from the raw arguments because the final error line may come before or instead of
+    option parsing; under JSON logging every stderr line must be JSON.
+    """
+    for index, arg in enumerate(argv):
+        if arg == "--log-format=json" or (
+            arg == "--log-format" and argv[index + 1 : index + 2] == ["json"]
+        ):
+            return True
+    return "--log-format" not in " ".join(argv) and environ.get("AZAUDIT_LOG_FORMAT") == "json"
+
+
+def _say(message: str, level: str, as_json: bool) -> None:
+    if as_json:
+        record = {
+            "time": datetime.now(UTC).isoformat(),
+            "event": "log",
+            "level": level,
+            "message": message,
+        }
+        typer.echo(json.dumps(record, sort_keys=True), err=True)
+    else:
+        typer.echo(f"azaudit: {message}", err=True)
+
+
 def main() -> None:
     """Console-script entry point: maps every user error to one line and exit code 2."""
+    as_json = _json_log(sys.argv[1:], os.environ)
     try:
         code = app(standalone_mode=False, prog_name="azaudit")
     except _UsageError as exc:
         ctx = getattr(exc, "ctx", None)
         command = ctx.command_path if ctx is not None else "azaudit"
         message = exc.format_message()  # type: ignore[attr-defined]
-        typer.echo(f"azaudit: error: {message} (see '{command} --help')", err=True)
+        _say(f"error: {message} (see '{command} --help')", "error", as_json)
         sys.exit(ExitCode.USAGE)
     except typer.Abort:
-        typer.echo("azaudit: aborted", err=True)
+        _say("aborted", "error", as_json)
         sys.exit(INTERRUPTED)
     except AzauditError as exc:
-        typer.echo(f"azaudit: error: {exc}", err=True)
+        _say(f"error: {exc}", "error", as_json)
         sys.exit(ExitCode.USAGE)
     if code == INTERRUPTED:
         # Typer turns Ctrl-C (KeyboardInterrupt) into this code; say so in the CI log.
-        typer.echo("azaudit: interrupted", err=True)
+        _say("interrupted", "error", as_json)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -81,7 +81,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scan.management_group", "--management-group", Kind.TEXT, None),
     Setting("scan.tenant", "--tenant", Kind.TEXT, None),
     Setting("scan.cloud", "--cloud", Kind.TEXT, "AzureCloud"),
-    Setting("scan.concurrency", "--concurrency", Kind.INT, 16, minimum=1, maximum=256),
+    Setting("scan.concurrency", "--concurrency", Kind.INT, 256, minimum=1, maximum=256),
     Setting("scan.timeout", "--timeout", Kind.NUMBER, 1800.0, minimum=1.0),
     Setting("scan.log_format", "--log-format", Kind.TEXT, "auto", _values(LogFormat)),
     Setting("scan.out", "--out", Kind.PATH, Path("azaudit-report")),

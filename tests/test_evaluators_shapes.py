@@ -208,7 +208,7 @@ def test_cosmos_replica_without_location_name_is_an_error() -> None:
 
 
 def test_policy_assignment_without_scope_is_not_the_root() -> None:
-    assignment = {
+    assignment: dict[str, Any] = {
         "id": f"{SUB}/providers/Microsoft.Authorization/policyAssignments/loc",
         "name": "loc",
         "properties": {
@@ -254,7 +254,9 @@ def test_web_config_properties_not_an_object_is_an_error(check_id: str) -> None:
 
 def test_applies_if_type_error_is_an_error_for_that_resource_only() -> None:
     check = builtin_check("residency_storage_secondary_us")  # contains(sku.name || '', 'GRS')
-    body = {"resource": {"sku": {"name": 7}, "properties": {"secondaryLocation": "westus"}}}
+    body: dict[str, Any] = {
+        "resource": {"sku": {"name": 7}, "properties": {"secondaryLocation": "westus"}}
+    }
     (finding,) = run_check(check, body)
     assert finding.status is Status.ERROR
     assert "contains" in finding.message or "JMESPath" in finding.message

@@ -222,13 +222,14 @@ class _StrictInterpreter(visitor.TreeInterpreter):  # type: ignore[misc]
         return collected
 
 
-_STRICT_OPTIONS = jmespath.Options()
+_STRICT = _StrictInterpreter(jmespath.Options())
+"""Stateless between calls, so one instance serves every search."""
 
 
 def strict_search(expression: str, doc: JSON) -> JSON:
     """JMESPath search that raises `ShapeError` on shapes it would otherwise read as null."""
     parsed = jmespath.compile(expression)
     try:
-        return _StrictInterpreter(_STRICT_OPTIONS).visit(parsed.parsed, doc)
+        return _STRICT.visit(parsed.parsed, doc)
     except ShapeError as exc:
         raise ShapeError(expression, exc.expected, exc.observed) from None

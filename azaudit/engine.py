@@ -258,6 +258,8 @@ def _short(exc: BaseException, limit: int = 300) -> str:
 
 
 def _jsonable(value: JSON) -> JSON:
+    if value is None or isinstance(value, str | int | float):
+        return value
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -75,7 +75,7 @@ def _label(at: str, path: str) -> str:
 
 def _walk(obj: object, path: str, at: str) -> object:
     """The value at `path`, or `_MISSING` when it (or an object on the way) is absent or null."""
-    if isinstance(obj, Mapping) and path in obj:  # a key that contains dots (`@odata.type`)
+    if isinstance(obj, dict) and path in obj:  # also a key that contains dots (`@odata.type`)
         return obj[path]
     node: object = obj
     walked: list[str] = []
@@ -224,12 +224,16 @@ class _StrictInterpreter(visitor.TreeInterpreter):  # type: ignore[misc]
 
 _STRICT = _StrictInterpreter(jmespath.Options())
 """Stateless between calls, so one instance serves every search."""
+_COMPILED: dict[str, Any] = {}
+"""Parsed expressions: a catalogue has a few hundred, each evaluated once per resource."""
 
 
 def strict_search(expression: str, doc: JSON) -> JSON:
     """JMESPath search that raises `ShapeError` on shapes it would otherwise read as null."""
-    parsed = jmespath.compile(expression)
+    tree = _COMPILED.get(expression)
+    if tree is None:
+        tree = _COMPILED[expression] = jmespath.compile(expression).parsed
     try:
-        return _STRICT.visit(parsed.parsed, doc)
+        return _STRICT.visit(tree, doc)
     except ShapeError as exc:
         raise ShapeError(expression, exc.expected, exc.observed) from None

@@ -416,7 +416,8 @@ def _privileged_holders(
             holder.roles.append(role)
 
     for role in ctx.graph_values(DIRECTORY_ROLES):
-        template = str(role.get("roleTemplateId", "")).lower()
+        # Every activated directory role names its template; one that does not could be any role.
+        template = require_str(role, "roleTemplateId", at="directoryRoles[]").lower()
         if template not in directory_roles:
             continue
         members = role.get("members")
@@ -648,7 +649,7 @@ def _directory_role_member_count(ctx: EvalContext, params: Mapping[str, Any]) ->
     roles = [
         r
         for r in ctx.graph_values(DIRECTORY_ROLES)
-        if str(r.get("roleTemplateId", "")).lower() == template
+        if require_str(r, "roleTemplateId", at="directoryRoles[]").lower() == template
     ]
     if not roles:
         raise ValueError(f"directory role with template {template} not found in directoryRoles")

@@ -140,6 +140,8 @@ def _vm_host_encryption(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
 
 
 def _disk_is_managed(disk: Mapping[str, Any], where: str) -> bool:
+    # A disk carries `vhd` (unmanaged) or `managedDisk`, not both:
+    # https://learn.microsoft.com/rest/api/compute/virtual-machines/get
     vhd = optional_obj(disk, "vhd", at=where)
     if vhd is not None and vhd.get("uri"):
         return False

@@ -218,6 +218,8 @@ _GRANTS = ("mfa", "block")
 def _ca_conditions_problems(conditions: Mapping[str, Any]) -> list[str]:
     """Conditions that narrow a policy so that it no longer applies to every sign-in."""
     problems = []
+    # Newer condition sets may omit these (absent means no risk condition):
+    # https://learn.microsoft.com/graph/api/resources/conditionalaccessconditionset
     # insiderRiskLevels is a flags string ("minor,moderate"), the others are lists. Lists of the
     # wrong type raise: a narrowing condition must never read as "none".
     for key in ("signInRiskLevels", "userRiskLevels", "servicePrincipalRiskLevels"):
@@ -290,6 +292,8 @@ def _ca_grant_problems(grant: Mapping[str, Any] | None, wanted: str) -> list[str
         + len(grant.get("termsOfUse") or [])
         + len(grant.get("customAuthenticationFactors") or [])
     )
+    # An absent operator is read as OR, the reading under which alternatives can replace MFA:
+    # https://learn.microsoft.com/graph/api/resources/conditionalaccessgrantcontrols
     if others and str(optional_str(grant, "operator", "OR", at="grantControls")).upper() != "AND":
         alternatives = sorted(n for n in names if n.lower() != "mfa") or ["another control"]
         return [f"lets {', '.join(alternatives)} satisfy the policy instead of MFA (operator OR)"]
@@ -315,6 +319,8 @@ def _ca_policy_problems(policy: Mapping[str, Any], params: Mapping[str, Any]) ->
     included = _lower_set(
         require_list(apps, "includeApplications", at=f"{at}.conditions.applications")
     )
+    # Absent means nothing excluded:
+    # https://learn.microsoft.com/graph/api/resources/conditionalaccessapplications
     excluded = _lower_set(optional_list(apps, "excludeApplications", at=f"{at}.conditions"))
     wanted_apps = [str(a).lower() for a in params.get("applications", ["All"])]
     covered = [a for a in wanted_apps if ("all" in included or a in included) and a not in excluded]
@@ -615,6 +621,8 @@ def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> I
             )
             continue
         try:
+            # null when the user never signed in (then every time inside is null as well):
+            # https://learn.microsoft.com/graph/api/resources/signinactivity
             activity = optional_obj(user, "signInActivity", at=f"users[{label}]") or {}
             last = _last_sign_in(activity, f"users[{label}].signInActivity", ctx.now)
         except ShapeError as error:

@@ -365,6 +365,8 @@ def _assignment_applies(props: Mapping[str, Any], subscription_id: str) -> bool:
     )
     excluded = any(
         sub == str(n).rstrip("/").lower() or sub.startswith(str(n).rstrip("/").lower() + "/")
+        # Absent when nothing is excluded:
+        # https://learn.microsoft.com/rest/api/policy/policy-assignments/get
         for n in strings(
             optional_list(props, "notScopes", at="policyAssignments[].properties"),
             at="notScopes",

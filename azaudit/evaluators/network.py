@@ -103,6 +103,8 @@ def _parse_rule(raw: JSON, nsg_id: str, index: int) -> _Rule:
     rule = as_object(raw, f"properties.securityRules[{index}]")
     name = str(rule.get("name") or f"#{index}")
     props = as_object(rule.get("properties"), f"properties.securityRules[{name}].properties")
+    # ARM returns the singular or the plural form of ports and sources, one of the two:
+    # https://learn.microsoft.com/rest/api/virtualnetwork/security-rules/get
     ports_text = _strings(
         optional_str(props, "destinationPortRange", at=f"securityRules[{name}].properties"),
         optional_list(props, "destinationPortRanges", at=f"securityRules[{name}].properties"),

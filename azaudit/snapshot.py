@@ -8,13 +8,17 @@ error, never an empty tenant.
 from __future__ import annotations
 
 import gzip
+import inspect
 import json
+import math
+import re
+import sys
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from azaudit.errors import SnapshotError
 from azaudit.files import write_atomic
@@ -70,6 +74,15 @@ class Snapshot:
     _graph_index: dict[str, JSON] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _by_type: dict[tuple[str | None, str], list[tuple[int, Mapping[str, JSON]]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _children: dict[tuple[str, str], list[Mapping[str, JSON]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _gap_index: dict[tuple[str, str], tuple[int, CollectionGap]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # ARM ids and paths are case-insensitive; index once so lookups need not care.
@@ -79,6 +92,21 @@ class Snapshot:
                 bucket[name.lower()] = body
         for name, body in self.graph.items():
             self._graph_index[name.lower()] = body
+        # The inventory is indexed once by (subscription, type) and by (parent id, type), and
+        # the gaps by (scope, source), so that lookups cost the same at 100 or 100k resources.
+        for position, resource in enumerate(self.resources):
+            rtype = str(resource.get("type", "")).lower()
+            owner = resource_subscription(resource)
+            entry = (position, resource)
+            self._by_type.setdefault((owner.lower() if owner else None, rtype), []).append(entry)
+            self._by_type.setdefault(("*", rtype), []).append(entry)
+            rid = resource.get("id")
+            if isinstance(rid, str) and rid.count("/") >= 2:
+                parent = rid.rstrip("/").rsplit("/", 2)[0].lower()
+                self._children.setdefault((parent, rtype), []).append(resource)
+        for position, gap in enumerate(self.gaps):
+            key = (gap.scope.strip("/").lower(), gap.source.lower())
+            self._gap_index.setdefault(key, (position, gap))
 
     @property
     def collected_time(self) -> datetime:
@@ -109,11 +137,44 @@ class Snapshot:
         return True, self._graph_index[key]
 
     def gap_for(self, scope: str, source: str) -> CollectionGap | None:
-        """The first collection gap that covers `source` at `scope`, if any."""
-        for gap in self.gaps:
-            if gap.covers(scope, source):
-                return gap
-        return None
+        """The first collection gap that covers `source` at `scope`, if any.
+
+        A gap covers its scope and everything below it, for its source or every source (`*`):
+        looking up each ancestor of `scope` costs the depth of the id, not the number of gaps.
+        """
+        if not self._gap_index:
+            return None
+        parts = scope.strip("/").lower().split("/")
+        ancestors = [""] + ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        wanted = source.lower()
+        best: tuple[int, CollectionGap] | None = None
+        for ancestor in ancestors:
+            for key in ((ancestor, wanted), (ancestor, "*")):
+                found = self._gap_index.get(key)
+                if found is not None and (best is None or found[0] < best[0]):
+                    best = found
+        return best[1] if best is not None else None
+
+    def resources_of_type(
+        self, types: Iterable[str], subscription_ids: Iterable[str] | None = None
+    ) -> list[Mapping[str, JSON]]:
+        """Inventory rows of the given types (in the given subscriptions, or all), in order."""
+        subs: list[str | None] = (
+            ["*"] if subscription_ids is None else [s.lower() for s in subscription_ids]
+        )
+        buckets = [
+            self._by_type.get((sub, rtype.lower()), [])
+            for sub in dict.fromkeys(subs)
+            for rtype in dict.fromkeys(t.lower() for t in types)
+        ]
+        buckets = [b for b in buckets if b]
+        if len(buckets) == 1:
+            return [row for _, row in buckets[0]]
+        return [row for _, row in sorted((e for b in buckets for e in b), key=lambda e: e[0])]
+
+    def children_of(self, parent_id: str, child_type: str) -> list[Mapping[str, JSON]]:
+        """Inventory rows of `child_type` whose id is `<parent_id>/<segment>/<name>`."""
+        return list(self._children.get((parent_id.rstrip("/").lower(), child_type.lower()), []))
 
     def resources_in(self, subscription_id: str) -> Iterator[Mapping[str, JSON]]:
         """Resources whose id lies in the given subscription."""
@@ -183,15 +244,97 @@ def load_snapshot(path: Path) -> Snapshot:
                 f"{path}: truncated or corrupt gzip data, expected a complete .json.gz snapshot"
             ) from None
     try:
-        document = json.loads(raw_bytes.decode("utf-8"))
+        text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError:
         raise SnapshotError(f"{path}: not UTF-8 text, expected a JSON snapshot") from None
+    document = parse_json_text(text, str(path))
+    return snapshot_from_json(document, origin=str(path))
+
+
+MAX_NESTING = 200
+"""Deepest nesting a snapshot may have. Azure documents nest a few dozen levels; anything far
+deeper is not Azure data and would exhaust the stack of every later layer."""
+
+EARLIEST_COLLECTION = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_COLLECTION = datetime(9000, 1, 1, tzinfo=UTC)
+"""`collected_at` must lie between these: checks compute ages from it (a year-1 time would
+overflow date arithmetic), and no real collection happened outside them."""
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+def parse_json_text(text: str, origin: str) -> JSON:
+    """Decode snapshot JSON strictly: standard JSON only, bounded nesting, valid Unicode.
+
+    NaN, Infinity and numbers that overflow to infinity are not JSON (RFC 8259) and Azure never
+    sends them; a string with a lone UTF-16 surrogate (`"\\ud800"`) cannot be written to any
+    UTF-8 report. Each is an input error naming the file, never a crash later.
+
+    Raises:
+        SnapshotError: one line naming `origin` and what was wrong.
+    """
+    limit = sys.getrecursionlimit()
+    # The C decoder counts nesting against the interpreter's recursion limit: lowering it for
+    # the decode bounds nesting at no cost per value.
+    sys.setrecursionlimit(len(inspect.stack(0)) + MAX_NESTING)
+    try:
+        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise SnapshotError(
-            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg}); "
+            f"{origin}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg}); "
             "expected a complete JSON snapshot"
         ) from None
-    return snapshot_from_json(document, origin=str(path))
+    except RecursionError:
+        raise SnapshotError(
+            f"{origin}: JSON nested deeper than {MAX_NESTING} levels; expected an azaudit snapshot"
+        ) from None
+    except ValueError as exc:
+        raise SnapshotError(f"{origin}: {exc}; expected standard JSON") from None
+    finally:
+        sys.setrecursionlimit(limit)
+    if _SURROGATE_ESCAPE.search(text):
+        where = _lone_surrogate(document, "")
+        if where is not None:
+            raise SnapshotError(
+                f"{origin}: {where or 'top level'}: string contains a lone UTF-16 surrogate "
+                "(\\ud800-\\udfff escape without its pair); expected valid Unicode text"
+            )
+    return document
+
+
+def _lone_surrogate(value: JSON, where: str) -> str | None:
+    """The JSON path of the first string (or key) that is not valid Unicode, or None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else str(key)
+            if _lone_surrogate(key, inner) is not None:
+                return repr(inner)
+            found = _lone_surrogate(item, inner)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _lone_surrogate(item, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def snapshot_from_json(document: JSON, origin: str = "snapshot") -> Snapshot:
@@ -211,9 +354,14 @@ def snapshot_from_json(document: JSON, origin: str = "snapshot") -> Snapshot:
     tool_version = v.string(v.required(tool, "version", "tool"), "tool.version")
     collected_at = v.string(v.required(root, "collected_at"), "collected_at")
     try:
-        parse_timestamp(collected_at)
+        collected = parse_timestamp(collected_at)
     except ValueError:
         v.fail("collected_at", f"expected an ISO 8601 time, got {collected_at!r}")
+    if not EARLIEST_COLLECTION <= collected <= LATEST_COLLECTION:
+        v.fail(
+            "collected_at",
+            f"{collected_at!r} is out of range; expected a time between 2000 and 9000",
+        )
     cloud = v.mapping(v.required(root, "cloud"), "cloud")
     tenant = v.mapping(v.required(root, "tenant"), "tenant")
     subscriptions = v.sequence(v.required(root, "subscriptions"), "subscriptions")
@@ -283,7 +431,7 @@ class _Validator:
     def __init__(self, origin: str) -> None:
         self.origin = origin
 
-    def fail(self, where: str, what: str) -> None:
+    def fail(self, where: str, what: str) -> NoReturn:
         location = f"{self.origin}: {where}" if where else self.origin
         raise SnapshotError(f"{location}: {what}")
 
@@ -295,12 +443,12 @@ class _Validator:
     def mapping(self, value: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.fail(where or "top level", f"expected a JSON object, got {_kind(value)}")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def sequence(self, value: Any, where: str) -> Sequence[Any]:
         if not isinstance(value, list):
             self.fail(where, f"expected a JSON array, got {_kind(value)}")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def unique(self, seen: dict[str, str], key: str, where: str) -> None:
         """Ids compare case-insensitively, as ARM compares them."""
@@ -311,7 +459,7 @@ class _Validator:
     def string(self, value: Any, where: str) -> str:
         if not isinstance(value, str):
             self.fail(where, f"expected a string, got {_kind(value)}")
-        return value  # type: ignore[no-any-return]
+        return value
 
 
 def _kind(value: Any) -> str:

@@ -183,3 +183,86 @@ def test_evaluate_runs_checks_in_order(catalogue: Catalogue) -> None:
         "scope_baa_in_scope_service",
     ]
     assert all(f.status is Status.PASS for f in findings)
+
+
+# -- never a crash, never silently missing -------------------------------------------------------
+
+
+def test_an_unexpected_exception_in_one_check_is_error_for_that_check_only() -> None:
+    from azaudit.demo import build_demo_snapshot
+    from tests.evaluator_support import builtin_check, with_params
+
+    snapshot = build_demo_snapshot()
+    config = case_config()
+    stale = builtin_check("idn_stale_privileged")
+    # A day count no calendar can hold: `timedelta` raises OverflowError inside the evaluator.
+    crashing = with_params(stale, {**stale.rule.params, "max_days": 10**12})
+    healthy = builtin_check("eit_storage_https_only")
+    findings = evaluate(snapshot, [healthy, crashing, builtin_check("idn_owner_count")], config)
+    crashed = [f for f in findings if f.check_id == crashing.id]
+    assert [f.status for f in crashed] == [Status.ERROR]
+    assert "OverflowError" in crashed[0].message
+    others = [f for f in findings if f.check_id != crashing.id]
+    assert {f.check_id for f in others} == {"eit_storage_https_only", "idn_owner_count"}
+    assert others == [
+        *evaluate(snapshot, [healthy], config),
+        *evaluate(snapshot, [builtin_check("idn_owner_count")], config),
+    ]
+
+
+def test_checks_not_evaluated_by_the_deadline_are_errors_saying_so(catalogue: Catalogue) -> None:
+    account = _storage(SUB_A, "a", True)
+    snap = _snapshot([account])
+    checks = [
+        _check(catalogue, "eit_storage_https_only"),
+        _check(catalogue, "idn_owner_count"),
+        _check(catalogue, "idn_mfa_all_users"),
+    ]
+    ticks = iter([0.0, 10.0, 11.0])  # the second check starts after the deadline
+    findings = evaluate(snap, checks, case_config(), deadline=5.0, clock=lambda: next(ticks))
+    first = [f for f in findings if f.check_id == "eit_storage_https_only"]
+    assert [f.status for f in first] == [Status.PASS]
+    late = [f for f in findings if f.check_id != "eit_storage_https_only"]
+    assert {f.check_id for f in late} == {"idn_owner_count", "idn_mfa_all_users"}
+    assert all(f.status is Status.ERROR and "time limit" in f.message for f in late)
+    assert {f.resource_id for f in late if f.check_id == "idn_owner_count"} == {
+        f"/subscriptions/{SUB_A}",
+        f"/subscriptions/{SUB_B}",
+    }
+
+
+def test_no_deadline_evaluates_everything(catalogue: Catalogue) -> None:
+    snap = _snapshot([_storage(SUB_A, "a", True)])
+    check = _check(catalogue, "eit_storage_https_only")
+    assert evaluate(snap, [check], case_config()) == evaluate(
+        snap, [check], case_config(), deadline=float("inf")
+    )
+
+
+def test_findings_carry_the_check_severity(catalogue: Catalogue) -> None:
+    check = _check(catalogue, "eit_storage_https_only")
+    (finding,) = evaluate_check(_snapshot([_storage(SUB_A, "a", False)]), check, case_config())
+    assert finding.severity is check.meta.severity
+
+
+def test_one_finding_per_missing_alert_operation_each_with_its_own_identity(
+    catalogue: Catalogue,
+) -> None:
+    check = _check(catalogue, "log_activity_alerts")
+    findings = [
+        f for f in evaluate_check(_snapshot([]), check, case_config()) if f.subscription_id == SUB_A
+    ]
+    operations = [str(op) for op in check.rule.params["operations"]]
+    assert [f.sub_item for f in findings] == operations
+    assert len({f.identity for f in findings}) == len(operations) > 1
+
+
+def test_finding_identities_are_unique_on_the_demo() -> None:
+    from azaudit.demo import build_demo_snapshot
+
+    snapshot = build_demo_snapshot()
+    config = case_config()
+    findings = evaluate(snapshot, load_catalogue().checks, config)
+    identities = [f.identity for f in findings]
+    assert len(identities) == len(set(identities))
+    assert any(f.sub_item for f in findings)

@@ -26,7 +26,8 @@ def test_a_region_property_the_type_always_reports_is_an_error_when_absent(
 ) -> None:
     (finding,) = run_check(builtin_check(check_id), {"resource": resource})
     assert finding.status is Status.ERROR
-    assert "not reported" in finding.message
+    assert finding.property_path in finding.message
+    assert finding.property_path.startswith("properties.")
 
 
 def test_a_resource_without_a_location_is_not_region_bound() -> None:

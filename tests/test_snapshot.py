@@ -162,3 +162,116 @@ def test_binary_garbage(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00\x01")
     with pytest.raises(SnapshotError, match="not UTF-8 text"):
         load_snapshot(path)
+
+
+# -- input that is JSON-ish but not a snapshot we can evaluate and report ----------------------
+
+
+def _text_with(tmp_path: Path, replace: tuple[str, str]) -> Path:
+    text = dump_snapshot(_snapshot()).decode("utf-8")
+    assert replace[0] in text
+    path = tmp_path / "snap.json"
+    path.write_text(text.replace(replace[0], replace[1], 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("replace", "expected"),
+    [
+        (('"minTlsVersion":"1.2"', '"minTlsVersion":NaN'), "non-standard JSON constant NaN"),
+        (('"minTlsVersion":"1.2"', '"minTlsVersion":Infinity'), "constant Infinity"),
+        (('"minTlsVersion":"1.2"', '"minTlsVersion":-Infinity'), "constant -Infinity"),
+        (('"minTlsVersion":"1.2"', '"minTlsVersion":1e400'), "number 1e400 is out of range"),
+        (
+            ('"minTlsVersion":"1.2"', '"minTlsVersion":"\\ud800x"'),
+            "details.",
+        ),
+        (('"displayName":"prod"', '"displayName":"\\udc00"'), "lone UTF-16 surrogate"),
+        (
+            ('"collected_at":"2026-11-01T06:00:00Z"', '"collected_at":"0001-01-01T00:00:00Z"'),
+            "collected_at: '0001-01-01T00:00:00Z' is out of range",
+        ),
+        (
+            ('"collected_at":"2026-11-01T06:00:00Z"', '"collected_at":"9999-12-31T23:59:59-05:00"'),
+            "collected_at: '9999-12-31T23:59:59-05:00' is out of range",
+        ),
+    ],
+)
+def test_non_standard_json_is_one_line_naming_the_problem(
+    tmp_path: Path, replace: tuple[str, str], expected: str
+) -> None:
+    path = _text_with(tmp_path, replace)
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot(path)
+    message = str(caught.value)
+    assert message.startswith(str(path))
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_a_valid_surrogate_pair_is_text() -> None:
+    path_text = dump_snapshot(_snapshot()).decode("utf-8").replace('"prod"', '"\\ud83d\\ude00"')
+    from azaudit.snapshot import parse_json_text
+
+    document = parse_json_text(path_text, "x")
+    assert snapshot_from_json(document).subscriptions[0]["displayName"] == "\U0001f600"
+
+
+@pytest.mark.parametrize("depth", [300, 100_000])
+def test_deep_nesting_is_an_input_error(tmp_path: Path, depth: int) -> None:
+    text = dump_snapshot(_snapshot()).decode("utf-8")
+    nested = "[" * depth + "]" * depth
+    path = tmp_path / "deep.json"
+    path.write_text(text.replace('"1.2"', nested, 1), encoding="utf-8")
+    with pytest.raises(SnapshotError, match="nested deeper than 200 levels"):
+        load_snapshot(path)
+
+
+def test_nesting_within_the_limit_loads(tmp_path: Path) -> None:
+    text = dump_snapshot(_snapshot()).decode("utf-8")
+    path = tmp_path / "nested.json"
+    path.write_text(text.replace('"1.2"', "[" * 100 + "]" * 100, 1), encoding="utf-8")
+    assert load_snapshot(path).resources
+
+
+# -- the index answers exactly what a scan of the whole inventory would ----------------------
+
+
+def test_gap_lookup_is_the_first_covering_gap() -> None:
+    base = _snapshot()
+    gaps = (
+        CollectionGap(f"/subscriptions/{SUB}/resourceGroups/RG", "config/web", "rg web"),
+        CollectionGap(f"/subscriptions/{SUB}", "*", "everything"),
+        CollectionGap("/", "graph:users", "graph"),
+        CollectionGap(f"/subscriptions/{SUB}/resourceGroups/rg", "*", "rg all"),
+    )
+    snap = Snapshot(**{**_fields(base), "gaps": gaps})
+    site = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/app1"
+    probes = [
+        (site, "config/web"),
+        (site, "CONFIG/WEB"),
+        (site.upper(), "firewallRules"),
+        (f"/subscriptions/{SUB}", "resources"),
+        (f"/subscriptions/{SUB}/resourceGroups/rg2", "config/web"),
+        ("/subscriptions/other", "config/web"),
+        ("/subscriptions/other", "graph:users"),
+        ("/", "graph:users"),
+        ("/", "graph:groups"),
+    ]
+    for scope, source in probes:
+        linear = next((g for g in gaps if g.covers(scope, source)), None)
+        assert snap.gap_for(scope, source) == linear, (scope, source)
+
+
+def _fields(snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "collected_at": snapshot.collected_at,
+        "tool_version": snapshot.tool_version,
+        "cloud": snapshot.cloud,
+        "tenant": snapshot.tenant,
+        "subscriptions": snapshot.subscriptions,
+        "resources": snapshot.resources,
+        "details": snapshot.details,
+        "graph": snapshot.graph,
+        "gaps": snapshot.gaps,
+    }

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from azaudit.evaluators.access import ShapeError
 from azaudit.models import JSON, Status, TargetKind
 from azaudit.reference import BaaList
 from azaudit.snapshot import Snapshot, resource_subscription, subscription_scope
@@ -36,6 +37,27 @@ class Outcome:
     resource_id: str | None = None
     resource_type: str | None = None
     resource_name: str | None = None
+    sub_item: str = ""
+    """Names the sub-object when the check yields several findings on one resource (the
+    operation of an activity-log alert, the region of a missing Network Watcher), so that every
+    finding keeps a stable identity across runs."""
+
+
+def shape_error_outcome(error: ShapeError, **target: str | None) -> Outcome:
+    """ERROR for one sub-object (a role holder, an NSG rule) whose evidence has the wrong shape.
+
+    Evaluators that judge independent sub-objects use it so that one unreadable sub-object is
+    ERROR for exactly its own finding; `target` carries `resource_id`, `resource_type`, ...
+    """
+    return Outcome(
+        Status.ERROR,
+        error.path,
+        error.observed,
+        error.expected,
+        f"cannot evaluate: unexpected data shape at {error.path}: expected {error.expected}, "
+        f"got {error.observed}",
+        **target,  # type: ignore[arg-type]
+    )
 
 
 class MissingData(Exception):
@@ -125,7 +147,6 @@ class EvalContext:
         Raises `MissingData` if the inventory of a subscription in question was not collected,
         so that "no vault found" is never confused with "could not list vaults".
         """
-        wanted = {t.lower() for t in types}
         subscriptions = (
             [subscription_id] if subscription_id is not None else self.snapshot.subscription_ids()
         )
@@ -133,12 +154,20 @@ class EvalContext:
             gap = self.snapshot.gap_for(subscription_scope(sub), INVENTORY)
             if gap is not None:
                 raise MissingData(subscription_scope(sub), INVENTORY, gap.reason)
-        selected = {s.lower() for s in subscriptions}
+        return self.snapshot.resources_of_type(types, subscriptions)
+
+    def child_resources(self, parent_id: str, child_type: str) -> list[Mapping[str, JSON]]:
+        """Inventory rows of `child_type` directly below `parent_id` in the target's subscription
+        (a VM's extensions). Raises `MissingData` if that inventory was not collected."""
+        sub = self.subscription_id
+        if sub is not None:
+            gap = self.snapshot.gap_for(subscription_scope(sub), INVENTORY)
+            if gap is not None:
+                raise MissingData(subscription_scope(sub), INVENTORY, gap.reason)
         return [
-            r
-            for r in self.snapshot.resources
-            if str(r.get("type", "")).lower() in wanted
-            and (resource_subscription(r) or "").lower() in selected
+            row
+            for row in self.snapshot.children_of(parent_id, child_type)
+            if sub is None or (resource_subscription(row) or "").lower() == sub.lower()
         ]
 
 

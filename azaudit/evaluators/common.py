@@ -11,8 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import jmespath
-
+from azaudit.evaluators.access import ShapeError, strict_search
 from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome, Param, passed
 from azaudit.models import JSON, Status, TargetKind
 from azaudit.reference import normalise_region
@@ -65,8 +64,12 @@ def document(ctx: EvalContext, source: str | None) -> JSON:
 
 
 def search(path: str, doc: JSON) -> JSON:
-    """JMESPath search (the language Azure CLI users know from `--query`)."""
-    return jmespath.search(path, doc)
+    """Strict JMESPath search (the language Azure CLI users know from `--query`).
+
+    A field read from a value that is not an object, or an array element missing a projected
+    field, raises `ShapeError` (ERROR) instead of reading as "not set" (see `access.py`).
+    """
+    return strict_search(path, doc)
 
 
 def _expression(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -151,7 +154,7 @@ def _location_in_allowed(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
         if params.get("required", False) is True:
             # The check's type always reports this property (a Cosmos DB account's regions, a
             # geo-redundant account's secondary): its absence is an unknown shape, not "no region".
-            raise ValueError(f"{path} is not reported")
+            raise ShapeError(path, "the region(s), which this type always reports", "absent")
         yield Outcome(
             Status.NOT_APPLICABLE, path, observed, expected, "no location (not region-bound)"
         )

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from azaudit.evaluators.access import optional_obj
 from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome, Param, list_values
 from azaudit.evaluators.common import (
     ALL_TARGETS,
@@ -60,10 +61,7 @@ def _ade_extension(ctx: EvalContext, vm_id: str) -> str | None:
 
     Resource Graph lists VM extensions as their own rows; the VM row does not carry them.
     """
-    prefix = vm_id.rstrip("/").lower() + "/extensions/"
-    for row in ctx.resources_of_type(VM_EXTENSION_TYPE, subscription_id=ctx.subscription_id):
-        if not str(row.get("id", "")).lower().startswith(prefix):
-            continue
+    for row in ctx.child_resources(vm_id, VM_EXTENSION_TYPE):
         props = row.get("properties")
         if not isinstance(props, Mapping):
             continue
@@ -141,11 +139,13 @@ def _vm_host_encryption(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
     )
 
 
-def _disk_is_managed(disk: Mapping[str, Any]) -> bool:
-    vhd = disk.get("vhd")
-    if isinstance(vhd, Mapping) and vhd.get("uri"):
+def _disk_is_managed(disk: Mapping[str, Any], where: str) -> bool:
+    # A disk carries `vhd` (unmanaged) or `managedDisk`, not both:
+    # https://learn.microsoft.com/rest/api/compute/virtual-machines/get
+    vhd = optional_obj(disk, "vhd", at=where)
+    if vhd is not None and vhd.get("uri"):
         return False
-    return isinstance(disk.get("managedDisk"), Mapping)
+    return optional_obj(disk, "managedDisk", at=where) is not None
 
 
 def _vm_managed_disks(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -169,7 +169,7 @@ def _vm_managed_disks(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[O
         if isinstance(disk.get("vhd"), Mapping)
         else None
         for where, disk in disks
-        if not _disk_is_managed(disk)
+        if not _disk_is_managed(disk, where)
     }
     path = "properties.storageProfile"
     expected = "OS and data disks are managed disks (managedDisk set, no vhd.uri)"

@@ -13,6 +13,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from azaudit.evaluators.access import (
+    ShapeError,
+    kind_of,
+    optional_list,
+    optional_obj,
+    optional_str,
+    require_bool,
+    require_list,
+    require_obj,
+    require_str,
+    strings,
+)
 from azaudit.evaluators.base import (
     EvalContext,
     EvaluatorSpec,
@@ -21,6 +33,7 @@ from azaudit.evaluators.base import (
     Param,
     list_values,
     passed,
+    shape_error_outcome,
 )
 from azaudit.evaluators.common import SUBSCRIPTION_ONLY, TENANT_ONLY
 from azaudit.models import JSON, Status
@@ -85,27 +98,45 @@ def _scope_filter(params: Mapping[str, Any]) -> str:
     return choice
 
 
-def _assignment_props(assignment: Mapping[str, Any]) -> Mapping[str, Any]:
-    props = assignment.get("properties")
-    if not isinstance(props, Mapping):
-        raise ValueError(f"role assignment {assignment.get('id')!r} has no properties")
-    return props
+def _assignment_label(assignment: Any, index: int) -> str:
+    rid = assignment.get("id") if isinstance(assignment, Mapping) else None
+    return f"roleAssignments[{rid if isinstance(rid, str) else index}]"
 
 
 def _matching_assignments(
     assignments: list[Any], roles: Mapping[str, str], subscription_id: str, scopes: str
 ) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any], str]]:
-    """`(assignment, properties, role name)` for assignments of the given roles."""
-    for assignment in assignments:
-        props = _assignment_props(assignment)
-        guid = role_guid(str(props["roleDefinitionId"]))
+    """`(assignment, properties, role name)` for assignments of the given roles.
+
+    Every assignment is read strictly (id, roleDefinitionId, scope, principalId and
+    principalType are always returned by ARM): one that cannot be read could grant the role, so
+    it raises `ShapeError` rather than being skipped.
+    """
+    for index, assignment in enumerate(assignments):
+        at = _assignment_label(assignment, index)
+        require_str(assignment, "id", at=at)
+        props = require_obj(assignment, "properties", at=at)
+        at += ".properties"
+        guid = role_guid(require_str(props, "roleDefinitionId", at=at))
+        scope = require_str(props, "scope", at=at)
+        require_str(props, "principalId", at=at)
+        _principal_kind(props, "principalType", at=at)
         if guid not in roles:
             continue
         if scopes == "subscription_or_above" and not at_or_above_subscription(
-            str(props.get("scope", "")), subscription_id
+            scope, subscription_id
         ):
             continue
         yield assignment, props, roles[guid]
+
+
+def _by_id(items: list[Any], what: str) -> dict[str, Mapping[str, Any]]:
+    """Graph objects keyed by lower-case `id` (every Graph object has one)."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for index, item in enumerate(items):
+        obj = require_obj(item, at=f"{what}[{index}]")
+        found[require_str(obj, "id", at=f"{what}[{index}]").lower()] = obj
+    return found
 
 
 def _tenant_object_id(ctx: EvalContext, kind: str, object_id: str) -> str:
@@ -122,16 +153,27 @@ def _users(count: int) -> str:
     return f"{count} user" + ("" if count == 1 else "s")
 
 
-def _principal_kind(principal_type: Any) -> str:
-    """`user`, `group`, `servicePrincipal` or `unknown` for an RBAC/Graph principal type."""
-    value = str(principal_type or "").lower().removeprefix("#microsoft.graph.")
-    if value == "user":
-        return "user"
-    if value in ("group", "foreigngroup"):
-        return "group"
-    if value in ("serviceprincipal", "msi", "application"):
-        return "servicePrincipal"
-    return "unknown"
+_PRINCIPAL_KINDS = {
+    "user": "user",
+    "group": "group",
+    "foreigngroup": "group",
+    "serviceprincipal": "servicePrincipal",
+    "msi": "servicePrincipal",
+    "application": "servicePrincipal",
+}
+
+
+def _principal_kind(obj: Mapping[str, Any], key: str, *, at: str) -> str:
+    """`user`, `group` or `servicePrincipal` for an RBAC `principalType` or a Graph
+    `@odata.type`. Azure always sends it; absent or unknown raises `ShapeError`, because a holder
+    of unknown kind could be a user and must never be left out of a count."""
+    value = require_str(obj, key, at=at)
+    kind = _PRINCIPAL_KINDS.get(value.lower().removeprefix("#microsoft.graph."))
+    if kind is None:
+        raise ShapeError(
+            f"{at}.{key}", "User, Group or ServicePrincipal", f"{value!r}" if value else "empty"
+        )
+    return kind
 
 
 def _holder_count_verdict(
@@ -176,11 +218,14 @@ _GRANTS = ("mfa", "block")
 def _ca_conditions_problems(conditions: Mapping[str, Any]) -> list[str]:
     """Conditions that narrow a policy so that it no longer applies to every sign-in."""
     problems = []
-    # insiderRiskLevels is a flags string ("minor,moderate"), the others are lists.
+    # Newer condition sets may omit these (absent means no risk condition):
+    # https://learn.microsoft.com/graph/api/resources/conditionalaccessconditionset
+    # insiderRiskLevels is a flags string ("minor,moderate"), the others are lists. Lists of the
+    # wrong type raise: a narrowing condition must never read as "none".
     for key in ("signInRiskLevels", "userRiskLevels", "servicePrincipalRiskLevels"):
-        if conditions.get(key):
+        if optional_list(conditions, key, at="conditions"):
             problems.append(f"applies only at {key} {conditions[key]}")
-    if conditions.get("insiderRiskLevels"):
+    if optional_str(conditions, "insiderRiskLevels", at="conditions"):
         problems.append(f"applies only at insiderRiskLevels {conditions['insiderRiskLevels']}")
     flows = conditions.get("authenticationFlows")
     if isinstance(flows, Mapping) and flows.get("transferMethods"):
@@ -231,9 +276,10 @@ def _ca_exclusions(conditions: Mapping[str, Any]) -> dict[str, list[str]]:
 
 
 def _ca_grant_problems(grant: Mapping[str, Any] | None, wanted: str) -> list[str]:
-    if not isinstance(grant, Mapping):
+    if grant is None:
         return ["has no grant controls"]
-    builtin = _lower_set(grant.get("builtInControls"))
+    grant = require_obj(grant, at="grantControls")
+    builtin = _lower_set(require_list(grant, "builtInControls", at="grantControls"))
     names = [str(c) for c in grant.get("builtInControls") or []]
     if wanted == "block":
         return [] if "block" in builtin else ["does not block access"]
@@ -246,7 +292,9 @@ def _ca_grant_problems(grant: Mapping[str, Any] | None, wanted: str) -> list[str
         + len(grant.get("termsOfUse") or [])
         + len(grant.get("customAuthenticationFactors") or [])
     )
-    if others and str(grant.get("operator", "OR")).upper() == "OR":
+    # An absent operator is read as OR, the reading under which alternatives can replace MFA:
+    # https://learn.microsoft.com/graph/api/resources/conditionalaccessgrantcontrols
+    if others and str(optional_str(grant, "operator", "OR", at="grantControls")).upper() != "AND":
         alternatives = sorted(n for n in names if n.lower() != "mfa") or ["another control"]
         return [f"lets {', '.join(alternatives)} satisfy the policy instead of MFA (operator OR)"]
     return []
@@ -255,28 +303,31 @@ def _ca_grant_problems(grant: Mapping[str, Any] | None, wanted: str) -> list[str
 def _ca_policy_problems(policy: Mapping[str, Any], params: Mapping[str, Any]) -> list[str]:
     """Why a Conditional Access policy does not enforce what the check wants (empty: it does)."""
     problems = []
-    state = str(policy.get("state", "")).lower()
+    at = f"conditionalAccess/policies[{policy.get('displayName') or policy.get('id')!r}]"
+    state = require_str(policy, "state", at=at).lower()
     if state != "enabled":
         problems.append(
             "is report-only (not enforced)"
             if state == "enabledforreportingbutnotenforced"
             else f"is {policy.get('state')!r}, not enabled"
         )
-    conditions = policy.get("conditions")
-    if not isinstance(conditions, Mapping):
-        raise ValueError(f"conditional access policy {policy.get('id')!r} has no conditions")
-    users = conditions.get("users") or {}
-    if "all" not in _lower_set(users.get("includeUsers")):
+    conditions = require_obj(policy, "conditions", at=at)
+    users = require_obj(conditions, "users", at=f"{at}.conditions")
+    if "all" not in _lower_set(require_list(users, "includeUsers", at=f"{at}.conditions.users")):
         problems.append("does not include All users")
-    apps = conditions.get("applications") or {}
-    included = _lower_set(apps.get("includeApplications"))
-    excluded = _lower_set(apps.get("excludeApplications"))
+    apps = require_obj(conditions, "applications", at=f"{at}.conditions")
+    included = _lower_set(
+        require_list(apps, "includeApplications", at=f"{at}.conditions.applications")
+    )
+    # Absent means nothing excluded:
+    # https://learn.microsoft.com/graph/api/resources/conditionalaccessapplications
+    excluded = _lower_set(optional_list(apps, "excludeApplications", at=f"{at}.conditions"))
     wanted_apps = [str(a).lower() for a in params.get("applications", ["All"])]
     covered = [a for a in wanted_apps if ("all" in included or a in included) and a not in excluded]
     if not covered:
         problems.append(f"does not target {' or '.join(params.get('applications', ['All']))}")
     required_types = [str(t).lower() for t in params.get("client_app_types", [])]
-    types = _lower_set(conditions.get("clientAppTypes"))
+    types = _lower_set(require_list(conditions, "clientAppTypes", at=f"{at}.conditions"))
     if required_types and "all" not in types and not set(required_types) <= types:
         missing = sorted(set(required_types) - types)
         problems.append(f"does not cover client app types {missing}")
@@ -371,15 +422,17 @@ def _privileged_holders(
             holder.roles.append(role)
 
     for role in ctx.graph_values(DIRECTORY_ROLES):
-        template = str(role.get("roleTemplateId", "")).lower()
+        # Every activated directory role names its template; one that does not could be any role.
+        template = require_str(role, "roleTemplateId", at="directoryRoles[]").lower()
         if template not in directory_roles:
             continue
         members = role.get("members")
         if not isinstance(members, list):
             raise ValueError(f"directory role {role.get('displayName')!r}: members not expanded")
-        for member in members:
-            kind = _principal_kind(member.get("@odata.type"))
-            object_id = str(member["id"])
+        for index, member in enumerate(members):
+            at = f"directoryRoles[{role.get('displayName')!r}].members[{index}]"
+            kind = _principal_kind(require_obj(member, at=at), "@odata.type", at=at)
+            object_id = require_str(member, "id", at=at)
             add(object_id, kind, _user_label(member, object_id), directory_roles[template])
 
     for sub_id in ctx.snapshot.subscription_ids():
@@ -405,7 +458,7 @@ def _privileged_holders(
             principal = str(props["principalId"])
             add(
                 principal,
-                _principal_kind(props.get("principalType")),
+                _principal_kind(props, "principalType", at="roleAssignments"),
                 principal,
                 f"{role_name} on {props.get('scope')}",
             )
@@ -450,7 +503,7 @@ def _group_manual(ctx: EvalContext, holder: _Holder, expected: str, what: str) -
 def _privileged_mfa(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
     holders, errors = _privileged_holders(ctx, params)
     yield from errors
-    registrations = {str(r["id"]).lower(): r for r in ctx.graph_values(REGISTRATION)}
+    registrations = _by_id(ctx.graph_values(REGISTRATION), "userRegistrationDetails")
     expected = "isMfaRegistered true"
     for key, holder in sorted(holders.items()):
         if holder.kind == "servicePrincipal":
@@ -494,18 +547,30 @@ def _privileged_mfa(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Out
         )
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
+def _parse_time(value: Any, path: str, now: datetime) -> datetime | None:
+    """A sign-in time, or None when never signed in (Graph sends null).
+
+    A time after the collection is not evidence of a recent sign-in (a clock or data error):
+    it raises `ShapeError` rather than counting as recent.
+    """
+    if value is None:
         return None
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if not isinstance(value, str):
+        raise ShapeError(path, "an ISO 8601 time or null", kind_of(value))
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ShapeError(path, "an ISO 8601 time or null", repr(value)) from None
     if parsed.tzinfo is None:
-        raise ValueError(f"timestamp {value!r} has no time zone")
+        raise ShapeError(path, "a time with a time zone", repr(value))
+    if parsed > now:
+        raise ShapeError(path, f"a time not after the collection ({now.isoformat()})", value)
     return parsed
 
 
-def _last_sign_in(activity: Mapping[str, Any]) -> datetime | None:
+def _last_sign_in(activity: Mapping[str, Any], at: str, now: datetime) -> datetime | None:
     times = [
-        _parse_time(activity.get(key))
+        _parse_time(activity.get(key), f"{at}.{key}", now)
         for key in (
             "lastSignInDateTime",
             "lastNonInteractiveSignInDateTime",
@@ -519,7 +584,7 @@ def _last_sign_in(activity: Mapping[str, Any]) -> datetime | None:
 def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
     holders, errors = _privileged_holders(ctx, params)
     yield from errors
-    users = {str(u["id"]).lower(): u for u in ctx.graph_values(USERS)}
+    users = _by_id(ctx.graph_values(USERS), "users")
     max_days = int(params.get("max_days", 90))
     cutoff = ctx.now - timedelta(days=max_days)
     expected = f"a sign-in within the last {max_days} days"
@@ -555,8 +620,23 @@ def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> I
                 "Entra ID P1 licence)",
             )
             continue
-        activity = user.get("signInActivity") or {}
-        last = _last_sign_in(activity)
+        try:
+            # null when the user never signed in (then every time inside is null as well):
+            # https://learn.microsoft.com/graph/api/resources/signinactivity
+            activity = optional_obj(user, "signInActivity", at=f"users[{label}]") or {}
+            last = _last_sign_in(activity, f"users[{label}].signInActivity", ctx.now)
+        except ShapeError as error:
+            yield _holder_outcome(
+                ctx,
+                holder,
+                Status.ERROR,
+                error.path,
+                error.observed,
+                expected,
+                f"cannot evaluate: unexpected data shape at {error.path}: expected "
+                f"{error.expected}, got {error.observed}",
+            )
+            continue
         shown = last.isoformat() if last else None
         if last is None:
             message = f"{label} holds {roles} and has no recorded sign-in"
@@ -577,7 +657,7 @@ def _directory_role_member_count(ctx: EvalContext, params: Mapping[str, Any]) ->
     roles = [
         r
         for r in ctx.graph_values(DIRECTORY_ROLES)
-        if str(r.get("roleTemplateId", "")).lower() == template
+        if require_str(r, "roleTemplateId", at="directoryRoles[]").lower() == template
     ]
     if not roles:
         raise ValueError(f"directory role with template {template} not found in directoryRoles")
@@ -586,8 +666,15 @@ def _directory_role_member_count(ctx: EvalContext, params: Mapping[str, Any]) ->
     members = role.get("members")
     if not isinstance(members, list):
         raise ValueError(f"directory role {name!r}: members not expanded")
-    users = [m for m in members if _principal_kind(m.get("@odata.type")) == "user"]
-    groups = [m for m in members if _principal_kind(m.get("@odata.type")) == "group"]
+    at = f"directoryRoles[{name!r}].members"
+    kinds = [
+        _principal_kind(require_obj(m, at=f"{at}[{i}]"), "@odata.type", at=f"{at}[{i}]")
+        for i, m in enumerate(members)
+    ]
+    for i, member in enumerate(members):
+        require_str(member, "id", at=f"{at}[{i}]")
+    users = [m for m, k in zip(members, kinds, strict=True) if k == "user"]
+    groups = [m for m, k in zip(members, kinds, strict=True) if k == "group"]
     labels = sorted(
         str(m.get("userPrincipalName") or m.get("displayName") or m["id"]) for m in users
     )
@@ -612,6 +699,15 @@ def _directory_role_member_count(ctx: EvalContext, params: Mapping[str, Any]) ->
 # -- Azure RBAC (per subscription) ---------------------------------------------------------------
 
 _PRINCIPAL_CONDITIONS = ("guest", "disabled")
+_USER_TYPES = ("member", "guest")
+
+
+def _user_type(user: Mapping[str, Any], at: str) -> str:
+    """A user's `userType`: Member or Guest (Graph's only values); anything else raises."""
+    value = require_str(user, "userType", at=at)
+    if value.lower() not in _USER_TYPES:
+        raise ShapeError(f"{at}.userType", "Member or Guest", repr(value))
+    return value
 
 
 def _role_assignments_principal_state(
@@ -623,7 +719,7 @@ def _role_assignments_principal_state(
     roles = _role_names(params, "roles")
     sub_id = str(ctx.subscription_id)
     assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
-    users = {str(u["id"]).lower(): u for u in ctx.graph_values(USERS)}
+    users = _by_id(ctx.graph_values(USERS), "users")
     path, expected = (
         ("userType", "a member account (userType Member)")
         if condition == "guest"
@@ -633,7 +729,7 @@ def _role_assignments_principal_state(
         assignments, roles, sub_id, _scope_filter(params)
     ):
         principal = str(props["principalId"])
-        kind = _principal_kind(props.get("principalType"))
+        kind = _principal_kind(props, "principalType", at="roleAssignments")
         where = f"{role_name} on {props.get('scope')}"
         rid = str(assignment["id"])
         if kind == "servicePrincipal":
@@ -664,18 +760,19 @@ def _role_assignments_principal_state(
             )
             continue
         label = _user_label(user, principal)
-        if condition == "guest":
-            value = user.get("userType")
-            if value is None:
-                raise ValueError(f"user {principal}: userType not collected")
-            ok = str(value).lower() != "guest"
-            message = f"{label} is a {value} account holding {where}"
-        else:
-            value = user.get("accountEnabled")
-            if not isinstance(value, bool):
-                raise ValueError(f"user {principal}: accountEnabled not collected")
-            ok = value
-            message = f"{label} ({'enabled' if value else 'disabled'}) holds {where}"
+        value: str | bool
+        try:
+            if condition == "guest":
+                value = _user_type(user, f"users[{principal}]")
+                ok = value.lower() != "guest"
+                message = f"{label} is a {value} account holding {where}"
+            else:
+                value = require_bool(user, "accountEnabled", at=f"users[{principal}]")
+                ok = value
+                message = f"{label} ({'enabled' if value else 'disabled'}) holds {where}"
+        except ShapeError as error:
+            yield shape_error_outcome(error, resource_id=rid, resource_type=ASSIGNMENT_TYPE)
+            continue
         yield Outcome(
             passed(ok),
             path,
@@ -698,7 +795,7 @@ def _role_holder_count(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[
     others: set[str] = set()
     for _, props, _ in _matching_assignments(assignments, roles, sub_id, "subscription_or_above"):
         principal = str(props["principalId"]).lower()
-        kind = _principal_kind(props.get("principalType"))
+        kind = _principal_kind(props, "principalType", at="roleAssignments")
         (users if kind == "user" else groups if kind == "group" else others).add(principal)
     role_label = " or ".join(sorted(set(roles.values())))
     expected = f"between {minimum} and {maximum} user principals with {role_label}"
@@ -764,13 +861,21 @@ def _custom_roles_wildcard(ctx: EvalContext, params: Mapping[str, Any]) -> Itera
     expected = f"no custom role with action {wildcard!r} assignable at subscription scope or above"
     custom: list[str] = []
     offenders = 0
-    for definition in definitions:
-        props = definition.get("properties")
-        if not isinstance(props, Mapping):
-            raise ValueError(f"role definition {definition.get('id')!r} has no properties")
-        permissions = props.get("permissions") or []
-        actions = {str(a) for p in permissions for a in (p.get("actions") or [])}
-        role_type = str(props.get("type", ""))
+    for index, definition in enumerate(definitions):
+        at = f"roleDefinitions[{index}]"
+        require_str(definition, "id", at=at)
+        props = require_obj(definition, "properties", at=at)
+        at += ".properties"
+        permissions = require_list(props, "permissions", at=at)
+        actions = {
+            action
+            for i, permission in enumerate(permissions)
+            for action in strings(
+                require_list(permission, "actions", at=f"{at}.permissions[{i}]"),
+                at=f"{at}.permissions[{i}].actions",
+            )
+        }
+        role_type = require_str(props, "type", at=at)
         if role_type.lower() == "builtinrole":
             continue
         if role_type.lower() != "customrole":
@@ -781,7 +886,9 @@ def _custom_roles_wildcard(ctx: EvalContext, params: Mapping[str, Any]) -> Itera
             continue
         name = str(props.get("roleName") or definition.get("name"))
         custom.append(name)
-        scopes = [str(s) for s in props.get("assignableScopes") or []]
+        scopes = strings(
+            require_list(props, "assignableScopes", at=at), at=f"{at}.assignableScopes"
+        )
         broad = [s for s in scopes if at_or_above_subscription(s, sub_id)]
         if wildcard in actions and broad:
             offenders += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from azaudit.evaluators.access import optional_list, require_str, strings
 from azaudit.evaluators.base import (
     EvalContext,
     EvaluatorSpec,
@@ -185,6 +186,8 @@ def _activity_log_alerts(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
             continue
         for op in _alert_operations(alert):
             covered.setdefault(op, name)
+    # One finding per missing operation: the operation is the finding's sub-item, so that each
+    # keeps its identity across runs.
     expected = "an enabled, subscription-wide activity log alert with an action group"
     note = f" ({'; '.join(unusable)})" if unusable else ""
     missing = [op for op in operations if op.lower() not in covered]
@@ -195,6 +198,7 @@ def _activity_log_alerts(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
             None,
             expected,
             f"no usable activity log alert for {op}{note}",
+            sub_item=op,
         )
     if not missing:
         observed = {op: covered[op.lower()] for op in operations}
@@ -211,14 +215,16 @@ def _network_watcher_regions(ctx: EvalContext, params: Mapping[str, Any]) -> Ite
     sub_id = str(ctx.subscription_id)
     vnet_regions = sorted(
         {
-            normalise_region(str(v.get("location", "")))
+            normalise_region(require_str(v, "location", at=f"virtualNetworks[{v.get('id')}]"))
             for v in ctx.resources_of_type(VIRTUAL_NETWORKS, subscription_id=sub_id)
         }
     )
     watchers = {
-        normalise_region(str(w.get("location", "")))
+        normalise_region(require_str(w, "location", at=f"networkWatchers[{w.get('id')}]"))
         for w in ctx.resources_of_type(NETWORK_WATCHERS, subscription_id=sub_id)
-        if str((w.get("properties") or {}).get("provisioningState", "Succeeded")).lower()
+        if require_str(
+            w, "properties.provisioningState", at=f"networkWatchers[{w.get('id')}]"
+        ).lower()
         == "succeeded"
     }
     expected = "a Network Watcher in every region that has a virtual network"
@@ -239,6 +245,7 @@ def _network_watcher_regions(ctx: EvalContext, params: Mapping[str, Any]) -> Ite
             region,
             expected,
             f"virtual networks in {region} have no Network Watcher",
+            sub_item=region,
         )
     if not missing:
         yield Outcome(
@@ -350,14 +357,20 @@ def _security_contacts(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[
 
 
 def _assignment_applies(props: Mapping[str, Any], subscription_id: str) -> bool:
-    scope = str(props.get("scope", "")).rstrip("/").lower()
+    # ARM always returns an assignment's scope; an absent one must not read as the root.
+    scope = require_str(props, "scope", at="policyAssignments[].properties").rstrip("/").lower()
     sub = subscription_scope(subscription_id).lower()
     above = scope in ("", sub) or scope.startswith(
         "/providers/microsoft.management/managementgroups/"
     )
     excluded = any(
         sub == str(n).rstrip("/").lower() or sub.startswith(str(n).rstrip("/").lower() + "/")
-        for n in props.get("notScopes") or []
+        # Absent when nothing is excluded:
+        # https://learn.microsoft.com/rest/api/policy/policy-assignments/get
+        for n in strings(
+            optional_list(props, "notScopes", at="policyAssignments[].properties"),
+            at="notScopes",
+        )
     )
     return above and not excluded
 
@@ -376,7 +389,8 @@ def _policy_assigned(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Ou
         props = assignment.get("properties")
         if not isinstance(props, Mapping):
             raise ValueError(f"policy assignment {assignment.get('id')!r} has no properties")
-        guid = str(props.get("policyDefinitionId", "")).rstrip("/").rsplit("/", 1)[-1].lower()
+        definition_id = require_str(props, "policyDefinitionId", at="policyAssignments[]")
+        guid = definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
         if guid not in definitions:
             continue
         name = str(props.get("displayName") or assignment.get("name"))

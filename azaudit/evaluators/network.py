@@ -11,6 +11,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from azaudit.evaluators.access import (
+    ShapeError,
+    optional_list,
+    optional_str,
+    require_int,
+    require_str,
+)
 from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome, Param, list_values
 from azaudit.evaluators.common import RESOURCE_ONLY, as_object, resource_properties
 from azaudit.models import JSON, Status
@@ -96,29 +103,40 @@ def _parse_rule(raw: JSON, nsg_id: str, index: int) -> _Rule:
     rule = as_object(raw, f"properties.securityRules[{index}]")
     name = str(rule.get("name") or f"#{index}")
     props = as_object(rule.get("properties"), f"properties.securityRules[{name}].properties")
+    # ARM returns the singular or the plural form of ports and sources, one of the two:
+    # https://learn.microsoft.com/rest/api/virtualnetwork/security-rules/get
     ports_text = _strings(
-        props.get("destinationPortRange"),
-        props.get("destinationPortRanges"),
+        optional_str(props, "destinationPortRange", at=f"securityRules[{name}].properties"),
+        optional_list(props, "destinationPortRanges", at=f"securityRules[{name}].properties"),
         f"securityRules[{name}].destinationPortRanges",
     )
     if not ports_text:
         raise ValueError(f"securityRules[{name}]: no destinationPortRange(s)")
+    at = f"properties.securityRules[name={name}].properties"
     sources = _strings(
-        props.get("sourceAddressPrefix"),
-        props.get("sourceAddressPrefixes"),
-        f"securityRules[{name}].sourceAddressPrefixes",
+        optional_str(props, "sourceAddressPrefix", at=at),
+        optional_list(props, "sourceAddressPrefixes", at=at),
+        f"{at}.sourceAddressPrefixes",
     )
-    priority = props.get("priority")
-    if not isinstance(priority, int) or isinstance(priority, bool):
-        raise ValueError(f"securityRules[{name}].priority: expected an integer")
+    if not sources:
+        # ARM always returns one of the two; a rule with neither could admit anyone.
+        raise ShapeError(f"{at}.sourceAddressPrefix", "a source prefix (or prefixes)", "absent")
+    priority = require_int(props, "priority", at=at)
+    access = require_str(props, "access", at=at)
+    direction = require_str(props, "direction", at=at)
+    protocol = require_str(props, "protocol", at=at)
+    if access.lower() not in ("allow", "deny"):
+        raise ShapeError(f"{at}.access", "Allow or Deny", repr(access))
+    if direction.lower() not in ("inbound", "outbound"):
+        raise ShapeError(f"{at}.direction", "Inbound or Outbound", repr(direction))
     return _Rule(
         id=str(rule.get("id") or f"{nsg_id}/securityRules/{name}"),
         name=name,
         priority=priority,
-        access=str(props.get("access", "")).lower(),
-        direction=str(props.get("direction", "")).lower(),
-        protocol=str(props.get("protocol", "*")).lower(),
-        protocol_text=str(props.get("protocol", "*")),
+        access=access.lower(),
+        direction=direction.lower(),
+        protocol=protocol.lower(),
+        protocol_text=protocol,
         sources=tuple(sources),
         ports=tuple(_port_range(p, name) for p in ports_text),
         port_text=tuple(ports_text),
@@ -247,8 +265,9 @@ def _sql_firewall_open(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[
         rule = as_object(raw, f"{source}[{index}]")
         name = str(rule.get("name") or f"#{index}")
         props = as_object(rule.get("properties"), f"{source}[{name}].properties")
-        start = ipaddress.IPv4Address(str(props.get("startIpAddress")))
-        end = ipaddress.IPv4Address(str(props.get("endIpAddress")))
+        at = f"{source}[name={name}].properties"
+        start = ipaddress.IPv4Address(require_str(props, "startIpAddress", at=at))
+        end = ipaddress.IPv4Address(require_str(props, "endIpAddress", at=at))
         if end < start:
             raise ValueError(f"{source}[{name}]: end address {end} is before start {start}")
         size = int(end) - int(start) + 1

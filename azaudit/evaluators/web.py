@@ -71,7 +71,10 @@ def _outcome(
 ) -> Outcome:
     rid, name = _target(site)
     path = f"{DOCUMENT}.sites[{site['url']}]" + (f"[{item}]" if item else "")
-    return Outcome(status, path, observed, expected, message, rid, SITE_TYPE, name)
+    # One app can serve several host names, each with several trackers: the site and the item
+    # make the finding's identity (history, waivers) unique.
+    sub_item = f"{site['url']}|{item}" if item else str(site["url"])
+    return Outcome(status, path, observed, expected, message, rid, SITE_TYPE, name, sub_item)
 
 
 def _gaps(site: Mapping[str, Any]) -> Iterator[Outcome]:

@@ -59,7 +59,9 @@ def find_chromium() -> Path:
     if configured:
         if Path(configured).is_file():
             return Path(configured)
-        raise BrowserMissing(f"--format pdf: {CHROMIUM_ENV}={configured} is not a file")
+        raise BrowserMissing(
+            f"--format pdf: Chromium not found: {CHROMIUM_ENV}={configured} is not a file"
+        )
     if DEFAULT_CHROMIUM.is_file():
         return DEFAULT_CHROMIUM
     for name in ("chromium", "chromium-browser"):

@@ -11,6 +11,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from azaudit import __version__
 from azaudit.catalogue import FAMILY_TITLES, Catalogue
@@ -273,25 +274,31 @@ def findings_by_check(result: ScanResult) -> dict[str, dict[Status, tuple[int, .
 def web_findings_by_site(result: ScanResult) -> dict[str, tuple[int, ...]]:
     """Positions of the web-family findings of each discovered site (keyed by the site URL).
 
-    A finding belongs to a site when its resource id is the site's ARM id or starts with the
-    site's URL (findings of pages below it).
+    A finding belongs to a site when its resource id is the site's ARM id, or a URL on the
+    site's origin (scheme and host: findings of pages below it). Indexed once, so the cost is
+    linear in findings plus sites.
     """
     web_checks = {c.id for c in result.checks if c.family == "web"}
     by_key: dict[str, list[int]] = defaultdict(list)
     for index, finding in enumerate(result.findings):
         if finding.check_id in web_checks:
-            by_key[finding.resource_id.lower()].append(index)
+            key = finding.resource_id.lower()
+            by_key[_url_origin(key) or key].append(index)
     out: dict[str, tuple[int, ...]] = {}
     for site in result.web_sites:
-        found: list[int] = []
-        url = site.url.lower().rstrip("/")
-        for key, positions in by_key.items():
-            if (site.resource_id and key == site.resource_id.lower()) or (
-                key == url or key.startswith(url + "/")
-            ):
-                found.extend(positions)
-        out[site.url] = tuple(sorted(found))
+        found = list(by_key.get(_url_origin(site.url.lower()) or site.url.lower(), ()))
+        if site.resource_id:
+            found += by_key.get(site.resource_id.lower(), [])
+        out[site.url] = tuple(sorted(set(found)))
     return out
+
+
+def _url_origin(text: str) -> str | None:
+    """`https://host` of an http(s) URL, else None."""
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
 
 
 TENANT_WIDE = ""

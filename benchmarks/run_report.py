@@ -160,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--resources", type=int, default=500, help="per subscription")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline", default="main", help="git revision to compare with")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="measure this tree only (no comparison)"
+    )
     parser.add_argument("--repeat", type=int, default=2, help="browser opens per report (best)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
@@ -172,7 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         write_snapshot(snapshot, snapshot_file)
         del snapshot
-        trees = {"baseline " + args.baseline: _extract(args.baseline, work), "this tree": ROOT}
+        trees = (
+            {} if args.no_baseline else {"baseline " + args.baseline: _extract(args.baseline, work)}
+        )
+        trees["this tree"] = ROOT
         rendered = {
             name: (_render(tree, snapshot_file, work / f"out-{i}"), work / f"out-{i}")
             for i, (name, tree) in enumerate(trees.items())

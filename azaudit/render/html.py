@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from azaudit.models import JSON, Finding, ScanResult, Status, TrendPoint
+from azaudit.models import JSON, Finding, ScanResult, Status, TrendPoint, WaiverInfo
 from azaudit.paths import reports_dir
 from azaudit.render.json_format import dumps, encode
 from azaudit.render.options import RenderOptions
@@ -254,6 +254,14 @@ def _finding_texts(finding: Finding) -> list[str]:
     ]
 
 
+def _waivers_by_state(result: ScanResult) -> dict[str, list[WaiverInfo]]:
+    """The waivers grouped by state, in file order (the template lists each state's table)."""
+    grouped: dict[str, list[WaiverInfo]] = {}
+    for waiver in result.waivers:
+        grouped.setdefault(waiver.state, []).append(waiver)
+    return grouped
+
+
 def _finding_names(finding: Finding, names: Mapping[str, str]) -> list[tuple[str, str]]:
     """Names for the ids a finding quotes, except its subscription (the card names it already)."""
     own = (finding.subscription_id or "").lower()
@@ -276,6 +284,7 @@ def _chunks(result: ScanResult, options: RenderOptions) -> Iterable[str]:
         check_rows={c["check_id"]: c for c in summary["checks"]},
         findings=findings_by_check(result),
         web_findings=web_findings_by_site(result) if result.web_sites else {},
+        waivers_by_state=_waivers_by_state(result),
         names=names,
         finding_names=lambda f: _finding_names(f, names),
         name_of=lambda key: names.get(str(key).lower(), key) if key else key,

@@ -166,6 +166,21 @@ def display_names(snapshot: Snapshot) -> dict[str, str]:
                 value = item.get(key)
                 if isinstance(value, str) and value:
                     names.setdefault(value.lower(), role)
+    # Role assignments are named "<principal>: <role>" once principals and roles are known.
+    for docs in snapshot.details.values():
+        body = docs.get("providers/Microsoft.Authorization/roleAssignments")
+        for item in _values(body):
+            props = item.get("properties")
+            if not isinstance(props, dict):
+                continue
+            principal = names.get(str(props.get("principalId") or "").lower())
+            role = names.get(str(props.get("roleDefinitionId") or "").lower())
+            if principal is None or role is None:
+                continue
+            for key in ("id", "name"):
+                value = item.get(key)
+                if isinstance(value, str) and value:
+                    names.setdefault(value.lower(), f"{principal}: {role}")
     return names
 
 

@@ -122,6 +122,10 @@ def test_names_come_from_the_snapshot() -> None:
     assert names["62e90394-69f5-4237-9190-012177145e10"] == "Global Administrator"
     # The custom role is named, not shown by its GUID.
     assert names["c2667fa1-60b5-5038-88c7-8349ae2cd51c"] == "NW Dev Full Access"
+    # A role assignment is named by who holds which role.
+    assert names["0e05755c-989e-5c79-9abb-bf65accc515d"] == (
+        "Raj Patel (raj.patel@northwindhealth.example): User Access Administrator"
+    )
     page = render_html(result)
     uaa = page[page.index('id="check-idn_uaa_restricted"') :]
     uaa = uaa[: uaa.index("</article>")]

@@ -19,11 +19,16 @@ from azaudit.evaluators.base import ScanConfig
 from azaudit.models import (
     JSON,
     CheckMeta,
+    EvidenceInfo,
     Finding,
+    HistoryInfo,
+    PhiScopeInfo,
     ScanResult,
     Severity,
     Status,
     SubscriptionInfo,
+    WaiverInfo,
+    WebSiteInfo,
 )
 from azaudit.risk import (
     FINDINGS_PER_RISK,
@@ -53,11 +58,18 @@ def build_result(
     findings: Iterable[Finding],
     config: ScanConfig,
     generated_at: str,
+    *,
+    phi_scope: PhiScopeInfo | None = None,
+    waivers: tuple[WaiverInfo, ...] = (),
+    evidence: EvidenceInfo | None = None,
+    history: HistoryInfo | None = None,
+    web_sites: tuple[WebSiteInfo, ...] = (),
 ) -> ScanResult:
     """Bundle findings with the metadata and summaries every renderer needs.
 
-    Findings may already carry their PHI flag, effective severity and waiver; a later step that
-    changes them must call `summarise` again (`resummarise`).
+    Findings may already carry their PHI flag, effective severity and waiver (the PHI-scope and
+    waiver steps run before this); a step that changes findings afterwards must recompute the
+    summary with `resummarise`.
     """
     checks = {c.id: c.meta for c in catalogue.checks}
     subscriptions = tuple(
@@ -83,6 +95,11 @@ def build_result(
         findings=order_findings(findings, checks),
         gaps=snapshot.gaps,
         summary={},
+        phi_scope=phi_scope or PhiScopeInfo(),
+        waivers=waivers,
+        evidence=evidence,
+        history=history,
+        web_sites=web_sites,
         display_names=display_names(snapshot),
     )
     return resummarise(result, catalogue.safeguards)

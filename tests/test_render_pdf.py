@@ -61,6 +61,9 @@ def test_pdf_has_the_report_content(letter_pdf: pypdf.PdfReader) -> None:
     assert "Top risks" in text
     assert "Evidence chain" in text
     assert "W-2026-007" in text
+    # Finding cards (laid out lazily on screen) are printed in full.
+    assert "properties.supportsHttpsTrafficOnly" in text
+    assert "no Strict-Transport-Security header on /" in text
     # The stylesheet's own page chrome is off in the PDF: the numbers are printed once per page.
     assert text.count("Page 1 of") == 1
 

@@ -1,7 +1,7 @@
 """Builds the `ScanResult` (findings + every number a report shows) and the exit code.
 
-Renderers only format; all counting and ordering happens here, once, so the HTML, JSON and
-console outputs can never disagree.
+Renderers only format; all counting, scoring and ordering happens here (with the formulas of
+`risk.py`), once, so the HTML, JSON and console outputs can never disagree.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from azaudit import __version__
 from azaudit.catalogue import FAMILY_TITLES, Catalogue
@@ -18,15 +19,28 @@ from azaudit.evaluators.base import ScanConfig
 from azaudit.models import (
     JSON,
     CheckMeta,
+    EvidenceInfo,
     Finding,
+    HistoryInfo,
+    PhiScopeInfo,
     ScanResult,
     Severity,
     Status,
     SubscriptionInfo,
+    WaiverInfo,
+    WebSiteInfo,
+)
+from azaudit.risk import (
+    FINDINGS_PER_RISK,
+    TOP_RISKS,
+    effective_severity,
+    exposure_of,
+    in_phi_scope,
+    rank_resources,
+    risk_subject,
+    weighted_posture,
 )
 from azaudit.snapshot import Snapshot
-
-TOP_RISKS = 10
 
 
 class ExitCode(enum.IntEnum):
@@ -44,10 +58,20 @@ def build_result(
     findings: Iterable[Finding],
     config: ScanConfig,
     generated_at: str,
+    *,
+    phi_scope: PhiScopeInfo | None = None,
+    waivers: tuple[WaiverInfo, ...] = (),
+    evidence: EvidenceInfo | None = None,
+    history: HistoryInfo | None = None,
+    web_sites: tuple[WebSiteInfo, ...] = (),
 ) -> ScanResult:
-    """Bundle findings with the metadata and summaries every renderer needs."""
+    """Bundle findings with the metadata and summaries every renderer needs.
+
+    Findings may already carry their PHI flag, effective severity and waiver (the PHI-scope and
+    waiver steps run before this); a step that changes findings afterwards must recompute the
+    summary with `resummarise`.
+    """
     checks = {c.id: c.meta for c in catalogue.checks}
-    ordered = tuple(sorted(findings, key=lambda f: _finding_order(f, checks)))
     subscriptions = tuple(
         SubscriptionInfo(
             subscription_id=str(s["subscriptionId"]),
@@ -68,12 +92,34 @@ def build_result(
         baa_list=config.baa_list.info,
         allowed_regions=tuple(sorted(config.allowed_regions)),
         checks=tuple(c.meta for c in catalogue.checks),
-        findings=ordered,
+        findings=order_findings(findings, checks),
         gaps=snapshot.gaps,
         summary={},
+        phi_scope=phi_scope or PhiScopeInfo(),
+        waivers=waivers,
+        evidence=evidence,
+        history=history,
+        web_sites=web_sites,
+        display_names=display_names(snapshot),
     )
-    summary = summarise(result, catalogue.safeguards)
-    return ScanResult(**{**_fields(result), "summary": summary})
+    return resummarise(result, catalogue.safeguards)
+
+
+def resummarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> ScanResult:
+    """`result` with its findings re-ordered and its summary recomputed (after PHI scoring or
+    waivers changed findings)."""
+    metas = {c.id: c for c in result.checks}
+    ordered = order_findings(result.findings, metas)
+    staged = ScanResult(**{**_fields(result), "findings": ordered, "summary": {}})
+    return ScanResult(**{**_fields(staged), "summary": summarise(staged, safeguard_titles)})
+
+
+def order_findings(
+    findings: Iterable[Finding], metas: Mapping[str, CheckMeta]
+) -> tuple[Finding, ...]:
+    """Worst status first, then the check's severity and id, then (within a check) the
+    finding's effective severity, PHI first, then resource id: the order a reader acts in."""
+    return tuple(sorted(findings, key=lambda f: _finding_order(f, metas)))
 
 
 def _fields(result: ScanResult) -> dict[str, Any]:
@@ -83,7 +129,16 @@ def _fields(result: ScanResult) -> dict[str, Any]:
 def _finding_order(finding: Finding, checks: Mapping[str, CheckMeta]) -> tuple[Any, ...]:
     meta = checks.get(finding.check_id)
     rank = meta.severity.rank if meta else 0
-    return (_STATUS_ORDER[finding.status], -rank, finding.check_id, finding.resource_id.lower())
+    own = effective_severity(finding, meta).rank if meta else 0
+    return (
+        _STATUS_ORDER[finding.status],
+        -rank,
+        finding.check_id,
+        -own,
+        not in_phi_scope(finding),
+        finding.resource_id.lower(),
+        finding.sub_item,
+    )
 
 
 _STATUS_ORDER = {
@@ -96,10 +151,96 @@ _STATUS_ORDER = {
 }
 
 
-def posture(counts: Mapping[str, int]) -> float | None:
-    """Share of evaluated findings that pass, in percent; None when nothing was evaluated.
+# -- names ---------------------------------------------------------------------------------------
 
-    ERROR counts against posture: unknown is not compliant.
+
+def display_names(snapshot: Snapshot) -> dict[str, str]:
+    """Names the snapshot knows for ids, keyed by the id in lower case.
+
+    Subscriptions (id), Entra users, groups, service principals and directory roles (object id,
+    role template id), Conditional Access policies, and Azure role definitions (GUID and full
+    id). Names only label ids in reports; a document of an unexpected shape contributes nothing
+    (it decides no verdict).
+    """
+    names: dict[str, str] = {}
+    for sub in snapshot.subscriptions:
+        sid, name = sub.get("subscriptionId"), sub.get("displayName")
+        if isinstance(sid, str) and isinstance(name, str) and name:
+            names[sid.lower()] = name
+    for body in snapshot.graph.values():
+        for item in _values(body):
+            _name_graph_object(names, item)
+            for member in _listed(item.get("members")):
+                _name_graph_object(names, member)
+    for docs in snapshot.details.values():
+        body = docs.get("providers/Microsoft.Authorization/roleDefinitions")
+        for item in _values(body):
+            props = item.get("properties")
+            role = props.get("roleName") if isinstance(props, dict) else None
+            if not isinstance(role, str) or not role:
+                continue
+            for key in ("id", "name"):
+                value = item.get(key)
+                if isinstance(value, str) and value:
+                    names.setdefault(value.lower(), role)
+    # Role assignments are named "<principal>: <role>" once principals and roles are known.
+    for docs in snapshot.details.values():
+        body = docs.get("providers/Microsoft.Authorization/roleAssignments")
+        for item in _values(body):
+            props = item.get("properties")
+            if not isinstance(props, dict):
+                continue
+            principal = names.get(str(props.get("principalId") or "").lower())
+            role = names.get(str(props.get("roleDefinitionId") or "").lower())
+            if principal is None or role is None:
+                continue
+            for key in ("id", "name"):
+                value = item.get(key)
+                if isinstance(value, str) and value:
+                    names.setdefault(value.lower(), f"{principal}: {role}")
+    return names
+
+
+def _values(body: JSON) -> list[dict[str, Any]]:
+    value = body.get("value") if isinstance(body, dict) else None
+    return _listed(value)
+
+
+def _listed(value: JSON) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _name_graph_object(names: dict[str, str], item: Mapping[str, Any]) -> None:
+    oid = item.get("id")
+    if not isinstance(oid, str) or not oid:
+        return
+    display = item.get("displayName") or item.get("userDisplayName")
+    upn = item.get("userPrincipalName")
+    label = None
+    if isinstance(display, str) and display and isinstance(upn, str) and upn:
+        label = f"{display} ({upn})"
+    elif isinstance(display, str) and display:
+        label = display
+    elif isinstance(upn, str) and upn:
+        label = upn
+    if label is None:
+        return
+    # A fuller label (name and UPN) wins over a bare one seen earlier.
+    if len(label) > len(names.get(oid.lower(), "")):
+        names[oid.lower()] = label
+    template = item.get("roleTemplateId")
+    if isinstance(template, str) and template:
+        names.setdefault(template.lower(), label)
+
+
+# -- posture -------------------------------------------------------------------------------------
+
+
+def posture(counts: Mapping[str, int]) -> float | None:
+    """Raw share of evaluated findings that pass, in percent; None when nothing was evaluated.
+
+    ERROR counts against posture: unknown is not compliant. The headline posture is the
+    weighted one (`risk.weighted_posture`); this raw ratio is kept beside it.
     """
     evaluated = counts.get("PASS", 0) + counts.get("FAIL", 0) + counts.get("ERROR", 0)
     if evaluated == 0:
@@ -112,6 +253,27 @@ def _count(findings: Iterable[Finding]) -> dict[str, int]:
     return {s.value: counter.get(s.value, 0) for s in Status}
 
 
+def _failing_by_severity(
+    findings: Iterable[Finding], metas: Mapping[str, CheckMeta]
+) -> dict[str, int]:
+    counter = Counter(
+        effective_severity(f, metas[f.check_id]).value for f in findings if f.status is Status.FAIL
+    )
+    return {s.value: counter.get(s.value, 0) for s in Severity}
+
+
+def _posture_block(findings: list[Finding], metas: Mapping[str, CheckMeta]) -> dict[str, Any]:
+    """Counts, weighted and raw posture and failing findings by severity of one subset."""
+    counts = _count(findings)
+    weighted, _ = weighted_posture(findings, metas)
+    return {
+        "counts": counts,
+        "posture": weighted,
+        "posture_raw": posture(counts),
+        "failing_by_severity": _failing_by_severity(findings, metas),
+    }
+
+
 def citation_sort_key(citation_id: str) -> tuple[tuple[int, int, str], ...]:
     """Order `164.308(a)(1)(ii)(A)` paragraphs as the regulation does (numbers numerically)."""
     return tuple(
@@ -120,38 +282,73 @@ def citation_sort_key(citation_id: str) -> tuple[tuple[int, int, str], ...]:
     )
 
 
+LISTED_STATUSES = (Status.FAIL, Status.ERROR, Status.MANUAL, Status.WAIVED)
+"""Statuses whose findings the report lists one by one; PASS and N/A are only counted."""
+
+
 def findings_by_check(result: ScanResult) -> dict[str, dict[Status, tuple[int, ...]]]:
-    """Positions in `result.findings` of each check's findings, split by status, in order.
+    """Positions in `result.findings` of each check's listed findings (FAIL, ERROR, MANUAL,
+    WAIVED), split by status, in result order.
 
     Renderers use this to look findings up (and to link to them by position); it selects, it
     does not count or reorder.
     """
     grouped: dict[str, dict[Status, list[int]]] = defaultdict(lambda: defaultdict(list))
     for index, finding in enumerate(result.findings):
-        grouped[finding.check_id][finding.status].append(index)
+        if finding.status in LISTED_STATUSES:
+            grouped[finding.check_id][finding.status].append(index)
     return {
         check_id: {status: tuple(found) for status, found in by_status.items()}
         for check_id, by_status in grouped.items()
     }
 
 
+def web_findings_by_site(result: ScanResult) -> dict[str, tuple[int, ...]]:
+    """Positions of the web-family findings of each discovered site (keyed by the site URL).
+
+    A finding belongs to a site when its resource id is the site's ARM id, or a URL on the
+    site's origin (scheme and host: findings of pages below it). Indexed once, so the cost is
+    linear in findings plus sites.
+    """
+    web_checks = {c.id for c in result.checks if c.family == "web"}
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for index, finding in enumerate(result.findings):
+        if finding.check_id in web_checks:
+            key = finding.resource_id.lower()
+            by_key[_url_origin(key) or key].append(index)
+    out: dict[str, tuple[int, ...]] = {}
+    for site in result.web_sites:
+        found = list(by_key.get(_url_origin(site.url.lower()) or site.url.lower(), ()))
+        if site.resource_id:
+            found += by_key.get(site.resource_id.lower(), [])
+        out[site.url] = tuple(sorted(set(found)))
+    return out
+
+
+def _url_origin(text: str) -> str | None:
+    """`https://host` of an http(s) URL, else None."""
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
 TENANT_WIDE = ""
-"""Key of `open_findings_by_subscription` for findings outside every scanned subscription."""
+"""Key of the per-subscription grouping for findings outside every scanned subscription."""
 
 
-def open_findings_by_subscription(result: ScanResult) -> dict[str, tuple[int, ...]]:
-    """Positions of FAIL and ERROR findings per subscription id (lower case), in result order.
+def group_by_subscription(result: ScanResult) -> dict[str, list[Finding]]:
+    """Findings per subscription id (lower case), one pass over the findings.
 
     Findings of no scanned subscription (tenant settings, Entra ID) are under `TENANT_WIDE`.
     """
     known = {s.subscription_id.lower() for s in result.subscriptions}
-    grouped: dict[str, list[int]] = defaultdict(list)
-    for index, finding in enumerate(result.findings):
-        if finding.status not in (Status.FAIL, Status.ERROR):
-            continue
+    grouped: dict[str, list[Finding]] = {key: [] for key in known}
+    grouped[TENANT_WIDE] = []
+    for finding in result.findings:
         owner = (finding.subscription_id or "").lower()
-        grouped[owner if owner in known else TENANT_WIDE].append(index)
-    return {key: tuple(found) for key, found in grouped.items()}
+        grouped[owner if owner in known else TENANT_WIDE].append(finding)
+    return grouped
 
 
 def summarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> dict[str, JSON]:
@@ -165,33 +362,36 @@ def summarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> dict[s
     for finding in result.findings:
         by_check[finding.check_id].append(finding)
 
-    per_check = [_check_entry(meta, _count(by_check.get(meta.id, []))) for meta in result.checks]
+    per_check = [_check_entry(meta, by_check.get(meta.id, []), metas) for meta in result.checks]
     check_entries = {c["check_id"]: c for c in per_check}
 
-    failing = [f for f in result.findings if f.status is Status.FAIL]
-    failing_by_severity = Counter(metas[f.check_id].severity.value for f in failing)
     overall = _count(result.findings)
+    weighted, family_posture = weighted_posture(result.findings, metas)
     checks_by_status = Counter(str(c["status"]) for c in per_check)
-
-    top = sorted(
-        (c for c in per_check if c["counts"]["FAIL"]),
-        key=lambda c: (-Severity(c["severity"]).rank, -c["counts"]["FAIL"], c["check_id"]),
-    )[:TOP_RISKS]
-
+    phi_findings = [f for f in result.findings if in_phi_scope(f)]
+    non_phi = [f for f in result.findings if not in_phi_scope(f)]
     error_scopes = {f.resource_id.lower() for f in result.findings if f.status is Status.ERROR}
+    by_subscription = group_by_subscription(result)
     return {
         "counts": overall,
         "findings_total": len(result.findings),
-        "posture": posture(overall),
-        "failing_by_severity": {s.value: failing_by_severity.get(s.value, 0) for s in Severity},
+        "posture": weighted,
+        "posture_raw": posture(overall),
+        "failing_by_severity": _failing_by_severity(result.findings, metas),
         "checks_total": len(per_check),
         "checks_by_status": {s.value: checks_by_status.get(s.value, 0) for s in Status},
         "resources_evaluated": len({f.resource_id.lower() for f in result.findings}),
-        "safeguards": _safeguards(result, safeguard_titles, by_check, check_entries),
+        "families": _families(result, by_check, family_posture, metas),
+        "phi": {
+            "configured": result.phi_scope.configured,
+            "in_scope": _posture_block(phi_findings, metas),
+            "out_of_scope": _posture_block(non_phi, metas),
+        },
+        "safeguards": _safeguards(result, safeguard_titles, by_check, check_entries, metas),
         "checks": per_check,
-        "subscriptions": _subscriptions(result, check_entries),
-        "tenant_wide": _tenant_wide(result, check_entries),
-        "top_risks": top,
+        "subscriptions": _subscriptions(result, by_subscription, check_entries, metas),
+        "tenant_wide": _scope_entry(by_subscription[TENANT_WIDE], check_entries, metas),
+        "top_risks": _top_risks(result, metas),
         "manual": [
             {
                 "check_id": c["check_id"],
@@ -202,6 +402,10 @@ def summarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> dict[s
             for c in per_check
             if c["counts"]["MANUAL"]
         ],
+        "waivers": {
+            state: sum(1 for w in result.waivers if w.state == state)
+            for state in ("active", "expired", "unmatched")
+        },
         "coverage": {
             "complete": not result.gaps and overall["ERROR"] == 0,
             "gaps": len(result.gaps),
@@ -212,8 +416,11 @@ def summarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> dict[s
     }
 
 
-def _check_entry(meta: CheckMeta, counts: dict[str, int]) -> dict[str, Any]:
+def _check_entry(
+    meta: CheckMeta, findings: list[Finding], metas: Mapping[str, CheckMeta]
+) -> dict[str, Any]:
     citation = meta.primary_citation
+    counts = _count(findings)
     return {
         "check_id": meta.id,
         "title": meta.title,
@@ -224,9 +431,42 @@ def _check_entry(meta: CheckMeta, counts: dict[str, int]) -> dict[str, Any]:
         "citation": citation.label,
         "citation_title": citation.title,
         "implementation": citation.implementation,
+        "exposure": exposure_of(meta.id).value,
         "counts": counts,
+        "failing_by_severity": _failing_by_severity(findings, metas),
         "status": _check_status(counts),
     }
+
+
+def _families(
+    result: ScanResult,
+    by_check: Mapping[str, list[Finding]],
+    family_posture: Mapping[str, float],
+    metas: Mapping[str, CheckMeta],
+) -> list[dict[str, Any]]:
+    """Posture per check family, in the catalogue's family order (organisation families last)."""
+    members: dict[str, list[CheckMeta]] = defaultdict(list)
+    for meta in result.checks:
+        members[meta.family].append(meta)
+    order = [f for f in FAMILY_TITLES if f in members] + sorted(
+        f for f in members if f not in FAMILY_TITLES
+    )
+    out = []
+    for family in order:
+        found = [f for m in members[family] for f in by_check.get(m.id, [])]
+        counts = _count(found)
+        out.append(
+            {
+                "family": family,
+                "title": FAMILY_TITLES.get(family, family),
+                "checks": len(members[family]),
+                "counts": counts,
+                "posture": family_posture.get(family),
+                "posture_raw": posture(counts),
+                "failing_by_severity": _failing_by_severity(found, metas),
+            }
+        )
+    return out
 
 
 def _attention_order(entry: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -243,6 +483,7 @@ def _safeguards(
     safeguard_titles: Mapping[str, str],
     by_check: Mapping[str, list[Finding]],
     check_entries: Mapping[str, dict[str, Any]],
+    all_metas: Mapping[str, CheckMeta],
 ) -> list[dict[str, Any]]:
     """Every safeguard of the citation table (even without checks), each with its citations."""
     out: list[dict[str, Any]] = []
@@ -251,16 +492,18 @@ def _safeguards(
         citations: dict[str, list[CheckMeta]] = defaultdict(list)
         for meta in metas:
             citations[meta.primary_citation.id].append(meta)
-        counts = _count(f for m in metas for f in by_check.get(m.id, []))
+        found = [f for m in metas for f in by_check.get(m.id, [])]
+        counts = _count(found)
         out.append(
             {
                 "safeguard": key,
                 "title": title,
                 "checks": len(metas),
                 "counts": counts,
-                "posture": posture(counts),
+                "posture": weighted_posture(found, all_metas)[0],
+                "posture_raw": posture(counts),
                 "citations": [
-                    _citation_entry(citations[cid], by_check, check_entries)
+                    _citation_entry(citations[cid], by_check, check_entries, all_metas)
                     for cid in sorted(citations, key=citation_sort_key)
                 ],
             }
@@ -272,25 +515,29 @@ def _citation_entry(
     metas: list[CheckMeta],
     by_check: Mapping[str, list[Finding]],
     check_entries: Mapping[str, dict[str, Any]],
+    all_metas: Mapping[str, CheckMeta],
 ) -> dict[str, Any]:
     citation = metas[0].primary_citation
     entries = sorted((check_entries[m.id] for m in metas), key=_attention_order)
-    counts = _count(f for m in metas for f in by_check.get(m.id, []))
+    found = [f for m in metas for f in by_check.get(m.id, [])]
+    counts = _count(found)
     return {
         "citation": citation.id,
         "label": citation.label,
         "title": citation.title,
         "implementation": citation.implementation,
         "counts": counts,
-        "posture": posture(counts),
+        "posture": weighted_posture(found, all_metas)[0],
+        "posture_raw": posture(counts),
         "checks": [e["check_id"] for e in entries],
     }
 
 
 def _scope_entry(
-    findings: list[Finding], check_entries: Mapping[str, dict[str, Any]]
+    findings: list[Finding],
+    check_entries: Mapping[str, dict[str, Any]],
+    metas: Mapping[str, CheckMeta],
 ) -> dict[str, Any]:
-    counts = _count(findings)
     per_check: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
         per_check[finding.check_id].append(finding)
@@ -310,35 +557,89 @@ def _scope_entry(
                 }
             )
     failing.sort(key=_attention_order)
-    return {"counts": counts, "posture": posture(counts), "failing_checks": failing}
+    return {**_posture_block(findings, metas), "failing_checks": failing}
 
 
 def _subscriptions(
-    result: ScanResult, check_entries: Mapping[str, dict[str, Any]]
+    result: ScanResult,
+    grouped: Mapping[str, list[Finding]],
+    check_entries: Mapping[str, dict[str, Any]],
+    metas: Mapping[str, CheckMeta],
 ) -> list[dict[str, Any]]:
+    return [
+        {
+            "subscription_id": sub.subscription_id,
+            "display_name": sub.display_name,
+            "state": sub.state,
+            **_scope_entry(grouped[sub.subscription_id.lower()], check_entries, metas),
+        }
+        for sub in result.subscriptions
+    ]
+
+
+def _top_risks(result: ScanResult, metas: Mapping[str, CheckMeta]) -> list[dict[str, Any]]:
+    """The `TOP_RISKS` resources with the highest risk score (`risk.rank_resources`)."""
+    names = result.display_names
     out: list[dict[str, Any]] = []
-    for sub in result.subscriptions:
-        found = [
-            f
-            for f in result.findings
-            if (f.subscription_id or "").lower() == sub.subscription_id.lower()
-        ]
+    ranked = rank_resources(enumerate(result.findings), metas)[:TOP_RISKS]
+    for rank, (_subject, scored) in enumerate(ranked, start=1):
+        first = result.findings[scored[0].index]
+        sub_id = first.subscription_id
+        subject_id = risk_subject(first.resource_id, first.resource_type)
         out.append(
             {
-                "subscription_id": sub.subscription_id,
-                "display_name": sub.display_name,
-                "state": sub.state,
-                **_scope_entry(found, check_entries),
+                "rank": rank,
+                "score": scored[0].score,
+                "resource_id": subject_id,
+                "resource_name": _subject_name(subject_id, first, names),
+                "resource_type": _subject_type(subject_id, first),
+                "subscription_id": sub_id,
+                "subscription_name": names.get((sub_id or "").lower(), sub_id) if sub_id else None,
+                "phi": any(in_phi_scope(result.findings[s.index]) for s in scored),
+                "severity": effective_severity(first, metas[first.check_id]).value,
+                "exposure": exposure_of(first.check_id).value,
+                "failing": len(scored),
+                "findings": [
+                    _risk_finding(result.findings[s.index], s.score, metas, names)
+                    for s in scored[:FINDINGS_PER_RISK]
+                ],
             }
         )
     return out
 
 
-def _tenant_wide(result: ScanResult, check_entries: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
-    """Findings that belong to no listed subscription (Entra ID, tenant-level settings)."""
-    known = {s.subscription_id.lower() for s in result.subscriptions}
-    found = [f for f in result.findings if (f.subscription_id or "").lower() not in known]
-    return _scope_entry(found, check_entries)
+def _risk_finding(
+    finding: Finding, score: int, metas: Mapping[str, CheckMeta], names: Mapping[str, str]
+) -> dict[str, Any]:
+    meta = metas[finding.check_id]
+    return {
+        "identity": finding.identity,
+        "check_id": finding.check_id,
+        "title": meta.title,
+        "severity": effective_severity(finding, meta).value,
+        "exposure": exposure_of(finding.check_id).value,
+        "score": score,
+        "resource_name": names.get(finding.resource_name.lower(), finding.resource_name),
+        "message": finding.message,
+    }
+
+
+def _subject_name(subject_id: str, finding: Finding, names: Mapping[str, str]) -> str:
+    if subject_id.lower() == finding.resource_id.lower():
+        return names.get(finding.resource_name.lower(), finding.resource_name)
+    last = subject_id.rstrip("/").rsplit("/", 1)[-1]
+    return names.get(last.lower(), last)
+
+
+def _subject_type(subject_id: str, finding: Finding) -> str:
+    if subject_id.lower() == finding.resource_id.lower():
+        return finding.resource_type
+    parts = subject_id.strip("/").split("/")
+    if len(parts) == 2:
+        return "Microsoft.Resources/subscriptions"
+    if len(parts) == 4:
+        return "Microsoft.Resources/resourceGroups"
+    return f"{parts[5]}/{parts[6]}" if len(parts) >= 7 else finding.resource_type
 
 
 def _check_status(counts: Mapping[str, int]) -> str:
@@ -374,6 +675,9 @@ def exit_code(result: ScanResult, fail_on: FailOn, strict: bool) -> ExitCode:
     threshold = Severity(fail_on.value).rank
     metas = {c.id: c for c in result.checks}
     for finding in result.findings:
-        if finding.status is Status.FAIL and metas[finding.check_id].severity.rank >= threshold:
+        if (
+            finding.status is Status.FAIL
+            and effective_severity(finding, metas[finding.check_id]).rank >= threshold
+        ):
             return ExitCode.FINDINGS
     return ExitCode.OK

@@ -26,13 +26,22 @@ from azaudit.models import (
     BaaListInfo,
     CheckMeta,
     CollectionGap,
+    EvidenceInfo,
+    Finding,
+    FindingChange,
+    HistoryInfo,
+    PhiScopeInfo,
     Remediation,
     ScanResult,
     Severity,
+    Status,
     TargetKind,
+    TrendPoint,
+    WaiverInfo,
+    WebSiteInfo,
 )
 from azaudit.reference import BaaList, ServiceCoverage, TypeMapping
-from azaudit.result import build_result
+from azaudit.result import build_result, resummarise
 from azaudit.snapshot import Snapshot
 
 GENERATED_AT = "2026-11-02T08:00:00Z"
@@ -372,3 +381,147 @@ def assert_matches_golden(name: str, actual: str) -> None:
             f"regenerate with {UPDATE_GOLDEN_ENV}=1 pytest tests/test_render_*.py and review "
             f"the diff.\n{diff[:6000]}"
         )
+
+
+# -- the nightly programme: PHI scope, waivers, evidence, history, web sites --------------------
+
+WEB_CHECK_ID = "web_security_headers"
+PORTAL_URL = "https://portal.contoso-health.example"
+UNSCANNED_URL = "https://legacy.contoso-health.example"
+WAIVER_ID = "W-2026-007"
+SNAPSHOT_SHA256 = "9f2c" + "0" * 56 + "beef"
+SCANNER_ID = "5d0c9a1e-0000-4000-8000-00000000aaaa"
+
+
+def _web_check(catalogue: Catalogue) -> CheckMeta:
+    return CheckMeta(
+        id=WEB_CHECK_ID,
+        title="Public sites send HSTS and a Content-Security-Policy",
+        family="web",
+        severity=Severity.MEDIUM,
+        citations=(catalogue.citations["164.312(e)(1)"],),
+        rationale="A site without HSTS can be downgraded to plaintext on a hostile network.",
+        remediation=Remediation(summary="Send Strict-Transport-Security and a CSP header."),
+        references=(),
+        target=TargetKind.RESOURCE,
+        resource_types=("Microsoft.Web/sites",),
+        origin="builtin",
+    )
+
+
+def _escalate(severity: Severity) -> Severity:
+    order = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+    return order[min(order.index(severity) + 1, len(order) - 1)]
+
+
+def build_programme_result() -> ScanResult:
+    """The fixture tenant as a nightly run sees it: production is PHI scope (findings there
+    escalated one step), one failing finding is waived, the evidence chain is known, the run is
+    compared with a previous one and two public sites were found (one scanned)."""
+    base = build_fixture_result()
+    catalogue = fixture_catalogue()
+    web = _web_check(catalogue)
+    metas = {c.id: c for c in (*base.checks, web)}
+    portal_id = GAPPED_SITE_ID
+    web_finding = Finding(
+        check_id=WEB_CHECK_ID,
+        status=Status.FAIL,
+        resource_id=PORTAL_URL + "/",
+        resource_type="website",
+        resource_name=PORTAL_URL,
+        subscription_id=SUB_PROD,
+        location=None,
+        property_path="headers.strict-transport-security",
+        observed=None,
+        expected="max-age of at least 31536000",
+        message="no Strict-Transport-Security header on /",
+        sub_item="/",
+    )
+    findings: list[Finding] = []
+    for finding in (*base.findings, web_finding):
+        phi = (finding.subscription_id or "").lower() == SUB_PROD.lower()
+        meta = metas[finding.check_id]
+        severity = _escalate(meta.severity) if phi else meta.severity
+        updated = dataclasses.replace(finding, phi=phi, severity=severity)
+        if finding.check_id == "residency_resource_location_us" and finding.status is Status.FAIL:
+            updated = dataclasses.replace(updated, status=Status.WAIVED, waiver_id=WAIVER_ID)
+        findings.append(updated)
+    failing = next(f for f in findings if f.check_id == "eit_storage_https_only")
+    staged = dataclasses.replace(
+        base,
+        checks=(*base.checks, web),
+        findings=tuple(findings),
+        phi_scope=PhiScopeInfo(configured=True, subscriptions=(SUB_PROD,), tags=("data=phi",)),
+        waivers=(
+            WaiverInfo(
+                WAIVER_ID,
+                "residency_resource_location_us",
+                "rg-clinical/*",
+                "EU replica kept for the Lisbon research partner until the DPA is signed.",
+                "CISO Dana Whitfield",
+                "RISK-311",
+                "2027-03-31",
+                "active",
+                1,
+            ),
+            WaiverInfo(
+                "W-2025-002",
+                "eit_app_tls12",
+                "research-*",
+                "Vendor plug-in needed TLS 1.0.",
+                "IT director",
+                "RISK-140",
+                "2026-06-30",
+                "expired",
+                0,
+            ),
+            WaiverInfo(
+                "W-2026-004",
+                "net_nsg_mgmt_ports_open",
+                "tag:owner=imaging",
+                "Vendor RDP during PACS upgrade.",
+                "CISO Dana Whitfield",
+                "CHG-20417",
+                "2027-01-31",
+                "unmatched",
+                0,
+            ),
+        ),
+        evidence=EvidenceInfo(SNAPSHOT_SHA256, SCANNER_ID, TOOL_VERSION, "catalogue-2026.11"),
+        history=HistoryInfo(
+            previous_run_id="run-0041",
+            previous_generated_at="2026-11-01T08:00:00Z",
+            new=(
+                FindingChange(
+                    failing.identity,
+                    failing.check_id,
+                    failing.resource_id,
+                    failing.resource_name,
+                    Severity.CRITICAL,
+                ),
+            ),
+            resolved=(
+                FindingChange(
+                    "eit_app_tls12|/subscriptions/x/research-old|",
+                    "eit_app_tls12",
+                    f"/subscriptions/{SUB_RESEARCH}/resourceGroups/rg-research/providers/"
+                    "Microsoft.Web/sites/research-old",
+                    "research-old",
+                    Severity.HIGH,
+                ),
+            ),
+            still_open=4,
+            trend=(
+                TrendPoint("run-0039", "2026-10-30T08:00:00Z", 41.5, 9),
+                TrendPoint("run-0040", "2026-10-31T08:00:00Z", 44.0, 8),
+                TrendPoint("run-0041", "2026-11-01T08:00:00Z", None, 0),
+                TrendPoint("run-0042", GENERATED_AT, 48.2, 5),
+            ),
+        ),
+        web_sites=(
+            WebSiteInfo(PORTAL_URL, "inventory", portal_id, True, 12, ""),
+            WebSiteInfo(UNSCANNED_URL, "user", None, False, 0, "robots.txt disallows /"),
+        ),
+        display_names={**base.display_names, SCANNER_ID: "sp-azaudit-nightly"},
+    )
+    return resummarise(staged, catalogue.safeguards)

@@ -63,7 +63,7 @@ def test_demo_scan_writes_both_reports_and_exits_1_on_high_findings(
     assert proc.returncode == 1, proc.stderr
     assert (out / "report.html").stat().st_size > 10_000
     results = _results(out)
-    assert results["schema_version"] == 1
+    assert results["schema_version"] == 2
     assert results["summary"]["counts"]["FAIL"] > 0
     assert "Reports written to" in proc.stdout
     assert proc.stderr == ""

@@ -10,6 +10,7 @@ from tests.fixtures_result import (
     assert_matches_golden,
     build_fixture_result,
     build_large_result,
+    build_programme_result,
     build_result_for,
     clean_snapshot,
 )
@@ -23,21 +24,27 @@ def test_summary_is_concise_and_names_every_required_figure() -> None:
     text = summary_text(build_fixture_result())
     lines = text.splitlines()
     assert len(lines) <= 20
-    assert "Posture: 57.7% (15 pass of 26 evaluated)" in lines
+    assert "Posture: 53.1% weighted; raw 57.7% (15 pass of 26 evaluated)" in lines
+    assert "PHI scope: none configured - every finding treated as PHI" in lines
     assert "Findings: 15 PASS, 5 FAIL, 6 ERROR, 1 NOT_APPLICABLE, 2 MANUAL, 0 WAIVED" in lines
     assert "Failing by severity: 0 critical, 3 high, 1 medium, 1 low, 0 info" in lines
     assert any(line.startswith("Coverage: INCOMPLETE - 2 scope(s)") for line in lines)
     assert any(line.startswith("BAA list: version 2026-01-15, NOT verified") for line in lines)
 
 
-def test_top_risks_are_capped_at_five_and_ordered() -> None:
+def test_top_risks_name_resources_with_score_and_subscription() -> None:
     lines = summary_text(build_fixture_result()).splitlines()
     risks = [line for line in lines if line.startswith("  ") and ". [" in line]
-    assert len(risks) == 5
-    assert risks[0].startswith("  1. [high] ")
-    assert risks[-1] == (
-        "  5. [low] org_phi_classification_tag: 1 failing (45 CFR 164.308(a)(1)(ii)(A))"
+    assert 1 <= len(risks) <= 5
+    assert risks[0] == (
+        "  1. [24] <script>alert(1)</script> (Clinical Production): eit_storage_https_only +2 more"
     )
+
+
+def test_phi_posture_is_split_when_a_scope_is_configured() -> None:
+    lines = summary_text(build_programme_result()).splitlines()
+    assert any(line.startswith("PHI scope: ") and ", outside: " in line for line in lines)
+    assert "Failing by severity: 1 critical, 3 high, 1 medium, 0 low, 0 info" in lines
 
 
 def test_large_tenant_summary_stays_short() -> None:

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 
 from azaudit.models import CollectionGap, ScanResult
-from azaudit.render import OutputFormat, render
+from azaudit.render import OutputFormat, Paper, RenderOptions, render
 from azaudit.render.html import content_security_policy, render_html
 from tests.fixtures_result import (
     FAILING_STORAGE_ID,
@@ -20,6 +20,7 @@ from tests.fixtures_result import (
     assert_matches_golden,
     build_fixture_result,
     build_large_result,
+    build_programme_result,
     build_result_for,
     clean_snapshot,
 )
@@ -266,13 +267,17 @@ def test_every_internal_link_has_a_target(html: str) -> None:
     assert not targets - ids
 
 
-def test_subscription_section_lists_each_open_finding_with_a_link_to_its_evidence(
-    html: str,
+def test_each_open_finding_is_listed_once_and_subscriptions_are_counted(
+    result: ScanResult, html: str
 ) -> None:
+    open_positions = [i for i, f in enumerate(result.findings) if f.status in ("FAIL", "ERROR")]
+    assert len(open_positions) == 5 + 6
+    for index in open_positions:
+        assert html.count(f'id="finding-{index}"') == 1
     section = html[html.index('id="by-subscription"') : html.index('id="manual"')]
-    assert section.count('class="evidence-link"') == 5 + 6  # FAIL + ERROR findings
-    research = section[section.index("research-api") :]
-    assert "properties.scmMinTlsVersion is &#39;1.0&#39;; expected TLS 1.2 or later" in research
+    assert 'class="finding' not in section
+    assert "Clinical Production" in section
+    assert "Legacy Imaging" in section
 
 
 def test_passing_findings_are_counted_not_listed(html: str) -> None:
@@ -288,3 +293,109 @@ def test_large_tenant_report_stays_compact() -> None:
     assert "bulk00007" in page  # a failing account is listed in full
     assert "bulk00001" not in page  # passing ones are only counted
     assert len(page.encode()) < 250_000
+
+
+# -- the nightly programme sections -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def programme_html() -> str:
+    return render_html(build_programme_result())
+
+
+def test_programme_report_matches_golden_file(programme_html: str) -> None:
+    assert_matches_golden("report-programme.html", programme_html)
+
+
+def test_optional_sections_appear_only_with_their_data(html: str, programme_html: str) -> None:
+    headings = re.findall(r"<h2[^>]*>(.*?)</h2>", programme_html)
+    assert headings == [
+        "1. Executive summary",
+        "2. Coverage gaps",
+        "3. Findings by HIPAA safeguard",
+        "4. Findings by subscription",
+        "5. Accepted risks (waivers)",
+        "6. Changes since the last run",
+        "7. Web sites",
+        "8. Needs attestation (MANUAL)",
+        "9. All checks",
+        "10. Method and definitions",
+    ]
+    for anchor in ('id="waivers"', 'id="history"', 'id="web-sites"', 'id="evidence-chain"'):
+        assert anchor not in html
+        assert anchor in programme_html
+
+
+def test_no_phi_scope_is_said_prominently(html: str, programme_html: str) -> None:
+    banner = "No PHI scope configured: every finding treated as PHI."
+    assert banner in _executive_summary(html)
+    assert banner not in programme_html
+
+
+def test_evidence_chain_names_the_scanning_identity(programme_html: str) -> None:
+    chain = programme_html[programme_html.index('id="evidence-chain"') :]
+    chain = chain[: chain.index("</div>")]
+    assert "9f2c" + "0" * 56 + "beef" in chain
+    assert "sp-azaudit-nightly" in chain
+    assert "catalogue-2026.11" in chain
+
+
+def test_waivers_are_listed_by_state_with_the_waived_finding(programme_html: str) -> None:
+    section = programme_html[
+        programme_html.index('id="waivers"') : programme_html.index('id="history"')
+    ]
+    for text in (
+        "Active waivers (1)",
+        "Expired waivers (no longer applied) (1)",
+        "Waivers that matched nothing (1)",
+        "EU replica kept for the Lisbon research partner until the DPA is signed.",
+        "CISO Dana Whitfield",
+        "RISK-311",
+        "2027-03-31",
+        "Waived findings (1)",
+    ):
+        assert text in section, text
+
+
+def test_history_shows_changes_and_an_inline_trend(programme_html: str) -> None:
+    section = programme_html[
+        programme_html.index('id="history"') : programme_html.index('id="web-sites"')
+    ]
+    assert "<strong>1 new</strong>" in section
+    assert "<strong>1 resolved</strong>" in section
+    assert "4 still open" in section
+    assert "<polyline" in section
+    # The run without a posture is left out of the line, not drawn at 0 %.
+    assert section.count('class="trend-dot"') == 3
+    assert "research-old" in section
+
+
+def test_every_web_site_is_listed_even_unscanned(programme_html: str) -> None:
+    section = programme_html[
+        programme_html.index('id="web-sites"') : programme_html.index('id="manual"')
+    ]
+    assert "https://portal.contoso-health.example" in section
+    assert "https://legacy.contoso-health.example" in section
+    assert "<strong>not scanned</strong>" in section
+    assert "robots.txt disallows /" in section
+    assert "Public sites send HSTS and a Content-Security-Policy" in section
+
+
+def test_rows_per_check_are_capped_with_the_rest_counted() -> None:
+    large = build_large_result(3000)
+    page = render_html(large, RenderOptions(max_rows_per_check=2))
+    section = page[page.index('id="check-eit_storage_https_only"') :]
+    section = section[: section.index("</article>")]
+    assert section.count('class="finding f-FAIL"') == 2
+    assert "more failing or unevaluated scope" in section
+    assert "every finding is in <code>results.json</code>" in section
+
+
+def test_print_layout_is_letter_by_default_with_page_numbers_and_a4_on_request(html: str) -> None:
+    assert "@page { size: letter;" in html
+    assert 'counter(page) " of " counter(pages)' in html
+    assert "@top-left" in html
+    a4 = render_html(build_fixture_result(), RenderOptions(paper=Paper.A4))
+    assert "@page { size: A4;" in a4
+    # No forced page breaks: sections flow on, so no half-blank pages.
+    assert "break-before: page" not in html

@@ -23,8 +23,10 @@ from azaudit.render.json_format import (
 from azaudit.snapshot import Snapshot
 from tests.fixtures_result import (
     SUB_LEGACY,
+    XSS_SCRIPT,
     assert_matches_golden,
     build_fixture_result,
+    build_programme_result,
     build_result_for,
     clean_snapshot,
     fixture_snapshot,
@@ -57,12 +59,18 @@ def test_rendering_is_deterministic_and_ends_with_newline() -> None:
 
 def test_document_is_versioned_with_a_fixed_key_order(document: dict[str, Any]) -> None:
     assert document["schema"] == RESULTS_SCHEMA
-    assert document["schema_version"] == RESULTS_SCHEMA_VERSION == 1
+    assert document["schema_version"] == RESULTS_SCHEMA_VERSION == 2
     assert list(document) == [
         "schema",
         "schema_version",
         "tool",
         "scan",
+        "phi_scope",
+        "evidence",
+        "waivers",
+        "history",
+        "web_sites",
+        "display_names",
         "summary",
         "checks",
         "findings",
@@ -146,25 +154,38 @@ def test_posture_counts_error_as_not_compliant(document: dict[str, Any]) -> None
         "MANUAL": 2,
         "WAIVED": 0,
     }
-    assert document["summary"]["posture"] == round(100 * 15 / (15 + 5 + 6), 1)
+    assert document["summary"]["posture_raw"] == round(100 * 15 / (15 + 5 + 6), 1)
 
 
-def test_failing_by_severity_uses_each_checks_severity(document: dict[str, Any]) -> None:
-    severity = {c["id"]: c["severity"] for c in document["checks"]}
+def test_failing_by_severity_uses_each_findings_effective_severity() -> None:
+    document = json.loads(render_json(build_programme_result()))
     expected = {s.value: 0 for s in Severity}
     for finding in document["findings"]:
         if finding["status"] == "FAIL":
-            expected[severity[finding["check_id"]]] += 1
+            expected[finding["severity"]] += 1
     assert document["summary"]["failing_by_severity"] == expected
-    assert expected["high"] == 3
+    # The production storage account's high finding is escalated in PHI scope.
+    https = next(f for f in document["findings"] if f["check_id"] == "eit_storage_https_only")
+    assert (https["severity"], https["phi"]) == ("critical", True)
+    assert expected["critical"] == 1
 
 
-def test_top_risks_are_ordered_by_severity_then_failures(document: dict[str, Any]) -> None:
+def test_top_risks_are_resources_ordered_by_risk_score(document: dict[str, Any]) -> None:
     top = document["summary"]["top_risks"]
-    ranks = [(-Severity(t["severity"]).rank, -t["counts"]["FAIL"], t["check_id"]) for t in top]
-    assert ranks == sorted(ranks)
-    assert all(t["counts"]["FAIL"] > 0 for t in top)
-    assert top[0]["citation"].startswith("45 CFR 164.")
+    assert [t["rank"] for t in top] == list(range(1, len(top) + 1))
+    scores = [t["score"] for t in top]
+    assert scores == sorted(scores, reverse=True)
+    assert all(t["failing"] >= len(t["findings"]) >= 1 for t in top)
+    first = top[0]
+    # The failing storage account: high (6) x PHI (2, nothing configured) x public endpoint (2).
+    assert first["resource_name"] == XSS_SCRIPT
+    assert first["subscription_name"] == "Clinical Production"
+    assert (first["score"], first["exposure"], first["phi"]) == (24, "public-endpoint", True)
+    assert {f["check_id"] for f in first["findings"]} == {
+        "eit_storage_https_only",
+        "residency_resource_location_us",
+        "org_phi_classification_tag",
+    }
 
 
 def test_coverage_reports_gaps_and_unevaluated_scopes(document: dict[str, Any]) -> None:
@@ -265,3 +286,37 @@ def test_every_schema_field_is_documented() -> None:
     schema = json.loads((reports_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
     missing = sorted(name for name in _property_names(schema) if f"`{name}`" not in text)
     assert not missing, f"docs/results-schema.md does not describe {missing}"
+
+
+def test_findings_carry_identity_effective_severity_phi_and_waiver() -> None:
+    document = json.loads(render_json(build_programme_result()))
+    waived = [f for f in document["findings"] if f["status"] == "WAIVED"]
+    assert len(waived) == 1
+    assert waived[0]["waiver_id"] == "W-2026-007"
+    for finding in document["findings"]:
+        assert finding["identity"] == (
+            f"{finding['check_id']}|{finding['resource_id'].lower()}|{finding['sub_item']}"
+        )
+    research = [f for f in document["findings"] if f["subscription_id"] == SUB_LEGACY]
+    assert research
+    assert all(f["phi"] is False for f in research)
+
+
+def test_programme_sections_validate_and_are_written(
+    validator: jsonschema.protocols.Validator,
+) -> None:
+    document = json.loads(render_json(build_programme_result()))
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors]
+    assert document["phi_scope"]["configured"] is True
+    assert document["evidence"]["snapshot_sha256"].endswith("beef")
+    assert [w["state"] for w in document["waivers"]] == ["active", "expired", "unmatched"]
+    assert document["summary"]["waivers"] == {"active": 1, "expired": 1, "unmatched": 1}
+    assert document["history"]["previous_run_id"] == "run-0041"
+    assert [s["scanned"] for s in document["web_sites"]] == [True, False]
+    assert document["summary"]["phi"]["in_scope"]["counts"]["FAIL"] >= 1
+    assert document["summary"]["phi"]["out_of_scope"]["counts"]["FAIL"] >= 1
+
+
+def test_programme_results_match_golden_file() -> None:
+    assert_matches_golden("results-programme.json", render_json(build_programme_result()))

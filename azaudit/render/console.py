@@ -47,23 +47,33 @@ def summary_text(result: ScanResult) -> str:
     counts: Mapping[str, int] = summary["counts"]
     failing: Mapping[str, int] = summary["failing_by_severity"]
     baa = result.baa_list
+    phi = summary["phi"]
     lines = [
         f"azaudit {result.tool_version}: tenant {_clean(result.tenant_name)} "
         f"({len(result.subscriptions)} subscription(s)), "
         f"data collected {_clean(result.collected_at)}",
-        f"Posture: {_percent(summary['posture'])} "
+        f"Posture: {_percent(summary['posture'])} weighted; raw {_percent(summary['posture_raw'])} "
         f"({counts[Status.PASS]} pass of "
         f"{counts[Status.PASS] + counts[Status.FAIL] + counts[Status.ERROR]} evaluated)",
+        (
+            f"PHI scope: {_percent(phi['in_scope']['posture'])}, "
+            f"outside: {_percent(phi['out_of_scope']['posture'])}"
+            if phi["configured"]
+            else "PHI scope: none configured - every finding treated as PHI"
+        ),
         "Findings: " + ", ".join(f"{counts[s.value]} {s.value}" for s in Status),
         "Failing by severity: " + ", ".join(f"{failing[s.value]} {s.value}" for s in Severity),
     ]
     top = list(summary["top_risks"])[:TOP_RISKS_SHOWN]
     if top:
-        lines.append("Top risks:")
-        for rank, risk in enumerate(top, start=1):
+        lines.append("Top risks (score = severity x PHI x exposure):")
+        for risk in top:
+            where = _clean(risk["subscription_name"] or "tenant-wide")
+            worst = risk["findings"][0]
             lines.append(
-                f"  {rank}. [{risk['severity']}] {risk['check_id']}: "
-                f"{risk['counts']['FAIL']} failing ({risk['citation']})"
+                f"  {risk['rank']}. [{risk['score']}] {_clean(risk['resource_name'])} ({where}): "
+                f"{worst['check_id']}"
+                + (f" +{risk['failing'] - 1} more" if risk["failing"] > 1 else "")
             )
     else:
         lines.append("Top risks: none (no failing findings)")

@@ -3,19 +3,90 @@
 The document is versioned (`schema`, `schema_version`) and validated in the tests against the JSON
 Schema shipped in `reports/results.schema.json`. Keys are written in a fixed order and lists in
 the order `result.py` decided, so two scans of the same tenant diff cleanly.
+
+It is streamed: the small head sections are indented, and each finding and collection gap is one
+compact line written as soon as it is encoded (by the C encoder: the pure-Python indenting
+encoder costs seconds and gigabytes at 50,000 resources). Any value Azure can send renders:
+NaN and infinities become strings, integers too long to print become a note, and a lone
+surrogate is written as its JSON escape.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
+from collections.abc import Iterator
 from dataclasses import asdict
+from typing import Any, BinaryIO
 
-from azaudit.models import JSON, CheckMeta, Citation, ScanResult
+from azaudit.models import JSON, CheckMeta, Citation, Finding, ScanResult
+from azaudit.risk import effective_severity, in_phi_scope
 
-RESULTS_SCHEMA = "https://azaudit.dev/schemas/results/1"
-RESULTS_SCHEMA_VERSION = 1
+RESULTS_SCHEMA = "https://azaudit.dev/schemas/results/2"
+RESULTS_SCHEMA_VERSION = 2
 SCHEMA_FILE = "results.schema.json"
 """The JSON Schema of results.json, next to the report templates (see `paths.reports_dir`)."""
+
+_MAX_INT_BITS = 13_000
+"""Above ~3,900 decimal digits Python refuses to print an int (int_max_str_digits is 4,300)."""
+
+_BATCH = 256
+"""Lines encoded per write: fewer system calls without holding much in memory."""
+
+
+def json_safe(value: JSON) -> JSON:
+    """`value` with every number JSON cannot carry replaced by a string (a copy; iterative).
+
+    NaN, Infinity and -Infinity become `"NaN"`, `"Infinity"`, `"-Infinity"`; an integer too long
+    to print becomes `"<integer of N bits>"`. Strings are left alone (see `encode`).
+    """
+    if not isinstance(value, dict | list | float | int):
+        return value
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, float) and not math.isfinite(item):
+            container[key] = (
+                "NaN" if math.isnan(item) else ("Infinity" if item > 0 else "-Infinity")
+            )
+        elif isinstance(item, int) and item.bit_length() > _MAX_INT_BITS:
+            container[key] = f"<integer of {item.bit_length()} bits>"
+        elif isinstance(item, dict):
+            copy = dict(item)
+            container[key] = copy
+            stack.extend((copy, k) for k in copy)
+        elif isinstance(item, list):
+            copied = list(item)
+            container[key] = copied
+            stack.extend((copied, i) for i in range(len(copied)))
+    return root[0]
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+"""One encoder for the one-line items: built once, it runs in C for every finding."""
+
+
+def dumps(value: JSON, indent: int | None = None) -> str:
+    """Strict JSON text of `value` (no NaN), falling back to `json_safe` when it is needed."""
+    try:
+        if indent is None:
+            return _COMPACT.encode(value)
+        return json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        safe = json_safe(value)
+        if indent is None:
+            return _COMPACT.encode(safe)
+        return json.dumps(safe, indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+def encode(text: str) -> bytes:
+    """UTF-8 bytes; a lone surrogate (not encodable) becomes its `\\uXXXX` escape text."""
+    return text.encode("utf-8", "backslashreplace")
 
 
 def _citation(citation: Citation) -> dict[str, JSON]:
@@ -44,8 +115,20 @@ def _check(meta: CheckMeta) -> dict[str, JSON]:
     }
 
 
-def results_document(result: ScanResult) -> dict[str, JSON]:
-    """The results.json document as a JSON-ready mapping (key order is the published order)."""
+def finding_document(finding: Finding, meta: CheckMeta) -> dict[str, JSON]:
+    """One finding as results.json writes it: the evidence plus identity and scoring."""
+    return {
+        **finding.to_json(),
+        "sub_item": finding.sub_item,
+        "identity": finding.identity,
+        "severity": effective_severity(finding, meta).value,
+        "phi": in_phi_scope(finding),
+        "waiver_id": finding.waiver_id,
+    }
+
+
+def _head(result: ScanResult) -> dict[str, JSON]:
+    """Every section before the findings, in the published key order."""
     return {
         "schema": RESULTS_SCHEMA,
         "schema_version": RESULTS_SCHEMA_VERSION,
@@ -60,15 +143,63 @@ def results_document(result: ScanResult) -> dict[str, JSON]:
             "baa_list": asdict(result.baa_list),
             "allowed_regions": list(result.allowed_regions),
         },
+        "phi_scope": asdict(result.phi_scope),
+        "evidence": asdict(result.evidence) if result.evidence is not None else None,
+        "waivers": [asdict(w) for w in result.waivers],
+        "history": asdict(result.history) if result.history is not None else None,
+        "web_sites": [asdict(w) for w in result.web_sites],
+        "display_names": dict(sorted(result.display_names.items())),
         "summary": dict(result.summary),
         "checks": [_check(c) for c in result.checks],
-        "findings": [f.to_json() for f in result.findings],
+    }
+
+
+def _findings(result: ScanResult) -> Iterator[dict[str, JSON]]:
+    metas = {c.id: c for c in result.checks}
+    for finding in result.findings:
+        yield finding_document(finding, metas[finding.check_id])
+
+
+def results_document(result: ScanResult) -> dict[str, JSON]:
+    """The whole results.json document as a mapping (for tests and small results)."""
+    return {
+        **_head(result),
+        "findings": list(_findings(result)),
         "collection_gaps": [g.to_json() for g in result.gaps],
     }
 
 
+def write_json(result: ScanResult, stream: BinaryIO) -> None:
+    """Stream results.json into `stream`: UTF-8, strict JSON, ending with a newline."""
+    stream.write(b"{\n")
+    for key, value in _head(result).items():
+        text = dumps(value, indent=2).replace("\n", "\n  ")
+        stream.write(encode(f"  {json.dumps(key)}: {text},\n"))
+    _write_lines(stream, "findings", _findings(result), last=False)
+    _write_lines(stream, "collection_gaps", (g.to_json() for g in result.gaps), last=True)
+    stream.write(b"}\n")
+
+
+def _write_lines(
+    stream: BinaryIO, key: str, items: Iterator[dict[str, JSON]], *, last: bool
+) -> None:
+    """`"key": [` then one compact line per item, written in batches."""
+    stream.write(encode(f"  {json.dumps(key)}: ["))
+    batch: list[str] = []
+    first = True
+    for item in items:
+        batch.append(("\n    " if first else ",\n    ") + dumps(item))
+        first = False
+        if len(batch) >= _BATCH:
+            stream.write(encode("".join(batch)))
+            batch.clear()
+    stream.write(encode("".join(batch)))
+    stream.write(b"]" if first else b"\n  ]")
+    stream.write(b"\n" if last else b",\n")
+
+
 def render_json(result: ScanResult) -> str:
-    """The results.json text: indented UTF-8 JSON, strict (no NaN), ending with a newline."""
-    return (
-        json.dumps(results_document(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    )
+    """The results.json text (for tests): what `write_json` streams, decoded."""
+    buffer = io.BytesIO()
+    write_json(result, buffer)
+    return buffer.getvalue().decode("utf-8")

@@ -1,0 +1,198 @@
+"""Risk score, weighted posture, names and effective severity, on the demo tenant and by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import pytest
+
+from azaudit.catalogue import load_catalogue
+from azaudit.demo import build_demo_snapshot
+from azaudit.engine import evaluate
+from azaudit.evaluators.base import ScanConfig
+from azaudit.models import ScanResult, Severity, Status
+from azaudit.reference import default_baa_list, default_us_regions
+from azaudit.render.html import render_html
+from azaudit.result import ExitCode, FailOn, build_result, exit_code, resummarise
+from azaudit.risk import risk_subject, weighted_posture
+
+PACS_NSG = "nsg-pacs-gw-eus"
+PHI_SUBSCRIPTIONS = {"nw-prod-clinical", "nw-prod-patient-portal"}
+
+
+@functools.cache
+def demo_result() -> ScanResult:
+    snapshot = build_demo_snapshot()
+    catalogue = load_catalogue()
+    config = ScanConfig(
+        baa_list=default_baa_list(),
+        allowed_regions=frozenset(default_us_regions()),
+        now=snapshot.collected_time,
+    )
+    findings = evaluate(snapshot, catalogue.checks, config)
+    return build_result(snapshot, catalogue, findings, config, "2026-11-02T08:00:00Z")
+
+
+def _with_phi_scope(result: ScanResult) -> ScanResult:
+    """The demo as scored with production marked PHI (what --phi-subscription produces)."""
+    names = {s.subscription_id.lower(): s.display_name for s in result.subscriptions}
+    metas = {c.id: c for c in result.checks}
+    order = list(Severity)[::-1]  # info .. critical
+    scored = []
+    for f in result.findings:
+        phi = names.get((f.subscription_id or "").lower()) in PHI_SUBSCRIPTIONS
+        base = metas[f.check_id].severity
+        severity = order[min(order.index(base) + 1, 4)] if phi else base
+        scored.append(dataclasses.replace(f, phi=phi, severity=severity))
+    staged = dataclasses.replace(result, findings=tuple(scored))
+    return resummarise(staged, load_catalogue().safeguards)
+
+
+def _rank_of(result: ScanResult, name: str) -> int:
+    for risk in result.summary["top_risks"]:
+        if risk["resource_name"] == name:
+            return int(risk["rank"])
+    raise AssertionError(f"{name} is not among the top risks")
+
+
+@pytest.mark.parametrize("phi_scope", [False, True], ids=["no-phi-scope", "production-phi"])
+def test_internet_open_rdp_on_the_pacs_gateway_outranks_defender_plan_tiers(
+    phi_scope: bool,
+) -> None:
+    result = _with_phi_scope(demo_result()) if phi_scope else demo_result()
+    top = result.summary["top_risks"]
+    pacs = _rank_of(result, PACS_NSG)
+    entry = top[pacs - 1]
+    assert entry["subscription_name"] == "nw-prod-clinical"
+    assert entry["exposure"] == "internet"
+    assert entry["findings"][0]["check_id"] == "net_nsg_mgmt_ports_open"
+    assert entry["findings"][0]["resource_name"] == "Allow-RDP-Vendor-Temp"
+    defender = [
+        r["rank"] for r in top if any(f["check_id"] == "mdc_plans_enabled" for f in r["findings"])
+    ]
+    assert all(pacs < rank for rank in defender)
+    if phi_scope:
+        assert pacs <= 3
+
+
+def test_top_risks_name_subscriptions_and_users_not_guids() -> None:
+    result = demo_result()
+    top = result.summary["top_risks"]
+    display = {s.display_name for s in result.subscriptions}
+    for risk in top:
+        assert risk["subscription_name"] is None or risk["subscription_name"] in display
+    assert top[0]["resource_name"] == "raj.patel@northwindhealth.example"
+
+
+def test_weighted_posture_is_not_inflated_by_inventory_passes() -> None:
+    summary = demo_result().summary
+    assert summary["posture_raw"] == 79.6
+    assert summary["posture"] is not None
+    assert summary["posture"] < summary["posture_raw"] - 5
+    families = {f["family"]: f for f in summary["families"]}
+    assert families["scope"]["counts"]["PASS"] > 200
+    # Hundreds of BAA passes weigh as one family of nine.
+    assert summary["posture"] == pytest.approx(
+        sum(f["posture"] for f in summary["families"]) / len(summary["families"]), abs=0.1
+    )
+
+
+def test_weighted_posture_by_hand() -> None:
+    result = demo_result()
+    metas = {c.id: c for c in result.checks}
+    https = next(f for f in result.findings if f.check_id == "eit_storage_https_only")
+    passing = dataclasses.replace(https, status=Status.PASS)
+    failing = dataclasses.replace(https, status=Status.FAIL)
+    critical_fail = dataclasses.replace(failing, severity=Severity.CRITICAL)
+    # high weighs 6, critical 10: one PASS (6) against one critical FAIL (10) is 6 / 16.
+    overall, families = weighted_posture([passing, critical_fail], metas)
+    assert overall == families["encryption_in_transit"] == round(100 * 6 / 16, 1)
+    assert weighted_posture([passing, failing], metas)[0] == 50.0
+    assert weighted_posture([], metas) == (None, {})
+
+
+def test_names_come_from_the_snapshot() -> None:
+    result = demo_result()
+    names = result.display_names
+    user = "b9e7035c-4a96-5fbe-9871-eb23472565ea"
+    assert "raj.patel@northwindhealth.example" in names[user]
+    sub = next(s for s in result.subscriptions if s.display_name == "nw-dev-analytics")
+    assert names[sub.subscription_id.lower()] == "nw-dev-analytics"
+    assert names["62e90394-69f5-4237-9190-012177145e10"] == "Global Administrator"
+    # The custom role is named, not shown by its GUID.
+    assert names["c2667fa1-60b5-5038-88c7-8349ae2cd51c"] == "NW Dev Full Access"
+    # A role assignment is named by who holds which role.
+    assert names["0e05755c-989e-5c79-9abb-bf65accc515d"] == (
+        "Raj Patel (raj.patel@northwindhealth.example): User Access Administrator"
+    )
+    page = render_html(result)
+    uaa = page[page.index('id="check-idn_uaa_restricted"') :]
+    uaa = uaa[: uaa.index("</article>")]
+    assert "Raj Patel (raj.patel@northwindhealth.example)" in uaa
+
+
+def test_exit_code_and_counts_use_effective_severity() -> None:
+    result = demo_result()
+    medium_only = tuple(
+        dataclasses.replace(f, status=Status.PASS)
+        if f.status is Status.FAIL and f.check_id != "log_activity_alerts"
+        else f
+        for f in result.findings
+    )
+    base = resummarise(dataclasses.replace(result, findings=medium_only), {})
+    assert exit_code(base, FailOn.HIGH, strict=False) is ExitCode.OK
+    escalated = resummarise(
+        dataclasses.replace(
+            base,
+            findings=tuple(
+                dataclasses.replace(f, severity=Severity.HIGH, phi=True)
+                if f.check_id == "log_activity_alerts"
+                else f
+                for f in base.findings
+            ),
+        ),
+        {},
+    )
+    assert exit_code(escalated, FailOn.HIGH, strict=False) is ExitCode.FINDINGS
+    assert (
+        escalated.summary["failing_by_severity"]["high"]
+        == base.summary["failing_by_severity"]["medium"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "resource_type", "subject"),
+    [
+        (
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/"
+            "networkSecurityGroups/nsg/securityRules/rdp",
+            "Microsoft.Network/networkSecurityGroups/securityRules",
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/networkSecurityGroups/nsg",
+        ),
+        (
+            "/subscriptions/s/providers/Microsoft.Security/pricings/VirtualMachines",
+            "Microsoft.Security/pricings",
+            "/subscriptions/s",
+        ),
+        (
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/a",
+            "Microsoft.Storage/storageAccounts",
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/a",
+        ),
+        ("/tenants/t/users/u", "Microsoft.Entra/users", "/tenants/t/users/u"),
+    ],
+)
+def test_risk_subject_files_children_under_their_parent(
+    resource_id: str, resource_type: str, subject: str
+) -> None:
+    assert risk_subject(resource_id, resource_type) == subject
+
+
+def test_subscription_breakdown_adds_up() -> None:
+    result = demo_result()
+    total = sum(s["counts"]["PASS"] + s["counts"]["FAIL"] for s in result.summary["subscriptions"])
+    tenant = result.summary["tenant_wide"]["counts"]
+    assert total + tenant["PASS"] + tenant["FAIL"] == sum(
+        1 for f in result.findings if f.status in (Status.PASS, Status.FAIL)
+    )

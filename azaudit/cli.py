@@ -27,9 +27,9 @@ from azaudit.cli_web import web_scan
 from azaudit.collect.options import LogFormat
 from azaudit.config import current_environment, merge, split_commas, to_request
 from azaudit.errors import AzauditError, InputError
-from azaudit.models import ScanResult, Severity, Status
+from azaudit.models import ScanResult, Severity
 from azaudit.pipeline import run_scan
-from azaudit.render import OutputFormat
+from azaudit.render import OutputFormat, Paper
 from azaudit.render.console import summary_text
 from azaudit.result import ExitCode, FailOn
 from azaudit.waivers import waiver_summary
@@ -112,6 +112,7 @@ _SETTING_OF = {
     "log_format": "scan.log_format",
     "out": "scan.out",
     "formats": "scan.formats",
+    "paper": "scan.paper",
     "fail_on": "scan.fail_on",
     "strict": "scan.strict",
     "checks_dir": "scan.checks_dirs",
@@ -191,6 +192,10 @@ def scan(
             help="Report format (repeatable; default html and json).",
         ),
     ] = None,
+    paper: Annotated[
+        Paper,
+        typer.Option("--paper", help="Page size of the printed report and the PDF."),
+    ] = Paper.LETTER,
     fail_on: Annotated[
         FailOn,
         typer.Option("--fail-on", help="Exit 1 on failing findings at or above this severity."),
@@ -303,7 +308,6 @@ def scan(
     for warning in outcome.warnings:
         typer.echo(f"azaudit: warning: {warning}", err=True)
     typer.echo(summary_text(outcome.result))
-    typer.echo(phi_line(outcome.result))
     if outcome.result.waivers:
         typer.echo(waivers_line(outcome.result))
     out_dir = effective.values["scan.out"]
@@ -327,27 +331,6 @@ def _as_setting(name: str, value: object) -> object:
     if isinstance(value, enum.Enum):
         return str(value.value)
     return value
-
-
-def phi_line(result: ScanResult) -> str:
-    """One line on the PHI scope: what it is, and failing findings inside and outside it."""
-    scope = result.phi_scope
-    if not scope.configured:
-        return (
-            "PHI scope: NOT CONFIGURED - every finding is treated as PHI (fail closed); "
-            "name it with --phi-subscription, --phi-resource-group or --phi-tag"
-        )
-    failing = [f for f in result.findings if f.status is Status.FAIL]
-    inside = sum(1 for f in failing if f.phi)
-    parts = [
-        f"{len(scope.subscriptions)} subscription(s)",
-        f"{len(scope.resource_groups)} resource group(s)",
-        f"{len(scope.tags)} tag(s)",
-    ]
-    return (
-        f"PHI scope: {', '.join(parts)}; failing findings: {inside} in PHI scope, "
-        f"{len(failing) - inside} outside"
-    )
 
 
 def waivers_line(result: ScanResult) -> str:

@@ -21,7 +21,7 @@ from azaudit.collect.options import LiveOptions, LogFormat
 from azaudit.errors import InputError
 from azaudit.phi import parse_phi_scope
 from azaudit.pipeline import DemoSource, LiveSource, ScanRequest, ScanSource, SnapshotSource
-from azaudit.render import OutputFormat
+from azaudit.render import OutputFormat, Paper
 from azaudit.result import FailOn
 
 CONFIG_FILE = "azaudit.toml"
@@ -86,6 +86,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scan.log_format", "--log-format", Kind.TEXT, "auto", _values(LogFormat)),
     Setting("scan.out", "--out", Kind.PATH, Path("azaudit-report")),
     Setting("scan.formats", "--format", Kind.TEXTS, ("html", "json"), _values(OutputFormat)),
+    Setting("scan.paper", "--paper", Kind.TEXT, "letter", _values(Paper)),
     Setting("scan.fail_on", "--fail-on", Kind.TEXT, "high", _values(FailOn)),
     Setting("scan.strict", "--strict", Kind.FLAG, False),
     Setting("scan.checks_dirs", "--checks-dir", Kind.PATHS, ()),
@@ -399,6 +400,7 @@ def to_request(effective: Effective) -> ScanRequest:
         web_urls=tuple(v["scan.web_urls"]),
         web_render=v["scan.web_render"],
         web_max_pages=int(v["scan.web_max_pages"]),
+        paper=Paper(v["scan.paper"]),
     )
 
 

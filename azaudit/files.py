@@ -6,8 +6,9 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from azaudit.errors import InputError
 
@@ -53,14 +54,23 @@ def _ordinary_permissions(path: Path) -> None:
     path.chmod(0o666 & ~umask)
 
 
+FileContent = bytes | Callable[[BinaryIO], None]
+"""A file's bytes, or a function that writes them into the open file (streaming renderers)."""
+
+
 def replace_report_set(
-    directory: Path, files: Mapping[str, bytes], owned: Collection[str], keep: Collection[str] = ()
+    directory: Path,
+    files: Mapping[str, FileContent],
+    owned: Collection[str],
+    keep: Collection[str] = (),
 ) -> tuple[str, ...]:
     """Make `directory` hold exactly this scan's report files, all of them or none.
 
-    `files` maps file names to contents. `owned` names every file a scan can write there; those
-    not in `files` or `keep` are stale (left by an earlier scan) and are removed in the same
-    step. Other files in the directory are never touched.
+    `files` maps file names to contents, or to writers that stream them (so that no report is
+    held in memory whole; whatever a writer raises undoes the whole set like a failed rename).
+    `owned` names every file a scan can write there; those not in `files` or `keep` are stale
+    (left by an earlier scan) and are removed in the same step. Other files in the directory
+    are never touched.
 
     Every new file is first written in full into a fresh staging directory inside `directory`;
     then each old file (new names and stale ones) is moved into a backup directory and each new
@@ -89,7 +99,11 @@ def replace_report_set(
                 raise IsADirectoryError(errno.EISDIR, "is a directory", str(target))
         stage = Path(tempfile.mkdtemp(dir=directory, prefix=".azaudit-new-"))
         for name, data in files.items():
-            (stage / name).write_bytes(data)  # open() honours the umask
+            with (stage / name).open("wb") as handle:  # open() honours the umask
+                if isinstance(data, bytes):
+                    handle.write(data)
+                else:
+                    data(handle)  # a renderer streaming into the file
         backup = Path(tempfile.mkdtemp(dir=directory, prefix=".azaudit-old-"))
         for name in [*files, *stale]:
             if os.path.lexists(directory / name):

@@ -21,11 +21,12 @@ import gzip
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from azaudit import __version__
 from azaudit.attestations import Attestations, apply_attestations, load_attestations
@@ -36,7 +37,7 @@ from azaudit.deliver.settings import SmtpSettings, load_smtp_settings
 from azaudit.engine import evaluate
 from azaudit.errors import AzauditError, InputError
 from azaudit.evaluators.base import ScanConfig
-from azaudit.files import check_output_dir, replace_report_set, write_atomic
+from azaudit.files import FileContent, check_output_dir, replace_report_set, write_atomic
 from azaudit.history import open_store, redact
 from azaudit.models import EvidenceInfo, Finding, ScanResult, Severity, Status, WaiverInfo
 from azaudit.paths import data_dir
@@ -48,7 +49,7 @@ from azaudit.reference import (
     load_baa_list,
     normalise_region,
 )
-from azaudit.render import OutputFormat, render
+from azaudit.render import OutputFormat, Paper, RenderOptions, write
 from azaudit.result import ExitCode, FailOn, build_result, exit_code
 from azaudit.snapshot import Snapshot, dump_snapshot, load_snapshot
 from azaudit.waivers import Waiver, apply_waivers, load_waivers
@@ -117,6 +118,7 @@ class ScanRequest:
         web_urls: further site URLs for the web scan.
         web_render: load every scanned page in headless Chromium too.
         web_max_pages: pages fetched per site.
+        paper: page size of the printed report and the PDF.
     """
 
     source: ScanSource
@@ -138,6 +140,7 @@ class ScanRequest:
     web_urls: tuple[str, ...] = ()
     web_render: bool = False
     web_max_pages: int = 20
+    paper: Paper = Paper.LETTER
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +436,7 @@ def build(
     inputs: ScanInputs,
     request: ScanRequest,
     now: datetime,
+    deadline: float | None = None,
 ) -> ScanResult:
     """Evaluate and bundle the result with its PHI scope, waivers and evidence chain."""
     snapshot = obtained.snapshot
@@ -444,18 +448,21 @@ def build(
     config = ScanConfig(
         baa_list=baa_list, allowed_regions=inputs.regions, now=snapshot.collected_time
     )
-    evaluated = evaluate(snapshot, inputs.scoped.checks, config)
+    evaluated = evaluate(snapshot, inputs.scoped.checks, config, deadline=deadline)
     raw = apply_attestations(evaluated, inputs.attestations, snapshot.collected_time)
     findings, waivers = annotate(raw, snapshot, inputs, request.phi, now.date())
-    result = build_result(snapshot, inputs.scoped, findings, config, _iso(now))
     evidence = EvidenceInfo(
         snapshot_sha256=hashlib.sha256(canonical).hexdigest(),
         scanning_identity=obtained.identity,
         tool_version=__version__,
         catalogue_version=catalogue_version(inputs.catalogue),
     )
-    return dataclasses.replace(
-        result,
+    return build_result(
+        snapshot,
+        inputs.scoped,
+        findings,
+        config,
+        _iso(now),
         phi_scope=request.phi.info,
         waivers=waivers,
         evidence=evidence,
@@ -503,12 +510,24 @@ def owned_file_names() -> frozenset[str]:
     return frozenset({*(f.filename for f in OutputFormat), SNAPSHOT_FILENAME})
 
 
-def render_all(formats: Iterable[OutputFormat], result: ScanResult) -> dict[str, bytes]:
-    """Every requested format, rendered in memory before anything is written."""
-    return {fmt.filename: render(fmt, result) for fmt in dict.fromkeys(formats)}
+def render_all(
+    formats: Iterable[OutputFormat], result: ScanResult, options: RenderOptions
+) -> dict[str, FileContent]:
+    """Every requested format as a writer that streams it into its (staged) file.
+
+    Nothing is held in memory whole: each renderer writes into the temporary file that is
+    renamed into place only once every format succeeded.
+    """
+
+    def writer(fmt: OutputFormat) -> Callable[[BinaryIO], None]:
+        return lambda stream: write(fmt, result, stream, options)
+
+    return {fmt.filename: writer(fmt) for fmt in dict.fromkeys(formats)}
 
 
-def write_reports(out: Path, files: Mapping[str, bytes], keep: Iterable[str]) -> tuple[str, ...]:
+def write_reports(
+    out: Path, files: Mapping[str, FileContent], keep: Iterable[str]
+) -> tuple[str, ...]:
     """Swap the new report set into `out`, all or none; returns the stale names removed.
 
     Raises:
@@ -539,6 +558,7 @@ def run_scan(
         InputError: a bad input (before any work), or reports that cannot be written.
         AzauditError: the live collection cannot start.
     """
+    started = time.monotonic()
     inputs = load_inputs(request)
     obtained = obtain_snapshot(request.source, inputs.catalogue, deps)
     obtained = dataclasses.replace(
@@ -559,10 +579,11 @@ def run_scan(
         kept.append(SNAPSHOT_FILENAME)
     now = (clock or _utc_now)()
     try:
-        result = build(obtained, canonical, inputs, request, now)
+        deadline = _deadline(request.source, started)
+        result = build(obtained, canonical, inputs, request, now, deadline)
         if inputs.history is not None:
             result = compare_with_history(result, inputs.history)
-        files = render_all(request.formats, result)
+        files = render_all(request.formats, result, RenderOptions(paper=request.paper))
         stale = write_reports(request.out, files, kept)
     except AzauditError as exc:
         if kept:
@@ -594,6 +615,17 @@ def run_scan(
         warnings=warnings,
         notes=notes,
     )
+
+
+def _deadline(source: ScanSource, started: float) -> float | None:
+    """When evaluation must stop: a live scan's `--timeout` bounds the whole run, evaluation too.
+
+    Checks not evaluated by then are ERROR findings (never silently missing). The demo and a
+    kept snapshot have no deadline: re-evaluating evidence must give the same findings.
+    """
+    if isinstance(source, LiveSource):
+        return started + source.options.timeout
+    return None
 
 
 def _utc_now() -> datetime:

@@ -25,7 +25,10 @@ def test_summary_is_concise_and_names_every_required_figure() -> None:
     lines = text.splitlines()
     assert len(lines) <= 20
     assert "Posture: 53.1% weighted; raw 57.7% (15 pass of 26 evaluated)" in lines
-    assert "PHI scope: none configured - every finding treated as PHI" in lines
+    assert (
+        "PHI scope: NOT CONFIGURED - every finding is treated as PHI (fail closed); "
+        "name it with --phi-subscription, --phi-resource-group or --phi-tag"
+    ) in lines
     assert "Findings: 15 PASS, 5 FAIL, 6 ERROR, 1 NOT_APPLICABLE, 2 MANUAL, 0 WAIVED" in lines
     assert "Failing by severity: 0 critical, 3 high, 1 medium, 1 low, 0 info" in lines
     assert any(line.startswith("Coverage: INCOMPLETE - 2 scope(s)") for line in lines)

@@ -59,7 +59,8 @@ def summary_text(result: ScanResult) -> str:
             f"PHI scope: {_percent(phi['in_scope']['posture'])}, "
             f"outside: {_percent(phi['out_of_scope']['posture'])}"
             if phi["configured"]
-            else "PHI scope: none configured - every finding treated as PHI"
+            else "PHI scope: NOT CONFIGURED - every finding is treated as PHI (fail closed); "
+            "name it with --phi-subscription, --phi-resource-group or --phi-tag"
         ),
         "Findings: " + ", ".join(f"{counts[s.value]} {s.value}" for s in Status),
         "Failing by severity: " + ", ".join(f"{failing[s.value]} {s.value}" for s in Severity),

@@ -24,7 +24,7 @@ from azaudit.evaluators.base import ScanConfig
 from azaudit.files import check_output_dir, write_all_atomic
 from azaudit.models import ScanResult
 from azaudit.reference import default_baa_list, default_us_regions
-from azaudit.render import OutputFormat, render
+from azaudit.render import DEFAULT_FORMATS, OutputFormat, render
 from azaudit.render.console import summary_text
 from azaudit.result import FailOn, build_result, exit_code
 from azaudit.snapshot import Snapshot, snapshot_file_bytes
@@ -143,7 +143,7 @@ def web_scan(
         resolve=parse_resolve(resolve or []),
         ssl_context=_trust(ca_file),
     )
-    result, files = web_scan_report(targets, options, formats or list(OutputFormat), out)
+    result, files = web_scan_report(targets, options, formats or list(DEFAULT_FORMATS), out)
     # Written only after every format rendered, all or none: no partial report.
     try:
         write_all_atomic(files)

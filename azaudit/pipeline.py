@@ -470,15 +470,23 @@ def build(
     )
 
 
-def scan_websites(snapshot: Snapshot, inputs: ScanInputs, request: ScanRequest) -> Snapshot:
+def scan_websites(
+    snapshot: Snapshot,
+    inputs: ScanInputs,
+    request: ScanRequest,
+    base: WebScanOptions | None = None,
+) -> Snapshot:
     """The snapshot with the `web:scan` document of the tenant's (and the user's) sites added.
 
     Runs after collection and before the snapshot is written, so the evidence file holds what
-    the web checks are evaluated on.
+    the web checks are evaluated on. `base` carries injected settings (trust store, host
+    resolution) for embedders and tests; the request's render and page limits apply on top.
     """
     if inputs.web_targets is None:
         return snapshot
-    options = WebScanOptions(render=request.web_render, max_pages=request.web_max_pages)
+    options = dataclasses.replace(
+        base or WebScanOptions(), render=request.web_render, max_pages=request.web_max_pages
+    )
     document = run_web_scan(snapshot, options, extra=inputs.web_targets)
     return with_web_scan(snapshot, document)
 
@@ -548,11 +556,12 @@ def run_scan(
     request: ScanRequest,
     deps: object = None,
     clock: Callable[[], datetime] | None = None,
+    web_options: WebScanOptions | None = None,
 ) -> ScanOutcome:
     """Run the scan the request describes.
 
     `deps` reaches the live collector; `clock` gives the report time and the day waivers are
-    judged on (default: now, UTC).
+    judged on (default: now, UTC); `web_options` the web scan's injected settings.
 
     Raises:
         InputError: a bad input (before any work), or reports that cannot be written.
@@ -562,7 +571,7 @@ def run_scan(
     inputs = load_inputs(request)
     obtained = obtain_snapshot(request.source, inputs.catalogue, deps)
     obtained = dataclasses.replace(
-        obtained, snapshot=scan_websites(obtained.snapshot, inputs, request)
+        obtained, snapshot=scan_websites(obtained.snapshot, inputs, request, web_options)
     )
     canonical = dump_snapshot(obtained.snapshot)
     kept: list[str] = []

@@ -54,7 +54,7 @@ def test_option_beats_environment_beats_file_beats_default(tmp_path: Path) -> No
     assert (values["scan.formats"], origins["scan.formats"]) == (("json",), f"file {path}")
     # Paths in the file are relative to the file.
     assert values["scan.waivers"] == tmp_path / "waivers.yaml"
-    assert (values["scan.concurrency"], origins["scan.concurrency"]) == (16, "default")
+    assert (values["scan.concurrency"], origins["scan.concurrency"]) == (256, "default")
     request = to_request(effective)
     assert isinstance(request.source, DemoSource)
     assert request.formats == (OutputFormat.JSON,)
@@ -157,7 +157,7 @@ def test_config_show_prints_every_value_and_its_origin(
     assert 'scan.fail_on = "low"  # environment AZAUDIT_FAIL_ON' in lines
     assert f'scan.out = "{tmp_path / "hipaa-report"}"  # file {path}' in lines
     assert f'phi.subscriptions = ["{SUB}"]  # file {path}' in lines
-    assert "scan.concurrency = 16  # default" in lines
+    assert "scan.concurrency = 256  # default" in lines
     assert "scan.baa_list = (unset)  # default" in lines
     assert len(lines) == 1 + len(SETTINGS)
 

@@ -209,7 +209,7 @@ def test_send_delivers_summary_and_reports_over_starttls_with_auth(
     assert envelope.rcpt_tos == list(RECIPIENTS)
 
     message = starttls_server.mailbox.only_message()
-    assert message["Subject"] == "azaudit HIPAA posture Contoso Health: 57.7 %, 5 FAIL, 6 ERROR"
+    assert message["Subject"] == "azaudit HIPAA posture Contoso Health: 53.1 %, 5 FAIL, 6 ERROR"
     assert message["From"] == SENDER
     assert message["To"] == ", ".join(RECIPIENTS)
     assert message["Date"] and message["Message-ID"]
@@ -221,12 +221,12 @@ def test_send_delivers_summary_and_reports_over_starttls_with_auth(
     # CSS is inlined: no <style> block left, the styles sit on the elements.
     assert "<style" not in html
     assert 'style="' in html and "font-size: 32px" in html
-    assert "57.7 %" in html
+    assert "53.1 %" in html
     assert "Coverage incomplete: 2 scope(s) could not be evaluated" in html
     assert "No PHI scope configured" in html
     assert "Attached: report.html (" in html
     text = text_part.get_content()
-    assert "Posture: 57.7% (15 pass of 26 evaluated)" in text
+    assert "Posture: 53.1% weighted; raw 57.7% (15 pass of 26 evaluated)" in text
     assert "Attached: report.html" in text
 
     attachments = {str(part.get_filename()): part for part in message.iter_attachments()}
@@ -307,8 +307,11 @@ def test_untrusted_certificate_is_refused(starttls_server: Server, out_dir: Path
 
 
 def test_attachment_budget_names_what_was_left_out(starttls_server: Server, out_dir: Path) -> None:
-    # results.json of the fixture is small, report.html is not: a 0.05 MB budget keeps only JSON.
-    args = [str(out_dir), "--to", RECIPIENTS[0], "--max-attachments-mb", "0.05"]
+    # results.json of the fixture is smaller than report.html: a budget between the two sizes
+    # keeps only the JSON.
+    budget = ((out_dir / "results.json").stat().st_size + 1024) / (1024 * 1024)
+    assert (out_dir / "report.html").stat().st_size > budget * 1024 * 1024
+    args = [str(out_dir), "--to", RECIPIENTS[0], "--max-attachments-mb", f"{budget:.4f}"]
     outcome = _invoke(args, _env(starttls_server))
     assert outcome.exit_code == 0, outcome.output
     assert "over the size limit: report.html" in outcome.output

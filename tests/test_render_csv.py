@@ -9,6 +9,7 @@ import io
 from azaudit.models import Status
 from azaudit.render import OutputFormat, render
 from azaudit.render.csv_format import COLUMNS, render_csv, safe_cell
+from azaudit.render.json_format import RESULTS_SCHEMA_VERSION
 from tests.fixtures_result import (
     TOOL_VERSION,
     XSS_ATTRIBUTE,
@@ -36,7 +37,7 @@ def test_rfc4180_header_crlf_and_one_row_per_finding() -> None:
     assert [r["identity"] for r in rows] == [f.identity for f in result.findings]
     assert [r["status"] for r in rows] == [f.status.value for f in result.findings]
     assert {r["tool_version"] for r in rows} == {TOOL_VERSION}
-    assert {r["results_schema_version"] for r in rows} == {"1"}
+    assert {r["results_schema_version"] for r in rows} == {str(RESULTS_SCHEMA_VERSION)}
 
 
 def test_columns_are_the_documented_stable_set() -> None:

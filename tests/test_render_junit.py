@@ -11,6 +11,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped, TestSuite
 
 from azaudit.models import Status
 from azaudit.render import OutputFormat, render
+from azaudit.render.json_format import RESULTS_SCHEMA_VERSION
 from azaudit.render.junit import render_junit, write_junit
 from tests.fixtures_result import TOOL_VERSION, assert_matches_golden, build_fixture_result
 
@@ -89,7 +90,7 @@ def test_suites_record_versions_and_waivers_are_skipped(tmp_path: Path) -> None:
     suite = _suites(xml)[0]
     properties = {p.name: p.value for p in suite.properties()}  # type: ignore[no-untyped-call]
     assert properties["azaudit.version"] == TOOL_VERSION
-    assert properties["azaudit.results_schema_version"] == "1"
+    assert properties["azaudit.results_schema_version"] == str(RESULTS_SCHEMA_VERSION)
     assert suite.timestamp == "2026-11-02T08:00:00"  # UTC, no zone designator (JUnit schema)
     waived = [c for s in _suites(xml) for c in s if c.name == findings[0].resource_id]
     skipped = [r for c in waived for r in c.result if isinstance(r, Skipped)]

@@ -13,6 +13,7 @@ from azaudit.models import (
     WaiverInfo,
 )
 from azaudit.render import OutputFormat, render
+from azaudit.render.json_format import RESULTS_SCHEMA_VERSION
 from azaudit.render.markdown import FINDING_ROWS, md, render_markdown
 from tests.fixtures_result import (
     XSS_SCRIPT,
@@ -31,13 +32,14 @@ def test_headline_counts_and_top_checks() -> None:
     text = render(OutputFormat.MARKDOWN, build_fixture_result()).decode("utf-8")
     assert OutputFormat.MARKDOWN.filename == "summary.md"
     assert text.startswith("## azaudit HIPAA posture: Contoso Health\n")
-    assert "**Posture 57.7 %** (15 pass of 26 evaluated" in text
+    assert "**Posture 53.1 %** severity-weighted (raw 57.7 %: 15 pass of 26 evaluated" in text
     assert "| 15 | 5 | 6 | 1 | 2 | 0 |" in text
     assert "| 0 | 3 | 1 | 1 | 0 |" in text
-    assert "| 1 | high | `eit_app_tls12` App Service apps require TLS 1.2" in text
+    assert "| 2 | 24 | high | research-api (Research" in text
+    assert "`eit_app_tls12` App Service apps require TLS 1.2" in text
     assert "**Incomplete:** 2 scope(s) could not be evaluated" in text
     assert "No PHI scope configured" in text
-    assert "results schema 1" in text
+    assert f"results schema {RESULTS_SCHEMA_VERSION}" in text
 
 
 def test_tenant_text_is_escaped_never_markup() -> None:

@@ -26,7 +26,7 @@ from azaudit.render.finding_fields import one_line
 from azaudit.render.json_format import RESULTS_SCHEMA_VERSION
 
 TEMPLATE = "summary.html.j2"
-TOP_CHECKS = 5
+TOP_RISKS = 5
 _STATUSES = (Status.FAIL, Status.ERROR, Status.MANUAL, Status.WAIVED, Status.PASS)
 
 
@@ -84,7 +84,7 @@ def summary_html(
             evaluated=counts["PASS"] + counts["FAIL"] + counts["ERROR"],
             coverage=summary["coverage"],
             failing=summary["failing_by_severity"],
-            top=list(summary["top_risks"])[:TOP_CHECKS],
+            top=list(summary["top_risks"])[:TOP_RISKS],
             statuses=[s.value for s in _STATUSES],
             severities=[s.value for s in Severity],
             attached=attached,

@@ -1,6 +1,6 @@
 """summary.md: a short GitHub-flavoured Markdown summary for `$GITHUB_STEP_SUMMARY` and PR comments.
 
-Posture, counts by status and severity, the top failing checks, coverage and its gaps, PHI scope,
+Posture, counts by status and severity, the top risks, coverage and its gaps, PHI scope,
 waivers and the change since the previous run, then the open findings. Tables are capped
 (`FINDING_ROWS`, `GAP_ROWS`) so the summary stays far below GitHub's limits (1 MiB for a step
 summary, 65,536 characters for a comment) on any tenant; the full list is in findings.csv and
@@ -51,7 +51,8 @@ def _headline(result: ScanResult) -> list[str]:
     return [
         f"## azaudit HIPAA posture: {md(result.tenant_name)}",
         "",
-        f"**Posture {_percent(summary['posture'])}** ({counts['PASS']} pass of {evaluated} "
+        f"**Posture {_percent(summary['posture'])}** severity-weighted (raw "
+        f"{_percent(summary['posture_raw'])}: {counts['PASS']} pass of {evaluated} "
         f"evaluated; ERROR counts as not compliant) · **{counts['FAIL']} FAIL** · "
         f"**{counts['ERROR']} ERROR** · {counts['MANUAL']} MANUAL · {counts['WAIVED']} WAIVED",
         "",
@@ -84,24 +85,31 @@ def _counts(result: ScanResult) -> list[str]:
     return lines
 
 
-def _top_checks(result: ScanResult) -> list[str]:
+def _top_risks(result: ScanResult) -> list[str]:
+    """The resources to fix first, as ranked in the result (risk score, docs/report.md)."""
     top: Sequence[Mapping[str, Any]] = result.summary["top_risks"]
     if not top:
-        return ["### Top failing checks", "", "None: no check has a failing finding.", ""]
-    rows = [
-        [
-            str(rank),
-            entry["severity"],
-            f"{_code(entry['check_id'])} {md(entry['title'])}",
-            md(entry["citation"]),
-            str(entry["counts"]["FAIL"]),
-        ]
-        for rank, entry in enumerate(top, start=1)
-    ]
+        return ["### Top risks", "", "None: no resource has a failing finding.", ""]
+    rows = []
+    for entry in top:
+        worst = entry["findings"][0] if entry["findings"] else None
+        check = f"{_code(worst['check_id'])} {md(worst['title'])}" if worst else ""
+        more = entry["failing"] - 1
+        rows.append(
+            [
+                str(entry["rank"]),
+                str(entry["score"]),
+                entry["severity"],
+                f"{md(entry['resource_name'])} ({md(entry['subscription_name'] or 'tenant')})",
+                check + (f" +{more} more" if more > 0 else ""),
+            ]
+        )
     return [
-        "### Top failing checks",
+        "### Top risks",
         "",
-        *_table(["#", "Severity", "Check", "HIPAA", "Failing"], rows),
+        "Score = severity x PHI scope x exposure (docs/report.md).",
+        "",
+        *_table(["#", "Score", "Severity", "Resource", "Worst failing check"], rows),
     ]
 
 
@@ -212,7 +220,7 @@ def write_markdown(result: ScanResult, stream: TextIO) -> None:
         _headline,
         _phi_scope,
         _counts,
-        _top_checks,
+        _top_risks,
         _coverage,
         _history,
         _waivers,

@@ -636,7 +636,8 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             "require_action_group": Param((bool,), required=False),
         },
         SUBSCRIPTION_ONLY,
-        "FAIL for every operation without an enabled, subscription-wide activity log alert.",
+        "FAIL for every operation without an enabled, subscription-wide activity log alert "
+        "that fires on all of its events (no narrowing condition).",
     ),
     EvaluatorSpec(
         "network_watcher_regions",

@@ -16,6 +16,8 @@ from azaudit.evaluators.access import (
     optional_list,
     optional_str,
     require_int,
+    require_list,
+    require_obj,
     require_str,
 )
 from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome, Param, list_values
@@ -127,19 +129,19 @@ def _destinations(props: Mapping[str, Any], at: str) -> tuple[str, ...]:
 
 
 def _parse_rule(raw: JSON, nsg_id: str, index: int) -> _Rule:
-    rule = as_object(raw, f"properties.securityRules[{index}]")
-    name = str(rule.get("name") or f"#{index}")
-    props = as_object(rule.get("properties"), f"properties.securityRules[{name}].properties")
+    rule = require_obj(raw, at=f"properties.securityRules[{index}]")
+    name = require_str(rule, "name", at=f"properties.securityRules[{index}]")
+    at = f"properties.securityRules[name={name}].properties"
+    props = require_obj(rule, "properties", at=f"properties.securityRules[name={name}]")
     # ARM returns the singular or the plural form of ports and sources, one of the two:
     # https://learn.microsoft.com/rest/api/virtualnetwork/security-rules/get
     ports_text = _strings(
-        optional_str(props, "destinationPortRange", at=f"securityRules[{name}].properties"),
-        optional_list(props, "destinationPortRanges", at=f"securityRules[{name}].properties"),
-        f"securityRules[{name}].destinationPortRanges",
+        optional_str(props, "destinationPortRange", at=at),
+        optional_list(props, "destinationPortRanges", at=at),
+        f"{at}.destinationPortRanges",
     )
     if not ports_text:
-        raise ValueError(f"securityRules[{name}]: no destinationPortRange(s)")
-    at = f"properties.securityRules[name={name}].properties"
+        raise ShapeError(f"{at}.destinationPortRange", "a port range (or ranges)", "absent")
     sources = _strings(
         optional_str(props, "sourceAddressPrefix", at=at),
         optional_list(props, "sourceAddressPrefixes", at=at),
@@ -332,10 +334,7 @@ def _nsg_inbound_open(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[O
     ports = [int(p) for p in params["ports"]]
     open_ = {str(s).lower() for s in params.get("sources", INTERNET_SOURCES)}
     max_ports = params.get("max_ports")
-    props = resource_properties(ctx)
-    raw_rules = props.get("securityRules")
-    if not isinstance(raw_rules, list):
-        raise ValueError("properties.securityRules: expected a list of rules")
+    raw_rules = require_list(ctx.resource, "properties.securityRules")
     rules = [_parse_rule(r, ctx.scope_id, i) for i, r in enumerate(raw_rules)]
     described = ", ".join(str(p) for p in ports)
     if max_ports is not None:
@@ -630,7 +629,8 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         },
         RESOURCE_ONLY,
         "FAIL per inbound Allow rule from the internet covering a listed port (or a range wider "
-        "than max_ports), unless a higher-precedence Deny covers it.",
+        "than max_ports), unless an earlier Deny covers its protocol, sources, destinations "
+        "and ports.",
     ),
     EvaluatorSpec(
         "sql_firewall_open",

@@ -233,6 +233,16 @@ def test_conditions_every_event_of_the_operation_meets_keep_the_alert() -> None:
     assert finding.status is Status.PASS
 
 
+def test_alert_on_every_administrative_event_covers_each_operation() -> None:
+    alert = _alert("all-admin", [NSG_WRITE])
+    alert["properties"]["condition"]["allOf"] = [{"field": "category", "equals": "Administrative"}]
+    (finding,) = run_check(_alerts_check(NSG_WRITE, NSG_DELETE), {"resources": [alert]})
+    assert (finding.status, finding.observed) == (
+        Status.PASS,
+        {NSG_WRITE: "all-admin", NSG_DELETE: "all-admin"},
+    )
+
+
 def test_a_narrowed_alert_does_not_hide_a_covering_one() -> None:
     narrow = _alert("narrow", [NSG_WRITE])
     narrow["properties"]["condition"]["allOf"].append({"field": "status", "equals": "Failed"})

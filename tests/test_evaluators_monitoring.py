@@ -193,6 +193,150 @@ def test_alert_of_another_subscription_does_not_count() -> None:
     assert finding.status is Status.FAIL
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("status", "Succeeded"),
+        ("caller", "ops@contoso.com"),
+        ("resourceGroup", "rg-prod"),
+        (
+            "resourceId",
+            f"{SUB}/resourceGroups/rg-prod/providers/Microsoft.Network/networkSecurityGroups/web",
+        ),
+        ("level", "Critical"),
+        ("category", "Security"),
+        ("resourceType", "Microsoft.Sql/servers"),
+    ],
+)
+def test_alert_narrowed_by_another_condition_does_not_cover(field: str, value: str) -> None:
+    alert = _alert("narrow", [NSG_WRITE])
+    alert["properties"]["condition"]["allOf"].append({"field": field, "equals": value})
+    (finding,) = run_check(_alerts_check(NSG_WRITE), {"resources": [alert]})
+    assert finding.status is Status.FAIL
+    assert "'narrow' only fire(s) on some of its events" in finding.message
+    assert finding.observed == ["narrow"]
+
+
+def test_conditions_every_event_of_the_operation_meets_keep_the_alert() -> None:
+    alert = _alert("typed", [NSG_WRITE])
+    alert["properties"]["condition"]["allOf"] += [
+        {"field": "resourceType", "equals": "microsoft.network/networksecuritygroups"},
+        {"field": "resourceProvider", "containsAny": ["Microsoft.Network", "Microsoft.Sql"]},
+        {
+            "anyOf": [
+                {"field": "caller", "equals": "x@contoso.com"},
+                {"field": "category", "equals": "Administrative"},
+            ]
+        },
+    ]
+    (finding,) = run_check(_alerts_check(NSG_WRITE), {"resources": [alert]})
+    assert finding.status is Status.PASS
+
+
+def test_alert_on_every_administrative_event_covers_each_operation() -> None:
+    alert = _alert("all-admin", [NSG_WRITE])
+    alert["properties"]["condition"]["allOf"] = [{"field": "category", "equals": "Administrative"}]
+    (finding,) = run_check(_alerts_check(NSG_WRITE, NSG_DELETE), {"resources": [alert]})
+    assert (finding.status, finding.observed) == (
+        Status.PASS,
+        {NSG_WRITE: "all-admin", NSG_DELETE: "all-admin"},
+    )
+
+
+def test_a_narrowed_alert_does_not_hide_a_covering_one() -> None:
+    narrow = _alert("narrow", [NSG_WRITE])
+    narrow["properties"]["condition"]["allOf"].append({"field": "status", "equals": "Failed"})
+    body = {"resources": [narrow, _alert("wide", [NSG_WRITE])]}
+    (finding,) = run_check(_alerts_check(NSG_WRITE), body)
+    assert (finding.status, finding.observed) == (Status.PASS, {NSG_WRITE: "wide"})
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda p: p.update(enabled="true"),
+        lambda p: p.update(scopes=None),
+        lambda p: p["condition"].update(allOf={"field": "category"}),
+        lambda p: p["condition"]["allOf"].append({"field": "status"}),
+        lambda p: p["condition"]["allOf"].append({"equals": "Succeeded"}),
+    ],
+)
+def test_alerts_of_an_unknown_shape_are_errors(mutate: Any) -> None:
+    alert = _alert("odd", [NSG_WRITE])
+    mutate(alert["properties"])
+    (finding,) = run_check(_alerts_check(NSG_WRITE), {"resources": [alert]})
+    assert finding.status is Status.ERROR
+
+
+# -- audit-trail categories per resource type ------------------------------------------------------
+
+RESOURCE_DIAG = builtin_check("log_resource_diag")
+
+
+def _typed(resource_type: str, *settings: dict[str, Any]) -> dict[str, Any]:
+    return {"resource": {"type": resource_type}, **_diag(*settings)}
+
+
+@pytest.mark.parametrize("category", ["kube-audit", "kube-audit-admin", "KUBE-AUDIT"])
+def test_aks_audit_categories_pass(category: str) -> None:
+    body = _typed(
+        "Microsoft.ContainerService/managedClusters",
+        _setting("aks", [{"category": category, "enabled": True}], workspaceId=WORKSPACE),
+    )
+    assert statuses(run_check(RESOURCE_DIAG, body)) == [Status.PASS]
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "category"),
+    [
+        ("Microsoft.ContainerService/managedClusters", "kube-apiserver"),
+        ("Microsoft.ContainerService/managedClusters", "guard"),
+        ("Microsoft.DocumentDB/databaseAccounts", "PartitionKeyRUConsumption"),
+        ("Microsoft.Network/applicationGateways", "ApplicationGatewayPerformanceLog"),
+        ("Microsoft.Web/sites", "AppServiceConsoleLogs"),
+    ],
+)
+def test_unrelated_categories_fail(resource_type: str, category: str) -> None:
+    body = _typed(
+        resource_type,
+        _setting("ops", [{"category": category, "enabled": True}], workspaceId=WORKSPACE),
+    )
+    (finding,) = run_check(RESOURCE_DIAG, body)
+    assert finding.status is Status.FAIL
+    assert "enables none of the audit categories" in finding.message
+
+
+def test_audit_group_satisfies_the_type_and_metrics_alone_do_not() -> None:
+    group = _setting("g", [{"categoryGroup": "audit", "enabled": True}], workspaceId=WORKSPACE)
+    metrics = {
+        "name": "m",
+        "properties": {
+            "workspaceId": WORKSPACE,
+            "metrics": [{"category": "AllMetrics", "enabled": True}],
+        },
+    }
+    aks = "Microsoft.ContainerService/managedClusters"
+    assert statuses(run_check(RESOURCE_DIAG, _typed(aks, group))) == [Status.PASS]
+    (finding,) = run_check(RESOURCE_DIAG, _typed(aks, metrics))
+    assert finding.status is Status.FAIL
+    assert "enables no log category" in finding.message
+
+
+def test_unmapped_resource_type_is_an_error_not_any_log() -> None:
+    body = _typed(
+        "Microsoft.ContainerService/managedClusters",
+        _setting("x", [{"category": "kube-audit", "enabled": True}], workspaceId=WORKSPACE),
+    )
+    only_vaults = {"Microsoft.KeyVault/vaults": ["AuditEvent"]}
+    (finding,) = run_check(RESOURCE_DIAG, body, audit_categories=only_vaults)
+    assert finding.status is Status.ERROR
+
+
+def test_every_targeted_type_has_audit_categories() -> None:
+    mapped = {t.lower() for t in RESOURCE_DIAG.rule.params["audit_categories"]}
+    assert {t.lower() for t in RESOURCE_DIAG.meta.resource_types} == mapped
+
+
 def test_alert_without_properties_is_an_error() -> None:
     alert = _alert("broken", [NSG_WRITE])
     del alert["properties"]

@@ -18,6 +18,14 @@ NSG_ID = f"{RG}/Microsoft.Network/networkSecurityGroups/nsg1"
 ZERO = "0.0.0.0"  # noqa: S104 - an address in a firewall rule, not a bind address
 
 
+PLURALS = (
+    ("sourceAddressPrefixes", "sourceAddressPrefix"),
+    ("destinationAddressPrefixes", "destinationAddressPrefix"),
+    ("destinationApplicationSecurityGroups", "destinationAddressPrefix"),
+    ("destinationPortRanges", "destinationPortRange"),
+)
+
+
 def _rule(name: str, **props: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "protocol": "Tcp",
@@ -28,6 +36,10 @@ def _rule(name: str, **props: Any) -> dict[str, Any]:
         "priority": 100,
     }
     base.update(props)
+    # ARM sends either the singular or the plural form of a field, as the rule was written.
+    for plural, singular in PLURALS:
+        if plural in props and singular not in props:
+            base.pop(singular, None)
     return {"name": name, "id": f"{NSG_ID}/securityRules/{name}", "properties": base}
 
 
@@ -137,6 +149,143 @@ def test_deny_after_the_allow_or_for_another_protocol_does_not_close_it() -> Non
     assert [(f.status, f.resource_id) for f in findings] == [
         (Status.FAIL, f"{NSG_ID}/securityRules/allow-ssh")
     ]
+
+
+def _deny(name: str = "deny", **props: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "destinationPortRange": "22",
+        "sourceAddressPrefix": "*",
+        "access": "Deny",
+        "priority": 100,
+        "protocol": "*",
+    }
+    for plural, singular in PLURALS:
+        if plural in props:
+            base.pop(singular, None)
+    base.update(props)
+    return _rule(name, **base)
+
+
+ALLOW_SSH = _rule("allow-ssh", destinationPortRange="22", sourceAddressPrefix="*", priority=200)
+
+
+@pytest.mark.parametrize(
+    "deny",
+    [
+        {"destinationAddressPrefix": "10.0.1.4"},
+        {"destinationAddressPrefixes": ["10.0.1.0/24", "10.0.2.0/24"]},
+        {"destinationAddressPrefix": "VirtualNetwork"},
+        {"sourceAddressPrefix": "AzureCloud"},
+        {"sourceAddressPrefix": "203.0.113.0/24"},
+        {"sourceAddressPrefix": "0.0.0.0/0"},  # IPv4 only; `*` also admits IPv6
+        {"sourceAddressPrefixes": ["0.0.0.0/1"]},
+        {"destinationPortRange": "21-23", "protocol": "Udp"},
+        {"destinationPortRanges": ["20", "23-25"]},
+        {"direction": "Outbound"},
+        {"priority": 200},
+    ],
+)
+def test_a_narrower_deny_does_not_hide_the_allow(deny: dict[str, Any]) -> None:
+    findings = run_check(MGMT, _nsg(ALLOW_SSH, _deny(**deny)))
+    assert [(f.status, f.resource_name) for f in findings] == [(Status.FAIL, "allow-ssh")]
+
+
+@pytest.mark.parametrize(
+    "deny",
+    [
+        {},
+        {"sourceAddressPrefix": "Internet"},  # the internet part of `*` is the Internet tag
+        {"sourceAddressPrefix": "Any", "destinationAddressPrefix": "Any"},
+        {"sourceAddressPrefixes": ["0.0.0.0/1", "128.0.0.0/1", "::/0"]},
+        {"destinationPortRanges": ["1-21", "22-100"]},  # together they cover the port
+        {"destinationPortRange": "*", "protocol": "*"},
+    ],
+)
+def test_a_covering_deny_hides_the_allow(deny: dict[str, Any]) -> None:
+    (finding,) = run_check(MGMT, _nsg(ALLOW_SSH, _deny(**deny)))
+    assert finding.status is Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("allow", "deny"),
+    [
+        ({"destinationAddressPrefix": "10.0.1.4/32"}, {"destinationAddressPrefix": "10.0.0.0/16"}),
+        (
+            {"destinationAddressPrefixes": ["10.0.1.0/25", "10.0.1.128/25"]},
+            {"destinationAddressPrefix": "10.0.1.0/24"},
+        ),
+        (
+            {"destinationApplicationSecurityGroups": [{"id": f"{RG}/asg/web"}]},
+            {"destinationApplicationSecurityGroups": [{"id": f"{RG}/ASG/WEB"}]},
+        ),
+        ({"sourceAddressPrefix": "AzureCloud.WestEurope"}, {"sourceAddressPrefix": "AzureCloud"}),
+        (
+            {"sourceAddressPrefix": "0.0.0.0/0"},
+            {"sourceAddressPrefixes": ["0.0.0.0/1", "128.0.0.0/1"]},
+        ),
+    ],
+)
+def test_deny_covers_destination_and_source_by_containment(
+    allow: dict[str, Any], deny: dict[str, Any]
+) -> None:
+    base = {"destinationPortRange": "22", "sourceAddressPrefix": "*", "priority": 200}
+    allowed = _rule("allow-ssh", **{**base, **allow})
+    (finding,) = run_check(MGMT, _nsg(allowed, _deny(**deny)))
+    assert finding.status is Status.PASS
+
+
+def test_deny_for_another_application_security_group_does_not_hide_the_allow() -> None:
+    allowed = _rule("allow-ssh", destinationPortRange="22", sourceAddressPrefix="*", priority=200)
+    del allowed["properties"]["destinationAddressPrefix"]
+    allowed["properties"]["destinationApplicationSecurityGroups"] = [{"id": f"{RG}/asg/web"}]
+    (finding,) = run_check(MGMT, _nsg(allowed, _deny(destinationAddressPrefix="10.0.0.0/8")))
+    assert finding.status is Status.FAIL
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [
+        ["0.0.0.0/1", "128.0.0.0/1"],
+        ["128.0.0.0/1"],
+        ["AzureCloud"],
+        ["azurecloud.eastus2"],
+        ["8000::/1"],
+    ],
+)
+def test_split_internet_and_azure_cloud_are_internet(sources: list[str]) -> None:
+    body = _nsg(_rule("ssh", destinationPortRange="22", sourceAddressPrefixes=sources))
+    (finding,) = run_check(MGMT, body)
+    assert finding.status is Status.FAIL
+    assert sources[0] in finding.message
+
+
+@pytest.mark.parametrize("source", ["10.0.0.0/8", "0.0.0.0/2", "AzureLoadBalancer", "Storage"])
+def test_narrower_prefixes_and_other_tags_are_not_internet(source: str) -> None:
+    body = _nsg(_rule("ssh", destinationPortRange="22", sourceAddressPrefix=source))
+    assert statuses_of(run_check(MGMT, body)) == [Status.PASS]
+
+
+def test_deny_without_destination_is_an_error_only_when_it_matters() -> None:
+    deny = _deny()
+    del deny["properties"]["destinationAddressPrefix"]
+    (finding,) = run_check(MGMT, _nsg(ALLOW_SSH, deny))
+    assert finding.status is Status.ERROR
+    assert "destinationAddressPrefix" in finding.message
+    web = _rule("web", destinationPortRange="443", sourceAddressPrefix="*", priority=200)
+    (unrelated,) = run_check(MGMT, _nsg(web, deny))
+    assert unrelated.status is Status.PASS
+
+
+def test_wide_range_needs_a_deny_covering_the_whole_range() -> None:
+    wide = _rule("wide", destinationPortRange="1000-5000", sourceAddressPrefix="*", priority=200)
+    half = _deny(destinationPortRange="1000-3000")
+    halves = _deny(destinationPortRanges=["1000-3000", "3001-5000"])
+    assert statuses_of(run_check(BROAD, _nsg(wide, half))) == [Status.FAIL]
+    assert statuses_of(run_check(BROAD, _nsg(wide, halves))) == [Status.PASS]
+
+
+def statuses_of(findings: list[Any]) -> list[Status]:
+    return [f.status for f in findings]
 
 
 def test_one_finding_per_offending_rule_with_its_own_id_and_type() -> None:

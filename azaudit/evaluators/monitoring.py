@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from azaudit.evaluators.access import optional_list, require_str, strings
+from azaudit.evaluators.access import (
+    ShapeError,
+    objects,
+    optional_bool,
+    optional_list,
+    optional_str,
+    require_bool,
+    require_list,
+    require_obj,
+    require_str,
+    strings,
+)
 from azaudit.evaluators.base import (
     EvalContext,
     EvaluatorSpec,
@@ -40,23 +51,38 @@ SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 
 
 def _setting_gaps(
-    setting: Mapping[str, Any], required: list[str], groups_ok: set[str]
+    setting: Mapping[str, Any], required: list[str], any_of: list[str], groups_ok: set[str]
 ) -> tuple[list[str], list[str]]:
-    """`(enabled logs, problems)` of one diagnostic setting against the required categories."""
-    props = setting.get("properties")
-    if not isinstance(props, Mapping):
-        raise ValueError(f"diagnostic setting {setting.get('name')!r} has no properties")
-    logs = props.get("logs") or []
-    if not isinstance(logs, list):
-        raise ValueError(f"diagnostic setting {setting.get('name')!r}: logs is not a list")
-    active = [log for log in logs if isinstance(log, Mapping) and log.get("enabled") is True]
-    shown = [str(log["category"]) for log in active if log.get("category")]
-    shown_groups = [str(log["categoryGroup"]) for log in active if log.get("categoryGroup")]
+    """`(enabled logs, problems)` of one diagnostic setting against the required categories.
+
+    `required` must all be enabled; of `any_of` (the resource type's audit-trail categories) at
+    least one must be. An enabled category group in `groups_ok` satisfies both. `logs` and each
+    destination are omitted when unused (https://learn.microsoft.com/rest/api/monitor/
+    diagnostic-settings/get#diagnosticsettingsresource), so absence reads as "none".
+    """
+    name = str(setting.get("name") or setting.get("id"))
+    at = f"diagnosticSettings[name={name}].properties"
+    props = require_obj(setting, "properties", at=f"diagnosticSettings[name={name}]")
+    logs = objects(optional_list(props, "logs", at=at), at=f"{at}.logs")
+    shown: list[str] = []
+    shown_groups: list[str] = []
+    for index, log in enumerate(logs):
+        log_at = f"{at}.logs[{index}]"
+        if not require_bool(log, "enabled", at=log_at):
+            continue
+        category = optional_str(log, "category", at=log_at)
+        group = optional_str(log, "categoryGroup", at=log_at)
+        if not category and not group:
+            raise ShapeError(f"{log_at}.category", "a category or categoryGroup", "neither")
+        if category:
+            shown.append(category)
+        if group:
+            shown_groups.append(group)
     categories = {c.lower() for c in shown}
     groups = {g.lower() for g in shown_groups}
     enabled = sorted(shown) + [f"{g} (category group)" for g in sorted(shown_groups)]
     problems = []
-    if not any(props.get(d) for d in DESTINATIONS):
+    if not any(optional_str(props, d, at=at) for d in DESTINATIONS):
         problems.append("has no destination")
     if not enabled:
         problems.append("enables no log category")
@@ -64,35 +90,72 @@ def _setting_gaps(
         missing = [c for c in required if c.lower() not in categories]
         if missing:
             problems.append(f"does not enable {', '.join(missing)}")
+        if any_of and not categories & {c.lower() for c in any_of}:
+            problems.append(f"enables none of the audit categories {' / '.join(any_of)}")
     return enabled, problems
+
+
+def _audit_categories(ctx: EvalContext, params: Mapping[str, Any]) -> list[str]:
+    """The audit-trail categories of the target's resource type (any one of them suffices).
+
+    A check that maps resource types must map every type it targets: an unmapped type raises,
+    since "any log at all" would pass a setting that only sends unrelated logs.
+    """
+    mapping = params.get("audit_categories")
+    if mapping is None:
+        return []
+    by_type = {str(k).lower(): [str(c) for c in v] for k, v in mapping.items()}
+    resource_type = require_str(ctx.resource, "type", at="resource").lower()
+    if resource_type not in by_type:
+        raise ShapeError(
+            "resource.type",
+            f"one of the mapped types ({', '.join(sorted(by_type))})",
+            resource_type,
+        )
+    return by_type[resource_type]
 
 
 def _diagnostic_categories_enabled(
     ctx: EvalContext, params: Mapping[str, Any]
 ) -> Iterator[Outcome]:
+    """PASS when one diagnostic setting with a destination enables the audit trail.
+
+    The audit trail is every category of `categories`, plus one of the resource type's
+    `audit_categories` when mapped (AKS `kube-audit` / `kube-audit-admin`, Key Vault
+    `AuditEvent`), or a category group of `category_groups_ok` (`audit`, `allLogs`) that Azure
+    expands to them. Metrics, or logs of unrelated categories, are not an audit trail.
+    """
     source = str(params.get("source", DIAGNOSTIC_SETTINGS))
     required = [str(c) for c in params.get("categories", [])]
     groups_ok = {str(g).lower() for g in params.get("category_groups_ok", [])}
-    settings = list_values(ctx.own(source), source)
-    wanted = ", ".join(required) if required else "at least one log category"
+    any_of = _audit_categories(ctx, params)
+    settings = objects(list_values(ctx.own(source), source), at=source)
+    wanted = ", ".join(required) if required or any_of else "at least one log category"
+    if any_of:
+        wanted = (wanted + " and " if required else "") + f"one of {' / '.join(any_of)}"
     accepted = f" (or category group {' / '.join(sorted(groups_ok))})" if groups_ok else ""
     expected = f"a diagnostic setting with a destination enabling {wanted}{accepted}"
     observed: dict[str, JSON] = {}
     problems_by_setting: list[str] = []
+    sufficient: str | None = None
     for setting in settings:
         name = str(setting.get("name") or setting.get("id"))
-        enabled, problems = _setting_gaps(setting, required, groups_ok)
+        enabled, problems = _setting_gaps(setting, required, any_of, groups_ok)
         observed[name] = enabled
-        if not problems:
-            yield Outcome(
-                Status.PASS,
-                "diagnosticSettings",
-                observed,
-                expected,
-                f"diagnostic setting {name!r} sends {', '.join(enabled)} to a destination",
-            )
-            return
-        problems_by_setting.append(f"{name!r} {', '.join(problems)}")
+        if not problems and sufficient is None:
+            sufficient = name
+        elif problems:
+            problems_by_setting.append(f"{name!r} {', '.join(problems)}")
+    if sufficient is not None:
+        yield Outcome(
+            Status.PASS,
+            "diagnosticSettings",
+            observed,
+            expected,
+            f"diagnostic setting {sufficient!r} sends {', '.join(observed[sufficient])} "
+            "to a destination",
+        )
+        return
     message = (
         "no diagnostic setting exists"
         if not settings
@@ -133,71 +196,148 @@ def _server_parameters(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[
 # -- activity log alerts and network watcher (inventory rows) ------------------------------------
 
 
-def _leaf_conditions(condition: Any) -> Iterator[Mapping[str, Any]]:
-    """Leaf conditions of an activity log alert (`allOf`, possibly with nested `anyOf`)."""
-    if not isinstance(condition, Mapping):
-        raise ValueError("activity log alert condition is not an object")
-    for item in condition.get("allOf") or []:
-        if isinstance(item, Mapping) and isinstance(item.get("anyOf"), list):
-            yield from (leaf for leaf in item["anyOf"] if isinstance(leaf, Mapping))
-        elif isinstance(item, Mapping):
-            yield item
+ADMINISTRATIVE = "administrative"
 
 
-def _alert_operations(alert: Mapping[str, Any]) -> set[str]:
-    ops = set()
-    for leaf in _leaf_conditions(alert["properties"].get("condition")):
-        if str(leaf.get("field", "")).lower() != "operationname":
-            continue
-        if leaf.get("equals") is not None:
-            ops.add(str(leaf["equals"]).lower())
-        for value in leaf.get("containsAny") or []:
-            ops.add(str(value).lower())
-    return ops
+def _operation_fields(operation: str) -> dict[str, str]:
+    """The values every activity log event of `operation` carries in the fields an alert can test.
+
+    `Microsoft.Network/networkSecurityGroups/write` is an Administrative event whose resource
+    provider is `Microsoft.Network` and resource type `Microsoft.Network/networkSecurityGroups`:
+    https://learn.microsoft.com/azure/azure-monitor/essentials/activity-log-schema
+    """
+    op = operation.lower()
+    return {
+        "operationname": op,
+        "category": ADMINISTRATIVE,
+        "resourceprovider": op.split("/", 1)[0],
+        "resourcetype": op.rsplit("/", 1)[0],
+    }
 
 
-def _covers_subscription(alert: Mapping[str, Any], subscription_id: str) -> bool:
+def _leaf_values(leaf: Mapping[str, Any], at: str) -> list[str]:
+    """The values a leaf condition accepts: `equals`, or any of `containsAny`.
+
+    A leaf has one of the two (https://learn.microsoft.com/rest/api/monitor/activity-log-alerts/
+    get#alertruleleafcondition); a leaf with neither matches nothing we can prove.
+    """
+    values = strings(optional_list(leaf, "containsAny", at=at), at=f"{at}.containsAny")
+    equals = optional_str(leaf, "equals", at=at)
+    if equals is not None:
+        values.append(equals)
+    if not values:
+        raise ShapeError(f"{at}.equals", "equals or containsAny", "neither")
+    return [v.lower() for v in values]
+
+
+def _leaf_matches_all(leaf: Mapping[str, Any], fields: Mapping[str, str], at: str) -> bool:
+    """Whether a leaf condition is true for every event of the operation.
+
+    Only fields every event of the operation shares (operation name, category, resource
+    provider and type) can be; a condition on anything else (`status`, `caller`, `level`,
+    `resourceGroup`, `resourceId`, `properties.*`) narrows the alert to some of the events, so
+    it no longer covers the operation.
+    """
+    field = require_str(leaf, "field", at=at).lower()
+    values = _leaf_values(leaf, at)
+    want = fields.get(field)
+    return want is not None and want in values
+
+
+def _alert_covers(condition: Mapping[str, Any], operation: str, at: str) -> bool:
+    """Whether an `allOf` condition fires on every event of `operation`.
+
+    Every item of `allOf` must hold; an `anyOf` item holds when one of its leaves does.
+    """
+    fields = _operation_fields(operation)
+    items = objects(require_list(condition, "allOf", at=at), at=f"{at}.allOf")
+    if not items:
+        return False
+    for index, item in enumerate(items):
+        item_at = f"{at}.allOf[{index}]"
+        any_of = optional_list(item, "anyOf", at=item_at)
+        if any_of:
+            leaves = objects(any_of, at=f"{item_at}.anyOf")
+            if not any(
+                _leaf_matches_all(leaf, fields, f"{item_at}.anyOf[{i}]")
+                for i, leaf in enumerate(leaves)
+            ):
+                return False
+        elif not _leaf_matches_all(item, fields, item_at):
+            return False
+    return True
+
+
+def _covers_subscription(props: Mapping[str, Any], subscription_id: str, at: str) -> bool:
+    """Whether one of the alert's scopes is the whole subscription.
+
+    Scopes are resource id prefixes: a resource group or resource scope sees only its own events
+    (https://learn.microsoft.com/rest/api/monitor/activity-log-alerts/get#activitylogalertresource).
+    """
     wanted = subscription_scope(subscription_id).strip("/").lower()
-    scopes = alert["properties"].get("scopes") or []
-    return any(str(s).strip("/").lower() == wanted for s in scopes)
+    scopes = strings(require_list(props, "scopes", at=at), at=f"{at}.scopes")
+    return any(s.strip("/").lower() == wanted for s in scopes)
 
 
 def _activity_log_alerts(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """FAIL per operation that no enabled, subscription-wide alert with an action group covers.
+
+    An alert covers an operation only when its condition fires on every event of it: a further
+    condition on status, caller, level, resource group or resource id, or a scope below the
+    subscription, leaves events unalerted.
+    """
     sub_id = str(ctx.subscription_id)
     operations = [str(op) for op in params["operations"]]
     need_action = bool(params.get("require_action_group", True))
     alerts = ctx.resources_of_type(ACTIVITY_LOG_ALERTS, subscription_id=sub_id)
     covered: dict[str, str] = {}
     unusable: list[str] = []
+    narrowed: dict[str, list[str]] = {}
     for alert in alerts:
-        props = alert.get("properties")
-        if not isinstance(props, Mapping):
-            raise ValueError(f"activity log alert {alert.get('id')!r} has no properties")
-        name = str(alert.get("name"))
-        if props.get("enabled") is not True:
+        name = str(alert.get("name") or alert.get("id"))
+        at = f"activityLogAlerts[name={name}].properties"
+        props = require_obj(alert, "properties", at=f"activityLogAlerts[name={name}]")
+        # `enabled` defaults to true when omitted (REST spec); only an explicit true is read as on.
+        if optional_bool(props, "enabled", at=at) is not True:
             unusable.append(f"{name!r} is disabled")
             continue
-        if not _covers_subscription(alert, sub_id):
+        if not _covers_subscription(props, sub_id, at):
             unusable.append(f"{name!r} is not scoped to the whole subscription")
             continue
-        groups = (props.get("actions") or {}).get("actionGroups") or []
+        groups = optional_list(props, "actions.actionGroups", at=at)
         if need_action and not groups:
             unusable.append(f"{name!r} notifies no action group")
             continue
-        for op in _alert_operations(alert):
-            covered.setdefault(op, name)
+        condition = require_obj(props, "condition", at=at)
+        for op in operations:
+            if op.lower() in covered:
+                continue
+            if _alert_covers(condition, op, f"{at}.condition"):
+                covered[op.lower()] = name
+            elif _names_operation(condition, op, f"{at}.condition"):
+                narrowed.setdefault(op.lower(), []).append(name)
     # One finding per missing operation: the operation is the finding's sub-item, so that each
     # keeps its identity across runs.
-    expected = "an enabled, subscription-wide activity log alert with an action group"
+    expected = (
+        "an enabled, subscription-wide activity log alert with an action group, "
+        "not narrowed by status, caller, level, resource group or resource"
+    )
     note = f" ({'; '.join(unusable)})" if unusable else ""
     missing = [op for op in operations if op.lower() not in covered]
     for op in missing:
+        partial = narrowed.get(op.lower())
+        detail = (
+            f"; {', '.join(repr(n) for n in partial)} only fire(s) on some of its events "
+            "(narrowed by a further condition)"
+            if partial
+            else ""
+        )
         yield Outcome(
             Status.FAIL,
             f"activityLogAlerts[operationName=={op!r}]",
-            None,
+            partial,
             expected,
-            f"no usable activity log alert for {op}{note}",
+            f"no usable activity log alert for {op}{detail}{note}",
             sub_item=op,
         )
     if not missing:
@@ -209,6 +349,19 @@ def _activity_log_alerts(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
             expected,
             f"all {len(operations)} operations are alerted on",
         )
+
+
+def _names_operation(condition: Mapping[str, Any], operation: str, at: str) -> bool:
+    """Whether the condition mentions `operation` at all (for the message of a narrowed alert)."""
+    op = operation.lower()
+    for index, item in enumerate(objects(require_list(condition, "allOf", at=at), at=at)):
+        leaves = optional_list(item, "anyOf", at=f"{at}.allOf[{index}]") or [item]
+        for leaf in objects(leaves, at=f"{at}.allOf[{index}]"):
+            if str(leaf.get("field", "")).lower() == "operationname" and op in _leaf_values(
+                leaf, f"{at}.allOf[{index}]"
+            ):
+                return True
+    return False
 
 
 def _network_watcher_regions(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -455,10 +608,15 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             "category_groups_ok": Param(
                 (list,), required=False, doc="category groups that cover all categories"
             ),
+            "audit_categories": Param(
+                (dict,),
+                required=False,
+                doc="{resource type: audit-trail categories, one of which must be enabled}",
+            ),
             "source": Param((str,), required=False, doc="diagnostic settings source name"),
         },
         RESOURCE_OR_SUBSCRIPTION,
-        "PASS when one diagnostic setting with a destination enables every required category.",
+        "PASS when one diagnostic setting with a destination enables the audit-trail categories.",
     ),
     EvaluatorSpec(
         "server_parameters",
@@ -478,7 +636,8 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             "require_action_group": Param((bool,), required=False),
         },
         SUBSCRIPTION_ONLY,
-        "FAIL for every operation without an enabled, subscription-wide activity log alert.",
+        "FAIL for every operation without an enabled, subscription-wide activity log alert "
+        "that fires on all of its events (no narrowing condition).",
     ),
     EvaluatorSpec(
         "network_watcher_regions",

@@ -16,6 +16,8 @@ from azaudit.evaluators.access import (
     optional_list,
     optional_str,
     require_int,
+    require_list,
+    require_obj,
     require_str,
 )
 from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome, Param, list_values
@@ -23,7 +25,8 @@ from azaudit.evaluators.common import RESOURCE_ONLY, as_object, resource_propert
 from azaudit.models import JSON, Status
 
 INTERNET_SOURCES = ("*", "Internet", "Any", "0.0.0.0/0", "0.0.0.0", "::/0")  # noqa: S104
-"""Source prefixes that mean "anyone on the internet" in an NSG rule."""
+"""Source prefixes that mean "anyone on the internet" in an NSG rule (besides the `AzureCloud` tags
+and CIDRs as wide as `/1`, which always count: see `is_internet_source`)."""
 
 PORTLESS_PROTOCOLS = frozenset({"icmp", "esp", "ah"})
 """Protocols without ports: a rule for them cannot open a TCP/UDP port."""
@@ -71,6 +74,7 @@ class _Rule:
     protocol: str
     protocol_text: str
     sources: tuple[str, ...]
+    destinations: tuple[str, ...]
     ports: tuple[tuple[int, int], ...]
     port_text: tuple[str, ...]
 
@@ -99,20 +103,45 @@ def _port_range(text: str, rule: str) -> tuple[int, int]:
         raise ValueError(f"securityRules[{rule}]: unreadable port range {text!r}") from None
 
 
+def _destinations(props: Mapping[str, Any], at: str) -> tuple[str, ...]:
+    """Destination prefixes and application security group ids (`asg:<id>`) of a rule.
+
+    ARM returns `destinationAddressPrefix`, `destinationAddressPrefixes` or
+    `destinationApplicationSecurityGroups` (each optional on its own):
+    https://learn.microsoft.com/rest/api/virtualnetwork/security-rules/get
+    An empty result is only read when a Deny must be compared with an Allow.
+    """
+    values = _strings(
+        optional_str(props, "destinationAddressPrefix", at=at),
+        optional_list(props, "destinationAddressPrefixes", at=at),
+        f"{at}.destinationAddressPrefixes",
+    )
+    for index, group in enumerate(
+        optional_list(props, "destinationApplicationSecurityGroups", at=at)
+    ):
+        values.append(
+            "asg:"
+            + require_str(
+                group, "id", at=f"{at}.destinationApplicationSecurityGroups[{index}]"
+            ).lower()
+        )
+    return tuple(values)
+
+
 def _parse_rule(raw: JSON, nsg_id: str, index: int) -> _Rule:
-    rule = as_object(raw, f"properties.securityRules[{index}]")
-    name = str(rule.get("name") or f"#{index}")
-    props = as_object(rule.get("properties"), f"properties.securityRules[{name}].properties")
+    rule = require_obj(raw, at=f"properties.securityRules[{index}]")
+    name = require_str(rule, "name", at=f"properties.securityRules[{index}]")
+    at = f"properties.securityRules[name={name}].properties"
+    props = require_obj(rule, "properties", at=f"properties.securityRules[name={name}]")
     # ARM returns the singular or the plural form of ports and sources, one of the two:
     # https://learn.microsoft.com/rest/api/virtualnetwork/security-rules/get
     ports_text = _strings(
-        optional_str(props, "destinationPortRange", at=f"securityRules[{name}].properties"),
-        optional_list(props, "destinationPortRanges", at=f"securityRules[{name}].properties"),
-        f"securityRules[{name}].destinationPortRanges",
+        optional_str(props, "destinationPortRange", at=at),
+        optional_list(props, "destinationPortRanges", at=at),
+        f"{at}.destinationPortRanges",
     )
     if not ports_text:
-        raise ValueError(f"securityRules[{name}]: no destinationPortRange(s)")
-    at = f"properties.securityRules[name={name}].properties"
+        raise ShapeError(f"{at}.destinationPortRange", "a port range (or ranges)", "absent")
     sources = _strings(
         optional_str(props, "sourceAddressPrefix", at=at),
         optional_list(props, "sourceAddressPrefixes", at=at),
@@ -138,9 +167,131 @@ def _parse_rule(raw: JSON, nsg_id: str, index: int) -> _Rule:
         protocol=protocol.lower(),
         protocol_text=protocol,
         sources=tuple(sources),
+        destinations=_destinations(props, at),
         ports=tuple(_port_range(p, name) for p in ports_text),
         port_text=tuple(ports_text),
     )
+
+
+# -- address maths ------------------------------------------------------------------------------
+
+EVERYTHING = frozenset({"*", "any"})
+"""Prefixes that match every address, internal and external."""
+
+INTERNET_TAG = "internet"
+AZURE_CLOUD_TAG = "azurecloud"
+WIDEST_INTERNET_PREFIX = 1
+"""A CIDR this wide (`0.0.0.0/1`, `128.0.0.0/1`, `8000::/1`) is half the internet or more."""
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _network(prefix: str) -> Network | None:
+    """`prefix` as an IP network, or None for a service tag (`VirtualNetwork`, `Internet`)."""
+    try:
+        return ipaddress.ip_network(prefix.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def is_internet_source(prefix: str, configured: set[str]) -> bool:
+    """Whether an NSG source prefix admits the internet.
+
+    The configured names (`*`, `Any`, `Internet`, `0.0.0.0/0`, `::/0` by default), the
+    `AzureCloud` service tag and its regional forms (every Azure customer's public addresses:
+    https://learn.microsoft.com/azure/virtual-network/service-tags-overview), and any CIDR as wide
+    as `0.0.0.0/1` (two of them split the whole internet) count.
+    """
+    value = prefix.strip().lower()
+    if value in configured or value == AZURE_CLOUD_TAG or value.startswith(AZURE_CLOUD_TAG + "."):
+        return True
+    network = _network(value)
+    return network is not None and network.prefixlen <= WIDEST_INTERNET_PREFIX
+
+
+def _cidr_union_covers(target: Network, prefixes: Sequence[str]) -> bool:
+    """Whether the CIDRs among `prefixes` together contain every address of `target`."""
+    same_family = [
+        n for n in (_network(p) for p in prefixes) if n is not None and n.version == target.version
+    ]
+    remaining: list[Network] = [target]
+    for network in same_family:
+        left: list[Network] = []
+        for piece in remaining:
+            if piece.subnet_of(network):  # type: ignore[arg-type]
+                continue
+            if network.subnet_of(piece):  # type: ignore[arg-type]
+                left.extend(piece.address_exclude(network))  # type: ignore[arg-type]
+            else:
+                left.append(piece)
+        remaining = left
+    return not remaining
+
+
+def _deny_covers_source(allowed: str, denied: Sequence[str]) -> bool:
+    """Whether a Deny's sources block every internet address the Allow's source `allowed` admits.
+
+    Only the internet part of the Allow matters here, so a Deny from `Internet` covers an Allow
+    from `*`. A Deny from `AzureCloud` covers only Azure's addresses, never the whole internet; a
+    Deny from CIDRs covers what their union contains (for `*`, `Any` and `Internet`: both
+    `0.0.0.0/0` and `::/0`).
+    """
+    value = allowed.strip().lower()
+    denied_lower = {d.strip().lower() for d in denied}
+    if denied_lower & EVERYTHING or value in denied_lower:
+        return True
+    if INTERNET_TAG in denied_lower:
+        return True  # the internet part of any source is the Internet tag's address space
+    if value.startswith(AZURE_CLOUD_TAG + ".") and AZURE_CLOUD_TAG in denied_lower:
+        return True
+    network = _network(value)
+    if network is not None:
+        return _cidr_union_covers(network, denied)
+    if value in EVERYTHING or value == INTERNET_TAG:
+        return all(
+            _cidr_union_covers(ipaddress.ip_network(whole), denied)
+            for whole in ("0.0.0.0/0", "::/0")
+        )
+    return False
+
+
+def _deny_covers_destination(allow: _Rule, deny: _Rule) -> bool:
+    """Whether the Deny's destinations contain every destination of the Allow.
+
+    Both rules' destinations are read here: a rule without any cannot be compared, so the pair
+    raises instead of guessing (a wrong guess either way hides or invents an exposure).
+    """
+    for rule in (allow, deny):
+        if not rule.destinations:
+            raise ShapeError(
+                f"properties.securityRules[name={rule.name}].properties.destinationAddressPrefix",
+                "a destination prefix, prefixes or application security groups",
+                "absent",
+            )
+    denied = {d.strip().lower() for d in deny.destinations}
+    if denied & EVERYTHING:
+        return True
+    for destination in allow.destinations:
+        value = destination.strip().lower()
+        if value in denied:
+            continue
+        network = _network(value)
+        if network is not None and _cidr_union_covers(network, deny.destinations):
+            continue
+        return False
+    return True
+
+
+def _ports_union_covers(ranges: Sequence[tuple[int, int]], low: int, high: int) -> bool:
+    """Whether the ranges together contain every port of `low..high`."""
+    wanted = low
+    for lo, hi in sorted(ranges):
+        if lo > wanted:
+            break
+        wanted = max(wanted, hi + 1)
+        if wanted > high:
+            return True
+    return wanted > high
 
 
 def _covers(ranges: Sequence[tuple[int, int]], low: int, high: int) -> bool:
@@ -150,20 +301,25 @@ def _covers(ranges: Sequence[tuple[int, int]], low: int, high: int) -> bool:
 def _denied_earlier(
     rule: _Rule, rules: Sequence[_Rule], low: int, high: int, open_: set[str]
 ) -> bool:
-    """Whether a higher-precedence inbound Deny from the internet already blocks `low..high`.
+    """Whether one earlier inbound Deny blocks the Allow's internet traffic to `low..high`.
 
-    NSG rules apply in priority order (lower number first) and the first match wins, so such a Deny
-    makes the later Allow ineffective for those ports. Only a Deny whose protocol covers the
-    Allow's (`*`, or the same protocol) counts.
+    NSG rules apply in priority order (lower number first) and the first match wins, so a Deny
+    makes a later Allow ineffective only for traffic the Deny matches: it must cover the Allow's
+    protocol (`*`, or the same one), every internet source of the Allow, every destination of the
+    Allow and every port of `low..high`. A Deny that is narrower on any of these leaves the rest
+    of the Allow open.
     """
+    internet = [s for s in rule.sources if is_internet_source(s, open_)]
     for other in rules:
         if other.priority >= rule.priority or other.access != "deny":
             continue
-        if other.direction != "inbound" or not any(s.lower() in open_ for s in other.sources):
+        if other.direction != "inbound" or other.protocol not in ("*", rule.protocol):
             continue
-        if other.protocol not in ("*", rule.protocol):
+        if not _ports_union_covers(other.ports, low, high):
             continue
-        if _covers(other.ports, low, high):
+        if not all(_deny_covers_source(s, other.sources) for s in internet):
+            continue
+        if _deny_covers_destination(rule, other):
             return True
     return False
 
@@ -178,10 +334,7 @@ def _nsg_inbound_open(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[O
     ports = [int(p) for p in params["ports"]]
     open_ = {str(s).lower() for s in params.get("sources", INTERNET_SOURCES)}
     max_ports = params.get("max_ports")
-    props = resource_properties(ctx)
-    raw_rules = props.get("securityRules")
-    if not isinstance(raw_rules, list):
-        raise ValueError("properties.securityRules: expected a list of rules")
+    raw_rules = require_list(ctx.resource, "properties.securityRules")
     rules = [_parse_rule(r, ctx.scope_id, i) for i, r in enumerate(raw_rules)]
     described = ", ".join(str(p) for p in ports)
     if max_ports is not None:
@@ -193,7 +346,7 @@ def _nsg_inbound_open(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[O
             continue
         if rule.protocol in PORTLESS_PROTOCOLS:
             continue
-        open_sources = [s for s in rule.sources if s.lower() in open_]
+        open_sources = [s for s in rule.sources if is_internet_source(s, open_)]
         if not open_sources:
             continue
         exposed = [
@@ -476,7 +629,8 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         },
         RESOURCE_ONLY,
         "FAIL per inbound Allow rule from the internet covering a listed port (or a range wider "
-        "than max_ports), unless a higher-precedence Deny covers it.",
+        "than max_ports), unless an earlier Deny covers its protocol, sources, destinations "
+        "and ports.",
     ),
     EvaluatorSpec(
         "sql_firewall_open",

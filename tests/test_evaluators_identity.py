@@ -120,15 +120,99 @@ def test_report_only_policy_does_not_count_even_next_to_a_disabled_one() -> None
     assert "report-only" in finding.message
 
 
-def test_one_good_policy_among_bad_ones_passes_and_names_its_exclusions() -> None:
-    good = _policy(displayName="Good")
-    good["conditions"]["users"]["excludeUsers"] = ["breakglass-1"]
-    good["conditions"]["users"]["excludeGroups"] = ["grp-vendors"]
-    good["conditions"]["locations"] = {"includeLocations": ["All"], "excludeLocations": ["trusted"]}
-    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(_policy(state="disabled"), good))
-    assert finding.status is Status.PASS
-    for text in ("Good", "breakglass-1", "grp-vendors", "locations trusted"):
+def test_a_policy_with_exclusions_is_partial_and_names_them() -> None:
+    partial = _policy(displayName="Partial")
+    partial["conditions"]["users"]["excludeUsers"] = ["breakglass-1"]
+    partial["conditions"]["users"]["excludeGroups"] = ["grp-vendors"]
+    partial["conditions"]["locations"] = {
+        "includeLocations": ["All"],
+        "excludeLocations": ["trusted"],
+    }
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(partial))
+    assert finding.status is Status.FAIL
+    for text in ("Partial", "users breakglass-1", "groups grp-vendors", "locations trusted"):
         assert text in finding.message
+
+
+def test_declared_break_glass_accounts_are_the_only_accepted_exclusion() -> None:
+    good = _policy(displayName="Good")
+    good["conditions"]["users"]["excludeUsers"] = ["BreakGlass-1", "breakglass-2"]
+    declared = ["breakglass-1", "breakglass-2"]
+    check = builtin_check("idn_mfa_all_users")
+    (finding,) = run_check(
+        check, _ca(_policy(state="disabled"), good), break_glass_accounts=declared
+    )
+    assert finding.status is Status.PASS
+    assert "declared break-glass users BreakGlass-1, breakglass-2" in finding.message
+    good["conditions"]["users"]["excludeUsers"].append("svc-sync")
+    (finding,) = run_check(check, _ca(good), break_glass_accounts=declared)
+    assert finding.status is Status.FAIL
+    assert "users svc-sync" in finding.message and "breakglass-2" not in finding.message
+
+
+@pytest.mark.parametrize(
+    ("place", "key", "value", "reason"),
+    [
+        ("users", "excludeRoles", ["62e90394-69f5-4237-9190-012177145e10"], "roles"),
+        ("applications", "excludeApplications", ["00000003-0000-0ff1-ce00-000000000000"], "appl"),
+        ("users", "excludeGuestsOrExternalUsers", {"guestOrExternalUserTypes": "b2b"}, "guests"),
+    ],
+)
+def test_every_kind_of_exclusion_makes_a_policy_partial(
+    place: str, key: str, value: Any, reason: str
+) -> None:
+    policy = _policy()
+    policy["conditions"][place][key] = value
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(policy))
+    assert finding.status is Status.FAIL
+    assert f"excludes {reason}" in finding.message
+
+
+def test_a_device_filter_in_exclude_mode_is_partial_and_an_unknown_mode_is_an_error() -> None:
+    policy = _policy()
+    policy["conditions"]["devices"] = {"deviceFilter": {"mode": "exclude", "rule": "r"}}
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(policy))
+    assert finding.status is Status.FAIL
+    assert "devices matching a filter" in finding.message
+    policy["conditions"]["devices"] = {"deviceFilter": {"mode": "sometimes", "rule": "r"}}
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(policy))
+    assert finding.status is Status.ERROR
+
+
+def test_an_unreadable_exclusion_list_is_an_error_not_nothing_excluded() -> None:
+    policy = _policy()
+    policy["conditions"]["users"]["excludeGroups"] = "grp-vendors"
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(policy))
+    assert finding.status is Status.ERROR
+
+
+@pytest.mark.parametrize(
+    ("grant", "status"),
+    [
+        ({"operator": "OR", "builtInControls": [], "authenticationStrength": {"id": "s"}}, "PASS"),
+        (
+            {
+                "operator": "OR",
+                "builtInControls": ["compliantDevice"],
+                "authenticationStrength": {"id": "s"},
+            },
+            "FAIL",
+        ),
+        ({"operator": "OR", "builtInControls": ["mfa", "domainJoinedDevice"]}, "FAIL"),
+        ({"operator": "AND", "builtInControls": ["mfa", "domainJoinedDevice"]}, "PASS"),
+    ],
+)
+def test_authentication_strength_counts_and_an_or_with_a_device_does_not(
+    grant: dict[str, Any], status: str
+) -> None:
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(_policy(grantControls=grant)))
+    assert finding.status is Status(status)
+
+
+def test_security_defaults_pass_but_say_they_are_weaker_evidence() -> None:
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(defaults=True))
+    assert finding.status is Status.PASS
+    assert "weaker evidence than a Conditional Access policy" in finding.message
 
 
 @pytest.mark.parametrize(
@@ -341,8 +425,23 @@ def test_one_unreadable_subscription_is_an_error_for_that_subscription_only() ->
 @pytest.mark.parametrize(
     ("activity", "status"),
     [
-        ({"lastSignInDateTime": "2025-10-17T12:00:01Z"}, Status.PASS),  # 89.99 days before CASE_NOW
-        ({"lastSignInDateTime": "2025-10-17T11:59:59Z"}, Status.FAIL),
+        ({"lastSuccessfulSignInDateTime": "2025-10-17T12:00:01Z"}, Status.PASS),  # 89.99 days
+        ({"lastSuccessfulSignInDateTime": "2025-10-17T11:59:59Z"}, Status.FAIL),
+        # failed attempts are not activity: a recent attempt with an old success is stale
+        (
+            {
+                "lastSignInDateTime": "2026-01-10T00:00:00Z",
+                "lastNonInteractiveSignInDateTime": "2026-01-12T00:00:00Z",
+                "lastSuccessfulSignInDateTime": "2025-06-01T00:00:00Z",
+            },
+            Status.FAIL,
+        ),
+        # not recorded before December 2023 and never backfilled: absent is no evidence of use
+        ({"lastSignInDateTime": "2026-01-10T00:00:00Z"}, Status.FAIL),
+        (
+            {"lastSignInDateTime": "2026-01-10T00:00:00Z", "lastSuccessfulSignInDateTime": None},
+            Status.FAIL,
+        ),
         ({"lastSuccessfulSignInDateTime": "2026-01-01T00:00:00.1234567Z"}, Status.PASS),
         ({"lastSignInDateTime": None, "lastNonInteractiveSignInDateTime": None}, Status.FAIL),
         ({"lastSignInDateTime": "2025-13-45"}, Status.ERROR),
@@ -362,7 +461,12 @@ def test_stale_threshold_is_a_parameter() -> None:
     body = _tenant_body(
         [_ga_role(_user("u-1"))],
         [],
-        users=[{"id": "u-1", "signInActivity": {"lastSignInDateTime": "2025-12-01T00:00:00Z"}}],
+        users=[
+            {
+                "id": "u-1",
+                "signInActivity": {"lastSuccessfulSignInDateTime": "2025-12-01T00:00:00Z"},
+            }
+        ],
     )
     (finding,) = run_check(builtin_check("idn_stale_privileged"), body, max_days=30)
     assert finding.status is Status.FAIL

@@ -246,33 +246,69 @@ def _ca_conditions_problems(conditions: Mapping[str, Any]) -> list[str]:
     devices = conditions.get("devices")
     if isinstance(devices, Mapping):
         device_filter = devices.get("deviceFilter")
-        if isinstance(device_filter, Mapping) and str(device_filter.get("mode")) == "include":
+        if (
+            isinstance(device_filter, Mapping)
+            and str(device_filter.get("mode")).lower() == "include"
+        ):
             problems.append("applies only to devices matching a filter")
     return problems
 
 
-def _ca_exclusions(conditions: Mapping[str, Any]) -> dict[str, list[str]]:
-    users = conditions.get("users") or {}
-    apps = conditions.get("applications") or {}
+def _ca_exclusions(conditions: Mapping[str, Any], at: str) -> dict[str, list[str]]:
+    """Everything a policy's conditions exclude, by kind (an empty dict: nothing).
+
+    Every `exclude*` list is documented as optional (absent or null excludes nothing), but one of
+    the wrong type raises: an unread exclusion could be the one that exempts everybody.
+    https://learn.microsoft.com/graph/api/resources/conditionalaccessusers
+    https://learn.microsoft.com/graph/api/resources/conditionalaccessconditionset
+    """
     found: dict[str, list[str]] = {}
-    for label, source, key in (
-        ("users", users, "excludeUsers"),
-        ("groups", users, "excludeGroups"),
-        ("roles", users, "excludeRoles"),
-        ("applications", apps, "excludeApplications"),
+    for label, path in (
+        ("users", "users.excludeUsers"),
+        ("groups", "users.excludeGroups"),
+        ("roles", "users.excludeRoles"),
+        ("applications", "applications.excludeApplications"),
+        ("locations", "locations.excludeLocations"),
+        ("platforms", "platforms.excludePlatforms"),
     ):
-        values = source.get(key) or []
+        values = strings(optional_list(conditions, path, at=at), at=f"{at}.{path}")
         if values:
-            found[label] = [str(v) for v in values]
-    if users.get("excludeGuestsOrExternalUsers"):
-        found["guests or external users"] = ["(configured)"]
-    locations = conditions.get("locations")
-    if isinstance(locations, Mapping) and locations.get("excludeLocations"):
-        found["locations"] = [str(v) for v in locations["excludeLocations"]]
-    platforms = conditions.get("platforms")
-    if isinstance(platforms, Mapping) and platforms.get("excludePlatforms"):
-        found["platforms"] = [str(v) for v in platforms["excludePlatforms"]]
+            found[label] = values
+    guests = optional_obj(conditions, "users.excludeGuestsOrExternalUsers", at=at)
+    if guests is not None:
+        kinds = optional_str(guests, "guestOrExternalUserTypes", "", at=at)
+        found["guests or external users"] = [kinds or "(configured)"]
+    device_filter = optional_obj(conditions, "devices.deviceFilter", at=at)
+    if device_filter is not None:
+        mode = require_str(device_filter, "mode", at=f"{at}.devices.deviceFilter")
+        if mode.lower() not in ("include", "exclude"):
+            raise ShapeError(f"{at}.devices.deviceFilter.mode", "include or exclude", repr(mode))
+        if mode.lower() == "exclude":
+            rule = optional_str(device_filter, "rule", "", at=f"{at}.devices.deviceFilter")
+            found["devices matching a filter"] = [rule or "(filter)"]
     return found
+
+
+def _unaccepted_exclusions(
+    exclusions: Mapping[str, list[str]], break_glass: set[str], wants_all_apps: bool
+) -> dict[str, list[str]]:
+    """The exclusions that make a policy partial.
+
+    Only users named as break-glass accounts (the check's `break_glass_accounts`, object ids)
+    are an accepted exclusion: anyone else excluded, a group or role (whose members can change
+    at any time), a location, a platform or a device filter is a way around the control.
+    Application exclusions matter when the check wants All resources; for a check about one
+    application, excluding that application is already "does not target it".
+    """
+    gaps: dict[str, list[str]] = {}
+    for kind, values in exclusions.items():
+        if kind == "applications" and not wants_all_apps:
+            continue
+        if kind == "users":
+            values = [v for v in values if v.lower() not in break_glass]
+        if values:
+            gaps[kind] = values
+    return gaps
 
 
 def _ca_grant_problems(grant: Mapping[str, Any] | None, wanted: str) -> list[str]:
@@ -332,8 +368,22 @@ def _ca_policy_problems(policy: Mapping[str, Any], params: Mapping[str, Any]) ->
         missing = sorted(set(required_types) - types)
         problems.append(f"does not cover client app types {missing}")
     problems.extend(_ca_conditions_problems(conditions))
+    gaps = _unaccepted_exclusions(
+        _ca_exclusions(conditions, f"{at}.conditions"),
+        _break_glass(params),
+        "all" in wanted_apps,
+    )
+    problems.extend(
+        f"excludes {kind} {', '.join(values)} (only declared break-glass accounts may be excluded)"
+        for kind, values in sorted(gaps.items())
+    )
     problems.extend(_ca_grant_problems(policy.get("grantControls"), str(params["grant"])))
     return problems
+
+
+def _break_glass(params: Mapping[str, Any]) -> set[str]:
+    """The declared break-glass accounts' object ids (lower case)."""
+    return {str(v).lower() for v in params.get("break_glass_accounts", [])}
 
 
 def _conditional_access(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -348,14 +398,19 @@ def _conditional_access(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
     if not isinstance(defaults, Mapping) or not isinstance(defaults.get("isEnabled"), bool):
         raise ValueError("identitySecurityDefaultsEnforcementPolicy: expected a boolean isEnabled")
     # Security defaults are positive evidence on their own: a tenant without Entra ID P1 may not
-    # be able to list Conditional Access policies, and must not get ERROR for that.
+    # be able to list Conditional Access policies, and must not get ERROR for that. They are
+    # weaker evidence than a policy, and the finding says why:
+    # https://learn.microsoft.com/entra/fundamentals/security-defaults
     if defaults["isEnabled"] and params.get("security_defaults_satisfy", True):
         yield Outcome(
             Status.PASS,
             "identitySecurityDefaultsEnforcementPolicy.isEnabled",
             True,
             expected,
-            f"security defaults are enabled, which enforce {what}",
+            f"security defaults are enabled, which enforce {what}; this is weaker evidence than "
+            "a Conditional Access policy: security defaults challenge users other than "
+            "administrators only when Entra ID judges a sign-in risky, cannot require an "
+            "authentication strength, and their per-user behaviour cannot be audited",
         )
         return
     observed = []
@@ -363,10 +418,13 @@ def _conditional_access(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
         problems = _ca_policy_problems(policy, params)
         name = str(policy.get("displayName") or policy.get("id"))
         if not problems:
-            exclusions = _ca_exclusions(policy["conditions"])
+            exclusions = _ca_exclusions(policy["conditions"], "conditions")
             note = (
                 "; exclusions: "
-                + "; ".join(f"{k} {', '.join(v)}" for k, v in sorted(exclusions.items()))
+                + "; ".join(
+                    f"{'declared break-glass ' if k == 'users' else ''}{k} {', '.join(v)}"
+                    for k, v in sorted(exclusions.items())
+                )
                 if exclusions
                 else "; no exclusions"
             )
@@ -568,17 +626,27 @@ def _parse_time(value: Any, path: str, now: datetime) -> datetime | None:
     return parsed
 
 
-def _last_sign_in(activity: Mapping[str, Any], at: str, now: datetime) -> datetime | None:
-    times = [
-        _parse_time(activity.get(key), f"{at}.{key}", now)
+def _last_successful_sign_in(
+    activity: Mapping[str, Any], at: str, now: datetime
+) -> datetime | None:
+    """The last successful sign-in, or None when none is recorded.
+
+    Only `lastSuccessfulSignInDateTime` is evidence of use: `lastSignInDateTime` and
+    `lastNonInteractiveSignInDateTime` also record failed attempts (a password spray against a
+    forgotten admin account would make it look active). Microsoft records the successful time
+    only since 1 December 2023 and does not backfill it, so null or absent means no successful
+    sign-in since then, which is never "recent":
+    https://learn.microsoft.com/graph/api/resources/signinactivity
+    """
+    times = {
+        key: _parse_time(activity.get(key), f"{at}.{key}", now)
         for key in (
             "lastSignInDateTime",
             "lastNonInteractiveSignInDateTime",
             "lastSuccessfulSignInDateTime",
         )
-    ]
-    known = [t for t in times if t is not None]
-    return max(known) if known else None
+    }  # every time is read, so that a malformed or future one is an ERROR, never ignored
+    return times["lastSuccessfulSignInDateTime"]
 
 
 def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -587,7 +655,7 @@ def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> I
     users = _by_id(ctx.graph_values(USERS), "users")
     max_days = int(params.get("max_days", 90))
     cutoff = ctx.now - timedelta(days=max_days)
-    expected = f"a sign-in within the last {max_days} days"
+    expected = f"a successful sign-in within the last {max_days} days"
     for key, holder in sorted(holders.items()):
         if holder.kind == "servicePrincipal":
             continue
@@ -624,7 +692,7 @@ def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> I
             # null when the user never signed in (then every time inside is null as well):
             # https://learn.microsoft.com/graph/api/resources/signinactivity
             activity = optional_obj(user, "signInActivity", at=f"users[{label}]") or {}
-            last = _last_sign_in(activity, f"users[{label}].signInActivity", ctx.now)
+            last = _last_successful_sign_in(activity, f"users[{label}].signInActivity", ctx.now)
         except ShapeError as error:
             yield _holder_outcome(
                 ctx,
@@ -639,14 +707,27 @@ def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> I
             continue
         shown = last.isoformat() if last else None
         if last is None:
-            message = f"{label} holds {roles} and has no recorded sign-in"
+            message = (
+                f"{label} holds {roles} and has no recorded successful sign-in "
+                "(lastSuccessfulSignInDateTime is empty: none since December 2023, when Entra ID "
+                "started recording it; failed attempts do not count)"
+            )
         elif last < cutoff:
-            message = f"{label} holds {roles}; last sign-in {shown} is over {max_days} days ago"
+            message = (
+                f"{label} holds {roles}; last successful sign-in {shown} is over {max_days} "
+                "days ago"
+            )
         else:
-            message = f"{label} ({roles}) last signed in {shown}"
+            message = f"{label} ({roles}) last signed in successfully {shown}"
         ok = last is not None and last >= cutoff
         yield _holder_outcome(
-            ctx, holder, passed(ok), "signInActivity.lastSignInDateTime", shown, expected, message
+            ctx,
+            holder,
+            passed(ok),
+            "signInActivity.lastSuccessfulSignInDateTime",
+            shown,
+            expected,
+            message,
         )
 
 
@@ -932,9 +1013,16 @@ SPECS: tuple[EvaluatorSpec, ...] = (
                 (bool,), required=False, doc="whether security defaults pass"
             ),
             "describe": Param((str,), required=False, doc="what is enforced, for messages"),
+            "break_glass_accounts": Param(
+                (list,),
+                required=False,
+                doc="object ids of the emergency-access users a policy may exclude; empty "
+                "(default): any exclusion makes a policy partial",
+            ),
         },
         TENANT_ONLY,
-        "PASS when security defaults are on or an enabled CA policy for All users enforces it.",
+        "PASS when security defaults are on (noted as weaker evidence) or an enabled CA policy for "
+        "All users enforces it with no exclusion other than the declared break-glass accounts.",
     ),
     EvaluatorSpec(
         "privileged_users_mfa_registered",

@@ -291,13 +291,15 @@ def _tenant_body(
     assignments: list[dict[str, Any]],
     registrations: list[dict[str, Any]] | None = None,
     users: list[dict[str, Any]] | None = None,
+    definitions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     graph: dict[str, Any] = {ROLES: {"value": roles}}
     if registrations is not None:
         graph[REG] = {"value": registrations}
     if users is not None:
         graph[USERS] = {"value": users}
-    return {"graph": graph, "scopes": {SUB: {ASSIGNMENTS: {"value": assignments}}}}
+    docs = {ASSIGNMENTS: {"value": assignments}, DEFINITIONS: {"value": definitions or []}}
+    return {"graph": graph, "scopes": {SUB: docs}}
 
 
 def test_ids_compare_case_insensitively_across_rbac_graph_and_reports() -> None:
@@ -400,8 +402,11 @@ def _two_subscription_snapshot(extra_gap: bool) -> Snapshot:
         ),
         resources=(),
         details={
-            SUB: {ASSIGNMENTS: {"value": [_assignment("ra1", OWNER, "u-1")]}},
-            subscription_scope(other): {ASSIGNMENTS: {"value": []}},
+            SUB: {
+                ASSIGNMENTS: {"value": [_assignment("ra1", OWNER, "u-1")]},
+                DEFINITIONS: {"value": []},
+            },
+            subscription_scope(other): {ASSIGNMENTS: {"value": []}, DEFINITIONS: {"value": []}},
         },
         graph={
             ROLES: {"value": []},
@@ -495,9 +500,12 @@ def test_global_admin_role_absent_from_directory_roles_is_error() -> None:
 
 
 def _rbac_body(
-    assignments: list[dict[str, Any]], users: list[dict[str, Any]] | None = None
+    assignments: list[dict[str, Any]],
+    users: list[dict[str, Any]] | None = None,
+    definitions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"details": {ASSIGNMENTS: {"value": assignments}}}
+    details = {ASSIGNMENTS: {"value": assignments}, DEFINITIONS: {"value": definitions or []}}
+    body: dict[str, Any] = {"details": details}
     if users is not None:
         body["graph"] = {USERS: {"value": users}}
     return body

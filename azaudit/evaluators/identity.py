@@ -8,9 +8,11 @@ assumed safe: group membership is not collected, so such a holder is reported MA
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from azaudit.evaluators.access import (
@@ -54,6 +56,142 @@ GROUP_TYPE = "Microsoft.Entra/groups"
 SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
 
 SCOPE_CHOICES = ("subscription_or_above", "any")
+
+# -- what "privileged" means in Azure RBAC (one definition for every check) ----------------------
+
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+
+ACCESS_ADMINISTRATOR_ROLES: Mapping[str, str] = {
+    USER_ACCESS_ADMINISTRATOR: "User Access Administrator",
+    RBAC_ADMINISTRATOR: "Role Based Access Control Administrator",
+}
+"""Built-in roles (besides Owner) whose holders can grant anyone any role, themselves included."""
+
+PRIVILEGED_ROLES: Mapping[str, str] = {
+    OWNER: "Owner",
+    CONTRIBUTOR: "Contributor",
+    **ACCESS_ADMINISTRATOR_ROLES,
+}
+"""Built-in roles that can change every resource or grant access to it."""
+
+ROLE_SETS = {"privileged": PRIVILEGED_ROLES, "access_administrators": ACCESS_ADMINISTRATOR_ROLES}
+"""What a check's `roles`/`azure_roles` may name instead of a role map: the built-in roles of the
+set, plus every custom role of the subscription that manages access (`manages_access`)."""
+
+ACCESS_ACTIONS = (
+    "Microsoft.Authorization/roleAssignments/write",
+    "Microsoft.Authorization/roleDefinitions/write",
+)
+"""Holding either is holding every role: assign yourself Owner, or rewrite your own role."""
+
+
+def _action_pattern(pattern: str) -> re.Pattern[str]:
+    """An RBAC action with wildcards (`*` matches any run of characters), case-insensitive:
+    https://learn.microsoft.com/azure/role-based-access-control/role-definitions#actions"""
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.IGNORECASE)
+
+
+def manages_access(permissions: list[Any], *, at: str) -> list[str]:
+    """The access-management actions (`ACCESS_ACTIONS`) a role definition grants (empty: none).
+
+    An action counts when some `actions` entry of a permission block matches it (`*`,
+    `Microsoft.Authorization/*`, `*/write`, ...) and no `notActions` entry of the same block
+    removes it. `notActions` is optional (absent: nothing removed):
+    https://learn.microsoft.com/rest/api/authorization/role-definitions/get#permission
+    """
+    granted: list[str] = []
+    for i, block in enumerate(permissions):
+        where = f"{at}[{i}]"
+        actions = strings(require_list(block, "actions", at=where), at=f"{where}.actions")
+        removed = strings(optional_list(block, "notActions", at=where), at=f"{where}.notActions")
+        for wanted in ACCESS_ACTIONS:
+            if wanted in granted:
+                continue
+            if any(_action_pattern(a).fullmatch(wanted) for a in actions) and not any(
+                _action_pattern(n).fullmatch(wanted) for n in removed
+            ):
+                granted.append(wanted)
+    return granted
+
+
+def _custom_definition(definition: Any, index: int) -> tuple[str, Mapping[str, Any]] | None:
+    """`(id, properties)` of a custom role definition; None for a built-in role.
+
+    `type` is always sent (BuiltInRole or CustomRole). A definition of any other type that grants
+    `*` or manages access raises, because it could be a custom role; one that grants neither
+    cannot change a verdict (Microsoft's own examples use the placeholder `roletype`).
+    """
+    at = f"roleDefinitions[{index}]"
+    rid = require_str(definition, "id", at=at)
+    props = require_obj(definition, "properties", at=at)
+    role_type = require_str(props, "type", at=f"{at}.properties")
+    if role_type.lower() == "builtinrole":
+        return None
+    if role_type.lower() != "customrole":
+        permissions = require_list(props, "permissions", at=f"{at}.properties")
+        wildcard = any(
+            "*" in strings(require_list(p, "actions", at=f"{at}.permissions[{i}]"), at=at)
+            for i, p in enumerate(permissions)
+        )
+        if wildcard or manages_access(permissions, at=f"{at}.properties.permissions"):
+            raise ShapeError(f"{at}.properties.type", "BuiltInRole or CustomRole", repr(role_type))
+        return None
+    return rid, props
+
+
+def privileged_custom_roles(definitions: list[Any]) -> dict[str, str]:
+    """`{guid: name}` of the custom roles that manage access (see `manages_access`)."""
+    found: dict[str, str] = {}
+    for index, definition in enumerate(definitions):
+        custom = _custom_definition(definition, index)
+        if custom is None:
+            continue
+        rid, props = custom
+        at = f"roleDefinitions[{index}].properties"
+        if manages_access(require_list(props, "permissions", at=at), at=f"{at}.permissions"):
+            name = optional_str(props, "roleName", None, at=at) or rid
+            found[role_guid(rid)] = f"{name} (custom role that manages access)"
+    return found
+
+
+def judged_roles(
+    params: Mapping[str, Any], key: str, definitions: Callable[[], JSON]
+) -> tuple[dict[str, str], MissingData | None]:
+    """The `{guid: name}` roles a check judges, from its `key` parameter.
+
+    A map names the roles exactly. A set name (`ROLE_SETS`) means its built-in roles plus the
+    subscription's custom roles that manage access, read from `definitions` (a
+    `roleDefinitions` list document; called only for set names). When that document is missing,
+    the built-in roles are still judged (what they prove stands) and the `MissingData` is
+    returned, so that the caller reports the unknown custom roles as ERROR instead of passing.
+    """
+    value = params.get(key, {})
+    if not isinstance(value, str):
+        return _role_names(params, key), None
+    if value not in ROLE_SETS:
+        raise ValueError(f"{key} must be a role map or one of {', '.join(ROLE_SETS)}")
+    try:
+        custom = privileged_custom_roles(list_values(definitions(), ROLE_DEFINITIONS))
+    except MissingData as missing:
+        return dict(ROLE_SETS[value]), missing
+    return {**ROLE_SETS[value], **custom}, None
+
+
+def _custom_roles_unknown(missing: MissingData, resource_id: str | None = None) -> Outcome:
+    """ERROR for the custom roles that could not be identified (definitions not collected)."""
+    return Outcome(
+        Status.ERROR,
+        ROLE_DEFINITIONS,
+        None,
+        "role definitions collected, to find custom roles that manage access",
+        f"cannot tell which custom roles manage access in {missing.scope}: {missing.reason}; "
+        "holders of custom roles are not judged",
+        resource_id=resource_id,
+        resource_type=SUBSCRIPTION_TYPE if resource_id else None,
+    )
 
 
 # -- shared helpers ------------------------------------------------------------------------------
@@ -472,7 +610,6 @@ def _privileged_holders(
     holders: dict[str, _Holder] = {}
     errors: list[Outcome] = []
     directory_roles = _role_names(params, "directory_roles")
-    azure_roles = _role_names(params, "azure_roles")
 
     def add(object_id: str, kind: str, label: str, role: str) -> None:
         holder = holders.setdefault(object_id.lower(), _Holder(object_id, kind, label))
@@ -510,6 +647,11 @@ def _privileged_holders(
                 )
             )
             continue
+        azure_roles, unknown = judged_roles(
+            params, "azure_roles", partial(ctx.detail, scope, ROLE_DEFINITIONS)
+        )
+        if unknown is not None:
+            errors.append(_custom_roles_unknown(unknown, scope))
         for _, props, role_name in _matching_assignments(
             assignments, azure_roles, sub_id, "subscription_or_above"
         ):
@@ -797,7 +939,7 @@ def _role_assignments_principal_state(
     condition = str(params["condition"])
     if condition not in _PRINCIPAL_CONDITIONS:
         raise ValueError(f"condition must be one of {', '.join(_PRINCIPAL_CONDITIONS)}")
-    roles = _role_names(params, "roles")
+    roles, unknown = judged_roles(params, "roles", lambda: ctx.subscription_doc(ROLE_DEFINITIONS))
     sub_id = str(ctx.subscription_id)
     assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
     users = _by_id(ctx.graph_values(USERS), "users")
@@ -864,6 +1006,8 @@ def _role_assignments_principal_state(
             resource_type=ASSIGNMENT_TYPE,
             resource_name=f"{label} ({rid.rstrip('/').rsplit('/', 1)[-1]})",
         )
+    if unknown is not None:
+        yield _custom_roles_unknown(unknown)
 
 
 def _role_holder_count(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -900,7 +1044,7 @@ def _role_holder_count(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[
 
 
 def _role_assignments_absent(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
-    roles = _role_names(params, "roles")
+    roles, unknown = judged_roles(params, "roles", lambda: ctx.subscription_doc(ROLE_DEFINITIONS))
     allowed = {str(p).lower() for p in params.get("allowed_principals", [])}
     sub_id = str(ctx.subscription_id)
     assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
@@ -925,7 +1069,9 @@ def _role_assignments_absent(ctx: EvalContext, params: Mapping[str, Any]) -> Ite
             resource_id=str(assignment["id"]),
             resource_type=ASSIGNMENT_TYPE,
         )
-    if not found:
+    if unknown is not None:
+        yield _custom_roles_unknown(unknown)
+    elif not found:
         yield Outcome(
             Status.PASS,
             "roleAssignments",
@@ -939,14 +1085,18 @@ def _custom_roles_wildcard(ctx: EvalContext, params: Mapping[str, Any]) -> Itera
     sub_id = str(ctx.subscription_id)
     definitions = list_values(ctx.subscription_doc(ROLE_DEFINITIONS), ROLE_DEFINITIONS)
     wildcard = str(params.get("action", "*"))
-    expected = f"no custom role with action {wildcard!r} assignable at subscription scope or above"
+    expected = (
+        f"no custom role with action {wildcard!r} or the right to manage access "
+        f"({', '.join(ACCESS_ACTIONS)}) assignable at subscription scope or above"
+    )
     custom: list[str] = []
     offenders = 0
     for index, definition in enumerate(definitions):
-        at = f"roleDefinitions[{index}]"
-        require_str(definition, "id", at=at)
-        props = require_obj(definition, "properties", at=at)
-        at += ".properties"
+        found = _custom_definition(definition, index)
+        if found is None:
+            continue
+        rid, props = found
+        at = f"roleDefinitions[{index}].properties"
         permissions = require_list(props, "permissions", at=at)
         actions = {
             action
@@ -956,45 +1106,47 @@ def _custom_roles_wildcard(ctx: EvalContext, params: Mapping[str, Any]) -> Itera
                 at=f"{at}.permissions[{i}].actions",
             )
         }
-        role_type = require_str(props, "type", at=at)
-        if role_type.lower() == "builtinrole":
-            continue
-        if role_type.lower() != "customrole":
-            if wildcard in actions:
-                raise ValueError(
-                    f"role definition {definition.get('id')!r} has unknown type {role_type!r}"
-                )
-            continue
-        name = str(props.get("roleName") or definition.get("name"))
+        access = manages_access(permissions, at=f"{at}.permissions")
+        name = str(optional_str(props, "roleName", None, at=at) or definition.get("name"))
         custom.append(name)
         scopes = strings(
             require_list(props, "assignableScopes", at=at), at=f"{at}.assignableScopes"
         )
         broad = [s for s in scopes if at_or_above_subscription(s, sub_id)]
-        if wildcard in actions and broad:
-            offenders += 1
-            yield Outcome(
-                Status.FAIL,
-                "permissions[].actions",
-                sorted(actions),
-                expected,
-                f"custom role {name!r} grants {wildcard!r} (owner-equivalent) and is assignable at "
-                f"{', '.join(broad)}",
-                resource_id=str(definition["id"]),
-                resource_type=DEFINITION_TYPE,
-            )
+        if not broad or (wildcard not in actions and not access):
+            continue
+        offenders += 1
+        grants = (
+            f"grants {wildcard!r} (owner-equivalent)"
+            if wildcard in actions
+            else f"grants {', '.join(access)} (it can give anyone, itself included, any role)"
+        )
+        yield Outcome(
+            Status.FAIL,
+            "permissions[].actions",
+            sorted(actions),
+            expected,
+            f"custom role {name!r} {grants} and is assignable at {', '.join(broad)}",
+            resource_id=rid,
+            resource_type=DEFINITION_TYPE,
+        )
     if offenders == 0:
         yield Outcome(
             Status.PASS,
             "permissions[].actions",
             sorted(custom),
             expected,
-            f"{len(custom)} custom role(s); none grants {wildcard!r} at subscription scope "
-            "or above",
+            f"{len(custom)} custom role(s); none grants {wildcard!r} or the right to manage access "
+            "at subscription scope or above",
         )
 
 
 _ROLE_MAP = Param((dict,), doc="{role definition GUID: display name}")
+_ROLE_SET = Param(
+    (dict, str),
+    doc="{role definition GUID: display name}, or privileged / access_administrators: the shared "
+    "definition (built-in roles plus the subscription's custom roles that manage access)",
+)
 _DIRECTORY_MAP = Param((dict,), doc="{directory role template id: display name}")
 
 SPECS: tuple[EvaluatorSpec, ...] = (
@@ -1027,7 +1179,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
     EvaluatorSpec(
         "privileged_users_mfa_registered",
         _privileged_mfa,
-        {"directory_roles": _DIRECTORY_MAP, "azure_roles": _ROLE_MAP},
+        {"directory_roles": _DIRECTORY_MAP, "azure_roles": _ROLE_SET},
         TENANT_ONLY,
         "One finding per privileged user: PASS when registered for MFA; groups are MANUAL.",
     ),
@@ -1036,7 +1188,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         _privileged_recent_sign_in,
         {
             "directory_roles": _DIRECTORY_MAP,
-            "azure_roles": _ROLE_MAP,
+            "azure_roles": _ROLE_SET,
             "max_days": Param((int,), required=False),
         },
         TENANT_ONLY,
@@ -1053,7 +1205,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         "role_assignments_principal_state",
         _role_assignments_principal_state,
         {
-            "roles": _ROLE_MAP,
+            "roles": _ROLE_SET,
             "condition": Param(
                 (str,), doc="guest or disabled: the state that must not hold a role"
             ),
@@ -1073,7 +1225,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         "role_assignments_absent",
         _role_assignments_absent,
         {
-            "roles": _ROLE_MAP,
+            "roles": _ROLE_SET,
             "allowed_principals": Param((list,), required=False, doc="break-glass principal ids"),
             "scopes": Param((str,), required=False),
         },

@@ -10,7 +10,14 @@ from azaudit.casebook import CASE_SUBSCRIPTION, CASE_TENANT, case_config, run_ca
 from azaudit.catalogue import Case
 from azaudit.engine import evaluate_check
 from azaudit.evaluators import get_evaluator
-from azaudit.evaluators.identity import at_or_above_subscription, role_guid
+from azaudit.evaluators.access import ShapeError
+from azaudit.evaluators.identity import (
+    ACCESS_ADMINISTRATOR_ROLES,
+    PRIVILEGED_ROLES,
+    at_or_above_subscription,
+    manages_access,
+    role_guid,
+)
 from azaudit.models import CollectionGap, Finding, Status, TargetKind
 from azaudit.snapshot import Snapshot, subscription_scope
 from tests.evaluator_support import CATALOGUE, builtin_check, run_check, statuses
@@ -624,3 +631,169 @@ def test_identity_checks_target_the_scope_their_data_lives_at() -> None:
     assert kinds["idn_mfa_privileged"] is TargetKind.TENANT
     assert kinds["idn_owner_count"] is TargetKind.SUBSCRIPTION
     assert kinds["idn_storage_shared_key_off"] is TargetKind.RESOURCE
+
+
+# -- one definition of a privileged Azure role -------------------------------------------------
+
+RBAC_ADMIN = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+
+
+def _custom_role(
+    name: str,
+    actions: list[str],
+    not_actions: list[str] | None = None,
+    scopes: list[str] | None = None,
+) -> dict[str, Any]:
+    """A custom role definition as ARM lists it (2022-04-01)."""
+    return {
+        "id": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{name}",
+        "name": name,
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "properties": {
+            "roleName": f"Contoso {name}",
+            "type": "CustomRole",
+            "description": "",
+            "assignableScopes": scopes or [SUB],
+            "permissions": [
+                {
+                    "actions": actions,
+                    "notActions": not_actions or [],
+                    "dataActions": [],
+                    "notDataActions": [],
+                }
+            ],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("actions", "not_actions", "grants"),
+    [
+        (["*"], [], True),
+        (["Microsoft.Authorization/*"], [], True),
+        (["*/write"], [], True),
+        (["Microsoft.Authorization/*/write"], [], True),
+        (["microsoft.authorization/roleassignments/WRITE"], [], True),
+        (["Microsoft.Authorization/roleDefinitions/write"], [], True),
+        (["*"], ["Microsoft.Authorization/*/Write", "Microsoft.Authorization/*/Delete"], False),
+        (["Microsoft.Authorization/*"], ["Microsoft.Authorization/role*/write"], False),
+        (["*/read", "Microsoft.Authorization/*/read"], [], False),
+        (["Microsoft.Authorization/roleAssignments/delete"], [], False),
+        (["Microsoft.Compute/*"], [], False),
+    ],
+)
+def test_a_role_manages_access_when_it_can_write_role_assignments_or_definitions(
+    actions: list[str], not_actions: list[str], grants: bool
+) -> None:
+    permissions = [{"actions": actions, "notActions": not_actions}]
+    assert bool(manages_access(permissions, at="p")) is grants
+
+
+def test_an_unreadable_not_actions_list_is_an_error_not_nothing_removed() -> None:
+    with pytest.raises(ShapeError):
+        manages_access([{"actions": ["*"], "notActions": "Microsoft.Authorization/*"}], at="p")
+
+
+def test_rbac_administrator_held_by_a_guest_fails() -> None:
+    body = _rbac_body(
+        [_assignment("ra1", RBAC_ADMIN, "g-1")],
+        [{"id": "g-1", "userType": "Guest", "accountEnabled": True}],
+    )
+    (finding,) = run_check(builtin_check("idn_guest_privileged"), body)
+    assert finding.status is Status.FAIL
+    assert "Role Based Access Control Administrator" in finding.message
+
+
+def test_custom_role_that_manages_access_held_by_a_disabled_user_fails() -> None:
+    role = _custom_role("access-helpers", ["Microsoft.Authorization/*"])
+    body = _rbac_body(
+        [_assignment("ra1", "access-helpers", "u-1")],
+        [{"id": "u-1", "userType": "Member", "accountEnabled": False}],
+        definitions=[role],
+    )
+    (finding,) = run_check(builtin_check("idn_disabled_privileged"), body)
+    assert finding.status is Status.FAIL
+    assert "Contoso access-helpers" in finding.message
+
+
+def test_contributor_like_custom_role_is_not_an_access_administrator() -> None:
+    role = _custom_role("builder", ["*"], ["Microsoft.Authorization/*/Write"])
+    body = _rbac_body([_assignment("ra1", "builder", "u-1")], definitions=[role])
+    (finding,) = run_check(builtin_check("idn_uaa_restricted"), body)
+    assert finding.status is Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("role", "definitions"),
+    [
+        (RBAC_ADMIN, []),
+        ("delegates", [_custom_role("delegates", ["Microsoft.Authorization/roleAssignments/*"])]),
+    ],
+)
+def test_access_administrators_are_standing_access_assignments(
+    role: str, definitions: list[dict[str, Any]]
+) -> None:
+    body = _rbac_body([_assignment("ra1", role, "u-1")], definitions=definitions)
+    (finding,) = run_check(builtin_check("idn_uaa_restricted"), body)
+    assert finding.status is Status.FAIL
+
+
+def test_privileged_user_checks_count_custom_access_roles() -> None:
+    role = _custom_role("delegates", ["Microsoft.Authorization/roleAssignments/write"])
+    body = _tenant_body(
+        [],
+        [_assignment("ra1", "delegates", "u-1")],
+        registrations=[{"id": "u-1", "isMfaRegistered": False}],
+        definitions=[role],
+    )
+    (finding,) = run_check(builtin_check("idn_mfa_privileged"), body)
+    assert finding.status is Status.FAIL
+    assert "Contoso delegates" in finding.message
+
+
+def test_missing_role_definitions_still_fail_built_in_holders_and_error_the_rest() -> None:
+    body = _tenant_body(
+        [],
+        [_assignment("ra1", RBAC_ADMIN, "u-1")],
+        registrations=[{"id": "u-1", "isMfaRegistered": False}],
+    )
+    del body["scopes"][SUB][DEFINITIONS]
+    findings = run_check(builtin_check("idn_mfa_privileged"), body)
+    assert sorted(f.status.value for f in findings) == ["ERROR", "FAIL"]
+    rbac = _rbac_body([])
+    del rbac["details"][DEFINITIONS]
+    (finding,) = run_check(builtin_check("idn_uaa_restricted"), rbac)
+    assert finding.status is Status.ERROR  # no "no access administrator" PASS on half the roles
+
+
+def test_custom_role_that_manages_access_is_owner_like() -> None:
+    body = {
+        "details": {
+            DEFINITIONS: {
+                "value": [
+                    _custom_role("delegates", ["Microsoft.Authorization/roleAssignments/write"]),
+                    _custom_role("auditors", ["Microsoft.Authorization/*/read"]),
+                ]
+            }
+        }
+    }
+    (finding,) = run_check(builtin_check("idn_custom_owner_role"), body)
+    assert finding.status is Status.FAIL
+    assert "Contoso delegates" in finding.message and "roleAssignments/write" in finding.message
+
+
+def test_one_shared_privileged_role_set_serves_every_check() -> None:
+    checks = [c for c in CATALOGUE.checks if c.id.startswith("idn_")]
+    named = {
+        c.id: c.rule.params.get("roles", c.rule.params.get("azure_roles"))
+        for c in checks
+        if c.id
+        in {
+            "idn_mfa_privileged",
+            "idn_stale_privileged",
+            "idn_guest_privileged",
+            "idn_disabled_privileged",
+        }
+    }
+    assert set(named.values()) == {"privileged"}
+    assert RBAC_ADMIN in PRIVILEGED_ROLES and RBAC_ADMIN in ACCESS_ADMINISTRATOR_ROLES

@@ -58,8 +58,13 @@ def _policy(**overrides: Any) -> dict[str, Any]:
         "state": "enabled",
         "conditions": {
             "clientAppTypes": ["all"],
-            "applications": {"includeApplications": ["All"]},
-            "users": {"includeUsers": ["All"]},
+            "applications": {"includeApplications": ["All"], "excludeApplications": []},
+            "users": {
+                "includeUsers": ["All"],
+                "excludeUsers": [],
+                "excludeGroups": [],
+                "excludeRoles": [],
+            },
         },
         "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
     }
@@ -186,9 +191,24 @@ def test_a_device_filter_in_exclude_mode_is_partial_and_an_unknown_mode_is_an_er
     assert finding.status is Status.ERROR
 
 
-def test_an_unreadable_exclusion_list_is_an_error_not_nothing_excluded() -> None:
+@pytest.mark.parametrize(
+    ("place", "key", "value"),
+    [
+        ("users", "excludeGroups", "grp-vendors"),
+        ("users", "excludeUsers", None),
+        ("applications", "excludeApplications", None),
+    ],
+)
+def test_an_unreadable_exclusion_list_is_an_error_not_nothing_excluded(
+    place: str, key: str, value: Any
+) -> None:
     policy = _policy()
-    policy["conditions"]["users"]["excludeGroups"] = "grp-vendors"
+    if value is None:
+        del policy["conditions"][place][
+            key
+        ]  # Graph always sends it, empty when nothing is excluded
+    else:
+        policy["conditions"][place][key] = value
     (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(policy))
     assert finding.status is Status.ERROR
 
@@ -225,8 +245,8 @@ def test_security_defaults_pass_but_say_they_are_weaker_evidence() -> None:
 @pytest.mark.parametrize(
     ("conditions", "reason"),
     [
-        ({"platforms": {"includePlatforms": ["android"]}}, "platforms"),
-        ({"locations": {"includeLocations": ["office-ip"]}}, "locations"),
+        ({"platforms": {"includePlatforms": ["android"], "excludePlatforms": []}}, "platforms"),
+        ({"locations": {"includeLocations": ["office-ip"], "excludeLocations": []}}, "locations"),
         ({"signInRiskLevels": ["high"]}, "signInRiskLevels"),
         ({"clientAppTypes": ["browser"]}, "client app types"),
         ({"devices": {"deviceFilter": {"mode": "include", "rule": "x"}}}, "devices"),

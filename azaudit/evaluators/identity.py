@@ -395,21 +395,26 @@ def _ca_conditions_problems(conditions: Mapping[str, Any]) -> list[str]:
 def _ca_exclusions(conditions: Mapping[str, Any], at: str) -> dict[str, list[str]]:
     """Everything a policy's conditions exclude, by kind (an empty dict: nothing).
 
-    Every `exclude*` list is documented as optional (absent or null excludes nothing), but one of
-    the wrong type raises: an unread exclusion could be the one that exempts everybody.
+    Graph always sends the exclusion lists of `users` and `applications`, and of `locations` and
+    `platforms` when those conditions are set (empty when nothing is excluded), so an absent list
+    raises: an exclusion that was not read could be the one that exempts everybody.
     https://learn.microsoft.com/graph/api/resources/conditionalaccessusers
     https://learn.microsoft.com/graph/api/resources/conditionalaccessconditionset
     """
     found: dict[str, list[str]] = {}
-    for label, path in (
+    sources: list[tuple[str, str]] = [
         ("users", "users.excludeUsers"),
         ("groups", "users.excludeGroups"),
         ("roles", "users.excludeRoles"),
         ("applications", "applications.excludeApplications"),
-        ("locations", "locations.excludeLocations"),
-        ("platforms", "platforms.excludePlatforms"),
-    ):
-        values = strings(optional_list(conditions, path, at=at), at=f"{at}.{path}")
+    ]
+    # locations and platforms are null when the condition is not configured
+    if optional_obj(conditions, "locations", at=at) is not None:
+        sources.append(("locations", "locations.excludeLocations"))
+    if optional_obj(conditions, "platforms", at=at) is not None:
+        sources.append(("platforms", "platforms.excludePlatforms"))
+    for label, path in sources:
+        values = strings(require_list(conditions, path, at=at), at=f"{at}.{path}")
         if values:
             found[label] = values
     guests = optional_obj(conditions, "users.excludeGuestsOrExternalUsers", at=at)
@@ -493,9 +498,9 @@ def _ca_policy_problems(policy: Mapping[str, Any], params: Mapping[str, Any]) ->
     included = _lower_set(
         require_list(apps, "includeApplications", at=f"{at}.conditions.applications")
     )
-    # Absent means nothing excluded:
-    # https://learn.microsoft.com/graph/api/resources/conditionalaccessapplications
-    excluded = _lower_set(optional_list(apps, "excludeApplications", at=f"{at}.conditions"))
+    excluded = _lower_set(
+        require_list(apps, "excludeApplications", at=f"{at}.conditions.applications")
+    )
     wanted_apps = [str(a).lower() for a in params.get("applications", ["All"])]
     covered = [a for a in wanted_apps if ("all" in included or a in included) and a not in excluded]
     if not covered:

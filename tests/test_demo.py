@@ -34,8 +34,10 @@ TENANT_CHECKS = [c for c in CATALOGUE.checks if c.meta.target is TargetKind.TENA
 TENANT_STORY: dict[str, Status] = {
     # Tenant-level checks give one verdict for the whole tenant (or one per privileged user), so
     # the demo picks the instructive outcome: a status the check must report.
-    "idn_mfa_all_users": Status.PASS,  # NW-CA001 requires MFA for all users
-    "idn_mfa_azure_management": Status.PASS,  # NW-CA002 targets Azure management
+    # NW-CA001/NW-CA002 require MFA but exclude two accounts that the shipped checks do not
+    # declare as break-glass (break_glass_accounts is empty): the policies are partial.
+    "idn_mfa_all_users": Status.FAIL,
+    "idn_mfa_azure_management": Status.FAIL,
     "idn_legacy_auth_blocked": Status.FAIL,  # NW-CA003 is report-only
     "idn_global_admin_count": Status.FAIL,  # five Global Administrators
     "idn_mfa_privileged": Status.FAIL,  # Raj Patel has no MFA method registered

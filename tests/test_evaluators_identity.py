@@ -10,7 +10,14 @@ from azaudit.casebook import CASE_SUBSCRIPTION, CASE_TENANT, case_config, run_ca
 from azaudit.catalogue import Case
 from azaudit.engine import evaluate_check
 from azaudit.evaluators import get_evaluator
-from azaudit.evaluators.identity import at_or_above_subscription, role_guid
+from azaudit.evaluators.access import ShapeError
+from azaudit.evaluators.identity import (
+    ACCESS_ADMINISTRATOR_ROLES,
+    PRIVILEGED_ROLES,
+    at_or_above_subscription,
+    manages_access,
+    role_guid,
+)
 from azaudit.models import CollectionGap, Finding, Status, TargetKind
 from azaudit.snapshot import Snapshot, subscription_scope
 from tests.evaluator_support import CATALOGUE, builtin_check, run_check, statuses
@@ -51,8 +58,13 @@ def _policy(**overrides: Any) -> dict[str, Any]:
         "state": "enabled",
         "conditions": {
             "clientAppTypes": ["all"],
-            "applications": {"includeApplications": ["All"]},
-            "users": {"includeUsers": ["All"]},
+            "applications": {"includeApplications": ["All"], "excludeApplications": []},
+            "users": {
+                "includeUsers": ["All"],
+                "excludeUsers": [],
+                "excludeGroups": [],
+                "excludeRoles": [],
+            },
         },
         "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
     }
@@ -120,22 +132,121 @@ def test_report_only_policy_does_not_count_even_next_to_a_disabled_one() -> None
     assert "report-only" in finding.message
 
 
-def test_one_good_policy_among_bad_ones_passes_and_names_its_exclusions() -> None:
-    good = _policy(displayName="Good")
-    good["conditions"]["users"]["excludeUsers"] = ["breakglass-1"]
-    good["conditions"]["users"]["excludeGroups"] = ["grp-vendors"]
-    good["conditions"]["locations"] = {"includeLocations": ["All"], "excludeLocations": ["trusted"]}
-    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(_policy(state="disabled"), good))
-    assert finding.status is Status.PASS
-    for text in ("Good", "breakglass-1", "grp-vendors", "locations trusted"):
+def test_a_policy_with_exclusions_is_partial_and_names_them() -> None:
+    partial = _policy(displayName="Partial")
+    partial["conditions"]["users"]["excludeUsers"] = ["breakglass-1"]
+    partial["conditions"]["users"]["excludeGroups"] = ["grp-vendors"]
+    partial["conditions"]["locations"] = {
+        "includeLocations": ["All"],
+        "excludeLocations": ["trusted"],
+    }
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(partial))
+    assert finding.status is Status.FAIL
+    for text in ("Partial", "users breakglass-1", "groups grp-vendors", "locations trusted"):
         assert text in finding.message
+
+
+def test_declared_break_glass_accounts_are_the_only_accepted_exclusion() -> None:
+    good = _policy(displayName="Good")
+    good["conditions"]["users"]["excludeUsers"] = ["BreakGlass-1", "breakglass-2"]
+    declared = ["breakglass-1", "breakglass-2"]
+    check = builtin_check("idn_mfa_all_users")
+    (finding,) = run_check(
+        check, _ca(_policy(state="disabled"), good), break_glass_accounts=declared
+    )
+    assert finding.status is Status.PASS
+    assert "declared break-glass users BreakGlass-1, breakglass-2" in finding.message
+    good["conditions"]["users"]["excludeUsers"].append("svc-sync")
+    (finding,) = run_check(check, _ca(good), break_glass_accounts=declared)
+    assert finding.status is Status.FAIL
+    assert "users svc-sync" in finding.message and "breakglass-2" not in finding.message
+
+
+@pytest.mark.parametrize(
+    ("place", "key", "value", "reason"),
+    [
+        ("users", "excludeRoles", ["62e90394-69f5-4237-9190-012177145e10"], "roles"),
+        ("applications", "excludeApplications", ["00000003-0000-0ff1-ce00-000000000000"], "appl"),
+        ("users", "excludeGuestsOrExternalUsers", {"guestOrExternalUserTypes": "b2b"}, "guests"),
+    ],
+)
+def test_every_kind_of_exclusion_makes_a_policy_partial(
+    place: str, key: str, value: Any, reason: str
+) -> None:
+    policy = _policy()
+    policy["conditions"][place][key] = value
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(policy))
+    assert finding.status is Status.FAIL
+    assert f"excludes {reason}" in finding.message
+
+
+def test_a_device_filter_in_exclude_mode_is_partial_and_an_unknown_mode_is_an_error() -> None:
+    policy = _policy()
+    policy["conditions"]["devices"] = {"deviceFilter": {"mode": "exclude", "rule": "r"}}
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(policy))
+    assert finding.status is Status.FAIL
+    assert "devices matching a filter" in finding.message
+    policy["conditions"]["devices"] = {"deviceFilter": {"mode": "sometimes", "rule": "r"}}
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(policy))
+    assert finding.status is Status.ERROR
+
+
+@pytest.mark.parametrize(
+    ("place", "key", "value"),
+    [
+        ("users", "excludeGroups", "grp-vendors"),
+        ("users", "excludeUsers", None),
+        ("applications", "excludeApplications", None),
+    ],
+)
+def test_an_unreadable_exclusion_list_is_an_error_not_nothing_excluded(
+    place: str, key: str, value: Any
+) -> None:
+    policy = _policy()
+    if value is None:
+        del policy["conditions"][place][
+            key
+        ]  # Graph always sends it, empty when nothing is excluded
+    else:
+        policy["conditions"][place][key] = value
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(policy))
+    assert finding.status is Status.ERROR
+
+
+@pytest.mark.parametrize(
+    ("grant", "status"),
+    [
+        ({"operator": "OR", "builtInControls": [], "authenticationStrength": {"id": "s"}}, "PASS"),
+        (
+            {
+                "operator": "OR",
+                "builtInControls": ["compliantDevice"],
+                "authenticationStrength": {"id": "s"},
+            },
+            "FAIL",
+        ),
+        ({"operator": "OR", "builtInControls": ["mfa", "domainJoinedDevice"]}, "FAIL"),
+        ({"operator": "AND", "builtInControls": ["mfa", "domainJoinedDevice"]}, "PASS"),
+    ],
+)
+def test_authentication_strength_counts_and_an_or_with_a_device_does_not(
+    grant: dict[str, Any], status: str
+) -> None:
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(_policy(grantControls=grant)))
+    assert finding.status is Status(status)
+
+
+def test_security_defaults_pass_but_say_they_are_weaker_evidence() -> None:
+    (finding,) = run_check(builtin_check("idn_mfa_all_users"), _ca(defaults=True))
+    assert finding.status is Status.PASS
+    assert "weaker evidence than a Conditional Access policy" in finding.message
 
 
 @pytest.mark.parametrize(
     ("conditions", "reason"),
     [
-        ({"platforms": {"includePlatforms": ["android"]}}, "platforms"),
-        ({"locations": {"includeLocations": ["office-ip"]}}, "locations"),
+        ({"platforms": {"includePlatforms": ["android"], "excludePlatforms": []}}, "platforms"),
+        ({"locations": {"includeLocations": ["office-ip"], "excludeLocations": []}}, "locations"),
         ({"signInRiskLevels": ["high"]}, "signInRiskLevels"),
         ({"clientAppTypes": ["browser"]}, "client app types"),
         ({"devices": {"deviceFilter": {"mode": "include", "rule": "x"}}}, "devices"),
@@ -207,13 +318,15 @@ def _tenant_body(
     assignments: list[dict[str, Any]],
     registrations: list[dict[str, Any]] | None = None,
     users: list[dict[str, Any]] | None = None,
+    definitions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     graph: dict[str, Any] = {ROLES: {"value": roles}}
     if registrations is not None:
         graph[REG] = {"value": registrations}
     if users is not None:
         graph[USERS] = {"value": users}
-    return {"graph": graph, "scopes": {SUB: {ASSIGNMENTS: {"value": assignments}}}}
+    docs = {ASSIGNMENTS: {"value": assignments}, DEFINITIONS: {"value": definitions or []}}
+    return {"graph": graph, "scopes": {SUB: docs}}
 
 
 def test_ids_compare_case_insensitively_across_rbac_graph_and_reports() -> None:
@@ -316,8 +429,11 @@ def _two_subscription_snapshot(extra_gap: bool) -> Snapshot:
         ),
         resources=(),
         details={
-            SUB: {ASSIGNMENTS: {"value": [_assignment("ra1", OWNER, "u-1")]}},
-            subscription_scope(other): {ASSIGNMENTS: {"value": []}},
+            SUB: {
+                ASSIGNMENTS: {"value": [_assignment("ra1", OWNER, "u-1")]},
+                DEFINITIONS: {"value": []},
+            },
+            subscription_scope(other): {ASSIGNMENTS: {"value": []}, DEFINITIONS: {"value": []}},
         },
         graph={
             ROLES: {"value": []},
@@ -341,8 +457,23 @@ def test_one_unreadable_subscription_is_an_error_for_that_subscription_only() ->
 @pytest.mark.parametrize(
     ("activity", "status"),
     [
-        ({"lastSignInDateTime": "2025-10-17T12:00:01Z"}, Status.PASS),  # 89.99 days before CASE_NOW
-        ({"lastSignInDateTime": "2025-10-17T11:59:59Z"}, Status.FAIL),
+        ({"lastSuccessfulSignInDateTime": "2025-10-17T12:00:01Z"}, Status.PASS),  # 89.99 days
+        ({"lastSuccessfulSignInDateTime": "2025-10-17T11:59:59Z"}, Status.FAIL),
+        # failed attempts are not activity: a recent attempt with an old success is stale
+        (
+            {
+                "lastSignInDateTime": "2026-01-10T00:00:00Z",
+                "lastNonInteractiveSignInDateTime": "2026-01-12T00:00:00Z",
+                "lastSuccessfulSignInDateTime": "2025-06-01T00:00:00Z",
+            },
+            Status.FAIL,
+        ),
+        # not recorded before December 2023 and never backfilled: absent is no evidence of use
+        ({"lastSignInDateTime": "2026-01-10T00:00:00Z"}, Status.FAIL),
+        (
+            {"lastSignInDateTime": "2026-01-10T00:00:00Z", "lastSuccessfulSignInDateTime": None},
+            Status.FAIL,
+        ),
         ({"lastSuccessfulSignInDateTime": "2026-01-01T00:00:00.1234567Z"}, Status.PASS),
         ({"lastSignInDateTime": None, "lastNonInteractiveSignInDateTime": None}, Status.FAIL),
         ({"lastSignInDateTime": "2025-13-45"}, Status.ERROR),
@@ -362,7 +493,12 @@ def test_stale_threshold_is_a_parameter() -> None:
     body = _tenant_body(
         [_ga_role(_user("u-1"))],
         [],
-        users=[{"id": "u-1", "signInActivity": {"lastSignInDateTime": "2025-12-01T00:00:00Z"}}],
+        users=[
+            {
+                "id": "u-1",
+                "signInActivity": {"lastSuccessfulSignInDateTime": "2025-12-01T00:00:00Z"},
+            }
+        ],
     )
     (finding,) = run_check(builtin_check("idn_stale_privileged"), body, max_days=30)
     assert finding.status is Status.FAIL
@@ -391,9 +527,12 @@ def test_global_admin_role_absent_from_directory_roles_is_error() -> None:
 
 
 def _rbac_body(
-    assignments: list[dict[str, Any]], users: list[dict[str, Any]] | None = None
+    assignments: list[dict[str, Any]],
+    users: list[dict[str, Any]] | None = None,
+    definitions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"details": {ASSIGNMENTS: {"value": assignments}}}
+    details = {ASSIGNMENTS: {"value": assignments}, DEFINITIONS: {"value": definitions or []}}
+    body: dict[str, Any] = {"details": details}
     if users is not None:
         body["graph"] = {USERS: {"value": users}}
     return body
@@ -512,3 +651,169 @@ def test_identity_checks_target_the_scope_their_data_lives_at() -> None:
     assert kinds["idn_mfa_privileged"] is TargetKind.TENANT
     assert kinds["idn_owner_count"] is TargetKind.SUBSCRIPTION
     assert kinds["idn_storage_shared_key_off"] is TargetKind.RESOURCE
+
+
+# -- one definition of a privileged Azure role -------------------------------------------------
+
+RBAC_ADMIN = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+
+
+def _custom_role(
+    name: str,
+    actions: list[str],
+    not_actions: list[str] | None = None,
+    scopes: list[str] | None = None,
+) -> dict[str, Any]:
+    """A custom role definition as ARM lists it (2022-04-01)."""
+    return {
+        "id": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{name}",
+        "name": name,
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "properties": {
+            "roleName": f"Contoso {name}",
+            "type": "CustomRole",
+            "description": "",
+            "assignableScopes": scopes or [SUB],
+            "permissions": [
+                {
+                    "actions": actions,
+                    "notActions": not_actions or [],
+                    "dataActions": [],
+                    "notDataActions": [],
+                }
+            ],
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("actions", "not_actions", "grants"),
+    [
+        (["*"], [], True),
+        (["Microsoft.Authorization/*"], [], True),
+        (["*/write"], [], True),
+        (["Microsoft.Authorization/*/write"], [], True),
+        (["microsoft.authorization/roleassignments/WRITE"], [], True),
+        (["Microsoft.Authorization/roleDefinitions/write"], [], True),
+        (["*"], ["Microsoft.Authorization/*/Write", "Microsoft.Authorization/*/Delete"], False),
+        (["Microsoft.Authorization/*"], ["Microsoft.Authorization/role*/write"], False),
+        (["*/read", "Microsoft.Authorization/*/read"], [], False),
+        (["Microsoft.Authorization/roleAssignments/delete"], [], False),
+        (["Microsoft.Compute/*"], [], False),
+    ],
+)
+def test_a_role_manages_access_when_it_can_write_role_assignments_or_definitions(
+    actions: list[str], not_actions: list[str], grants: bool
+) -> None:
+    permissions = [{"actions": actions, "notActions": not_actions}]
+    assert bool(manages_access(permissions, at="p")) is grants
+
+
+def test_an_unreadable_not_actions_list_is_an_error_not_nothing_removed() -> None:
+    with pytest.raises(ShapeError):
+        manages_access([{"actions": ["*"], "notActions": "Microsoft.Authorization/*"}], at="p")
+
+
+def test_rbac_administrator_held_by_a_guest_fails() -> None:
+    body = _rbac_body(
+        [_assignment("ra1", RBAC_ADMIN, "g-1")],
+        [{"id": "g-1", "userType": "Guest", "accountEnabled": True}],
+    )
+    (finding,) = run_check(builtin_check("idn_guest_privileged"), body)
+    assert finding.status is Status.FAIL
+    assert "Role Based Access Control Administrator" in finding.message
+
+
+def test_custom_role_that_manages_access_held_by_a_disabled_user_fails() -> None:
+    role = _custom_role("access-helpers", ["Microsoft.Authorization/*"])
+    body = _rbac_body(
+        [_assignment("ra1", "access-helpers", "u-1")],
+        [{"id": "u-1", "userType": "Member", "accountEnabled": False}],
+        definitions=[role],
+    )
+    (finding,) = run_check(builtin_check("idn_disabled_privileged"), body)
+    assert finding.status is Status.FAIL
+    assert "Contoso access-helpers" in finding.message
+
+
+def test_contributor_like_custom_role_is_not_an_access_administrator() -> None:
+    role = _custom_role("builder", ["*"], ["Microsoft.Authorization/*/Write"])
+    body = _rbac_body([_assignment("ra1", "builder", "u-1")], definitions=[role])
+    (finding,) = run_check(builtin_check("idn_uaa_restricted"), body)
+    assert finding.status is Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("role", "definitions"),
+    [
+        (RBAC_ADMIN, []),
+        ("delegates", [_custom_role("delegates", ["Microsoft.Authorization/roleAssignments/*"])]),
+    ],
+)
+def test_access_administrators_are_standing_access_assignments(
+    role: str, definitions: list[dict[str, Any]]
+) -> None:
+    body = _rbac_body([_assignment("ra1", role, "u-1")], definitions=definitions)
+    (finding,) = run_check(builtin_check("idn_uaa_restricted"), body)
+    assert finding.status is Status.FAIL
+
+
+def test_privileged_user_checks_count_custom_access_roles() -> None:
+    role = _custom_role("delegates", ["Microsoft.Authorization/roleAssignments/write"])
+    body = _tenant_body(
+        [],
+        [_assignment("ra1", "delegates", "u-1")],
+        registrations=[{"id": "u-1", "isMfaRegistered": False}],
+        definitions=[role],
+    )
+    (finding,) = run_check(builtin_check("idn_mfa_privileged"), body)
+    assert finding.status is Status.FAIL
+    assert "Contoso delegates" in finding.message
+
+
+def test_missing_role_definitions_still_fail_built_in_holders_and_error_the_rest() -> None:
+    body = _tenant_body(
+        [],
+        [_assignment("ra1", RBAC_ADMIN, "u-1")],
+        registrations=[{"id": "u-1", "isMfaRegistered": False}],
+    )
+    del body["scopes"][SUB][DEFINITIONS]
+    findings = run_check(builtin_check("idn_mfa_privileged"), body)
+    assert sorted(f.status.value for f in findings) == ["ERROR", "FAIL"]
+    rbac = _rbac_body([])
+    del rbac["details"][DEFINITIONS]
+    (finding,) = run_check(builtin_check("idn_uaa_restricted"), rbac)
+    assert finding.status is Status.ERROR  # no "no access administrator" PASS on half the roles
+
+
+def test_custom_role_that_manages_access_is_owner_like() -> None:
+    body = {
+        "details": {
+            DEFINITIONS: {
+                "value": [
+                    _custom_role("delegates", ["Microsoft.Authorization/roleAssignments/write"]),
+                    _custom_role("auditors", ["Microsoft.Authorization/*/read"]),
+                ]
+            }
+        }
+    }
+    (finding,) = run_check(builtin_check("idn_custom_owner_role"), body)
+    assert finding.status is Status.FAIL
+    assert "Contoso delegates" in finding.message and "roleAssignments/write" in finding.message
+
+
+def test_one_shared_privileged_role_set_serves_every_check() -> None:
+    checks = [c for c in CATALOGUE.checks if c.id.startswith("idn_")]
+    named = {
+        c.id: c.rule.params.get("roles", c.rule.params.get("azure_roles"))
+        for c in checks
+        if c.id
+        in {
+            "idn_mfa_privileged",
+            "idn_stale_privileged",
+            "idn_guest_privileged",
+            "idn_disabled_privileged",
+        }
+    }
+    assert set(named.values()) == {"privileged"}
+    assert RBAC_ADMIN in PRIVILEGED_ROLES and RBAC_ADMIN in ACCESS_ADMINISTRATOR_ROLES

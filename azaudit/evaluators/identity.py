@@ -8,9 +8,11 @@ assumed safe: group membership is not collected, so such a holder is reported MA
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from azaudit.evaluators.access import (
@@ -54,6 +56,142 @@ GROUP_TYPE = "Microsoft.Entra/groups"
 SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
 
 SCOPE_CHOICES = ("subscription_or_above", "any")
+
+# -- what "privileged" means in Azure RBAC (one definition for every check) ----------------------
+
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+RBAC_ADMINISTRATOR = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+
+ACCESS_ADMINISTRATOR_ROLES: Mapping[str, str] = {
+    USER_ACCESS_ADMINISTRATOR: "User Access Administrator",
+    RBAC_ADMINISTRATOR: "Role Based Access Control Administrator",
+}
+"""Built-in roles (besides Owner) whose holders can grant anyone any role, themselves included."""
+
+PRIVILEGED_ROLES: Mapping[str, str] = {
+    OWNER: "Owner",
+    CONTRIBUTOR: "Contributor",
+    **ACCESS_ADMINISTRATOR_ROLES,
+}
+"""Built-in roles that can change every resource or grant access to it."""
+
+ROLE_SETS = {"privileged": PRIVILEGED_ROLES, "access_administrators": ACCESS_ADMINISTRATOR_ROLES}
+"""What a check's `roles`/`azure_roles` may name instead of a role map: the built-in roles of the
+set, plus every custom role of the subscription that manages access (`manages_access`)."""
+
+ACCESS_ACTIONS = (
+    "Microsoft.Authorization/roleAssignments/write",
+    "Microsoft.Authorization/roleDefinitions/write",
+)
+"""Holding either is holding every role: assign yourself Owner, or rewrite your own role."""
+
+
+def _action_pattern(pattern: str) -> re.Pattern[str]:
+    """An RBAC action with wildcards (`*` matches any run of characters), case-insensitive:
+    https://learn.microsoft.com/azure/role-based-access-control/role-definitions#actions"""
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.IGNORECASE)
+
+
+def manages_access(permissions: list[Any], *, at: str) -> list[str]:
+    """The access-management actions (`ACCESS_ACTIONS`) a role definition grants (empty: none).
+
+    An action counts when some `actions` entry of a permission block matches it (`*`,
+    `Microsoft.Authorization/*`, `*/write`, ...) and no `notActions` entry of the same block
+    removes it. `notActions` is optional (absent: nothing removed):
+    https://learn.microsoft.com/rest/api/authorization/role-definitions/get#permission
+    """
+    granted: list[str] = []
+    for i, block in enumerate(permissions):
+        where = f"{at}[{i}]"
+        actions = strings(require_list(block, "actions", at=where), at=f"{where}.actions")
+        removed = strings(optional_list(block, "notActions", at=where), at=f"{where}.notActions")
+        for wanted in ACCESS_ACTIONS:
+            if wanted in granted:
+                continue
+            if any(_action_pattern(a).fullmatch(wanted) for a in actions) and not any(
+                _action_pattern(n).fullmatch(wanted) for n in removed
+            ):
+                granted.append(wanted)
+    return granted
+
+
+def _custom_definition(definition: Any, index: int) -> tuple[str, Mapping[str, Any]] | None:
+    """`(id, properties)` of a custom role definition; None for a built-in role.
+
+    `type` is always sent (BuiltInRole or CustomRole). A definition of any other type that grants
+    `*` or manages access raises, because it could be a custom role; one that grants neither
+    cannot change a verdict (Microsoft's own examples use the placeholder `roletype`).
+    """
+    at = f"roleDefinitions[{index}]"
+    rid = require_str(definition, "id", at=at)
+    props = require_obj(definition, "properties", at=at)
+    role_type = require_str(props, "type", at=f"{at}.properties")
+    if role_type.lower() == "builtinrole":
+        return None
+    if role_type.lower() != "customrole":
+        permissions = require_list(props, "permissions", at=f"{at}.properties")
+        wildcard = any(
+            "*" in strings(require_list(p, "actions", at=f"{at}.permissions[{i}]"), at=at)
+            for i, p in enumerate(permissions)
+        )
+        if wildcard or manages_access(permissions, at=f"{at}.properties.permissions"):
+            raise ShapeError(f"{at}.properties.type", "BuiltInRole or CustomRole", repr(role_type))
+        return None
+    return rid, props
+
+
+def privileged_custom_roles(definitions: list[Any]) -> dict[str, str]:
+    """`{guid: name}` of the custom roles that manage access (see `manages_access`)."""
+    found: dict[str, str] = {}
+    for index, definition in enumerate(definitions):
+        custom = _custom_definition(definition, index)
+        if custom is None:
+            continue
+        rid, props = custom
+        at = f"roleDefinitions[{index}].properties"
+        if manages_access(require_list(props, "permissions", at=at), at=f"{at}.permissions"):
+            name = optional_str(props, "roleName", None, at=at) or rid
+            found[role_guid(rid)] = f"{name} (custom role that manages access)"
+    return found
+
+
+def judged_roles(
+    params: Mapping[str, Any], key: str, definitions: Callable[[], JSON]
+) -> tuple[dict[str, str], MissingData | None]:
+    """The `{guid: name}` roles a check judges, from its `key` parameter.
+
+    A map names the roles exactly. A set name (`ROLE_SETS`) means its built-in roles plus the
+    subscription's custom roles that manage access, read from `definitions` (a
+    `roleDefinitions` list document; called only for set names). When that document is missing,
+    the built-in roles are still judged (what they prove stands) and the `MissingData` is
+    returned, so that the caller reports the unknown custom roles as ERROR instead of passing.
+    """
+    value = params.get(key, {})
+    if not isinstance(value, str):
+        return _role_names(params, key), None
+    if value not in ROLE_SETS:
+        raise ValueError(f"{key} must be a role map or one of {', '.join(ROLE_SETS)}")
+    try:
+        custom = privileged_custom_roles(list_values(definitions(), ROLE_DEFINITIONS))
+    except MissingData as missing:
+        return dict(ROLE_SETS[value]), missing
+    return {**ROLE_SETS[value], **custom}, None
+
+
+def _custom_roles_unknown(missing: MissingData, resource_id: str | None = None) -> Outcome:
+    """ERROR for the custom roles that could not be identified (definitions not collected)."""
+    return Outcome(
+        Status.ERROR,
+        ROLE_DEFINITIONS,
+        None,
+        "role definitions collected, to find custom roles that manage access",
+        f"cannot tell which custom roles manage access in {missing.scope}: {missing.reason}; "
+        "holders of custom roles are not judged",
+        resource_id=resource_id,
+        resource_type=SUBSCRIPTION_TYPE if resource_id else None,
+    )
 
 
 # -- shared helpers ------------------------------------------------------------------------------
@@ -246,33 +384,74 @@ def _ca_conditions_problems(conditions: Mapping[str, Any]) -> list[str]:
     devices = conditions.get("devices")
     if isinstance(devices, Mapping):
         device_filter = devices.get("deviceFilter")
-        if isinstance(device_filter, Mapping) and str(device_filter.get("mode")) == "include":
+        if (
+            isinstance(device_filter, Mapping)
+            and str(device_filter.get("mode")).lower() == "include"
+        ):
             problems.append("applies only to devices matching a filter")
     return problems
 
 
-def _ca_exclusions(conditions: Mapping[str, Any]) -> dict[str, list[str]]:
-    users = conditions.get("users") or {}
-    apps = conditions.get("applications") or {}
+def _ca_exclusions(conditions: Mapping[str, Any], at: str) -> dict[str, list[str]]:
+    """Everything a policy's conditions exclude, by kind (an empty dict: nothing).
+
+    Graph always sends the exclusion lists of `users` and `applications`, and of `locations` and
+    `platforms` when those conditions are set (empty when nothing is excluded), so an absent list
+    raises: an exclusion that was not read could be the one that exempts everybody.
+    https://learn.microsoft.com/graph/api/resources/conditionalaccessusers
+    https://learn.microsoft.com/graph/api/resources/conditionalaccessconditionset
+    """
     found: dict[str, list[str]] = {}
-    for label, source, key in (
-        ("users", users, "excludeUsers"),
-        ("groups", users, "excludeGroups"),
-        ("roles", users, "excludeRoles"),
-        ("applications", apps, "excludeApplications"),
-    ):
-        values = source.get(key) or []
+    sources: list[tuple[str, str]] = [
+        ("users", "users.excludeUsers"),
+        ("groups", "users.excludeGroups"),
+        ("roles", "users.excludeRoles"),
+        ("applications", "applications.excludeApplications"),
+    ]
+    # locations and platforms are null when the condition is not configured
+    if optional_obj(conditions, "locations", at=at) is not None:
+        sources.append(("locations", "locations.excludeLocations"))
+    if optional_obj(conditions, "platforms", at=at) is not None:
+        sources.append(("platforms", "platforms.excludePlatforms"))
+    for label, path in sources:
+        values = strings(require_list(conditions, path, at=at), at=f"{at}.{path}")
         if values:
-            found[label] = [str(v) for v in values]
-    if users.get("excludeGuestsOrExternalUsers"):
-        found["guests or external users"] = ["(configured)"]
-    locations = conditions.get("locations")
-    if isinstance(locations, Mapping) and locations.get("excludeLocations"):
-        found["locations"] = [str(v) for v in locations["excludeLocations"]]
-    platforms = conditions.get("platforms")
-    if isinstance(platforms, Mapping) and platforms.get("excludePlatforms"):
-        found["platforms"] = [str(v) for v in platforms["excludePlatforms"]]
+            found[label] = values
+    guests = optional_obj(conditions, "users.excludeGuestsOrExternalUsers", at=at)
+    if guests is not None:
+        kinds = optional_str(guests, "guestOrExternalUserTypes", "", at=at)
+        found["guests or external users"] = [kinds or "(configured)"]
+    device_filter = optional_obj(conditions, "devices.deviceFilter", at=at)
+    if device_filter is not None:
+        mode = require_str(device_filter, "mode", at=f"{at}.devices.deviceFilter")
+        if mode.lower() not in ("include", "exclude"):
+            raise ShapeError(f"{at}.devices.deviceFilter.mode", "include or exclude", repr(mode))
+        if mode.lower() == "exclude":
+            rule = optional_str(device_filter, "rule", "", at=f"{at}.devices.deviceFilter")
+            found["devices matching a filter"] = [rule or "(filter)"]
     return found
+
+
+def _unaccepted_exclusions(
+    exclusions: Mapping[str, list[str]], break_glass: set[str], wants_all_apps: bool
+) -> dict[str, list[str]]:
+    """The exclusions that make a policy partial.
+
+    Only users named as break-glass accounts (the check's `break_glass_accounts`, object ids)
+    are an accepted exclusion: anyone else excluded, a group or role (whose members can change
+    at any time), a location, a platform or a device filter is a way around the control.
+    Application exclusions matter when the check wants All resources; for a check about one
+    application, excluding that application is already "does not target it".
+    """
+    gaps: dict[str, list[str]] = {}
+    for kind, values in exclusions.items():
+        if kind == "applications" and not wants_all_apps:
+            continue
+        if kind == "users":
+            values = [v for v in values if v.lower() not in break_glass]
+        if values:
+            gaps[kind] = values
+    return gaps
 
 
 def _ca_grant_problems(grant: Mapping[str, Any] | None, wanted: str) -> list[str]:
@@ -319,9 +498,9 @@ def _ca_policy_problems(policy: Mapping[str, Any], params: Mapping[str, Any]) ->
     included = _lower_set(
         require_list(apps, "includeApplications", at=f"{at}.conditions.applications")
     )
-    # Absent means nothing excluded:
-    # https://learn.microsoft.com/graph/api/resources/conditionalaccessapplications
-    excluded = _lower_set(optional_list(apps, "excludeApplications", at=f"{at}.conditions"))
+    excluded = _lower_set(
+        require_list(apps, "excludeApplications", at=f"{at}.conditions.applications")
+    )
     wanted_apps = [str(a).lower() for a in params.get("applications", ["All"])]
     covered = [a for a in wanted_apps if ("all" in included or a in included) and a not in excluded]
     if not covered:
@@ -332,8 +511,22 @@ def _ca_policy_problems(policy: Mapping[str, Any], params: Mapping[str, Any]) ->
         missing = sorted(set(required_types) - types)
         problems.append(f"does not cover client app types {missing}")
     problems.extend(_ca_conditions_problems(conditions))
+    gaps = _unaccepted_exclusions(
+        _ca_exclusions(conditions, f"{at}.conditions"),
+        _break_glass(params),
+        "all" in wanted_apps,
+    )
+    problems.extend(
+        f"excludes {kind} {', '.join(values)} (only declared break-glass accounts may be excluded)"
+        for kind, values in sorted(gaps.items())
+    )
     problems.extend(_ca_grant_problems(policy.get("grantControls"), str(params["grant"])))
     return problems
+
+
+def _break_glass(params: Mapping[str, Any]) -> set[str]:
+    """The declared break-glass accounts' object ids (lower case)."""
+    return {str(v).lower() for v in params.get("break_glass_accounts", [])}
 
 
 def _conditional_access(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -348,14 +541,19 @@ def _conditional_access(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
     if not isinstance(defaults, Mapping) or not isinstance(defaults.get("isEnabled"), bool):
         raise ValueError("identitySecurityDefaultsEnforcementPolicy: expected a boolean isEnabled")
     # Security defaults are positive evidence on their own: a tenant without Entra ID P1 may not
-    # be able to list Conditional Access policies, and must not get ERROR for that.
+    # be able to list Conditional Access policies, and must not get ERROR for that. They are
+    # weaker evidence than a policy, and the finding says why:
+    # https://learn.microsoft.com/entra/fundamentals/security-defaults
     if defaults["isEnabled"] and params.get("security_defaults_satisfy", True):
         yield Outcome(
             Status.PASS,
             "identitySecurityDefaultsEnforcementPolicy.isEnabled",
             True,
             expected,
-            f"security defaults are enabled, which enforce {what}",
+            f"security defaults are enabled, which enforce {what}; this is weaker evidence than "
+            "a Conditional Access policy: security defaults challenge users other than "
+            "administrators only when Entra ID judges a sign-in risky, cannot require an "
+            "authentication strength, and their per-user behaviour cannot be audited",
         )
         return
     observed = []
@@ -363,10 +561,13 @@ def _conditional_access(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
         problems = _ca_policy_problems(policy, params)
         name = str(policy.get("displayName") or policy.get("id"))
         if not problems:
-            exclusions = _ca_exclusions(policy["conditions"])
+            exclusions = _ca_exclusions(policy["conditions"], "conditions")
             note = (
                 "; exclusions: "
-                + "; ".join(f"{k} {', '.join(v)}" for k, v in sorted(exclusions.items()))
+                + "; ".join(
+                    f"{'declared break-glass ' if k == 'users' else ''}{k} {', '.join(v)}"
+                    for k, v in sorted(exclusions.items())
+                )
                 if exclusions
                 else "; no exclusions"
             )
@@ -414,7 +615,6 @@ def _privileged_holders(
     holders: dict[str, _Holder] = {}
     errors: list[Outcome] = []
     directory_roles = _role_names(params, "directory_roles")
-    azure_roles = _role_names(params, "azure_roles")
 
     def add(object_id: str, kind: str, label: str, role: str) -> None:
         holder = holders.setdefault(object_id.lower(), _Holder(object_id, kind, label))
@@ -452,6 +652,11 @@ def _privileged_holders(
                 )
             )
             continue
+        azure_roles, unknown = judged_roles(
+            params, "azure_roles", partial(ctx.detail, scope, ROLE_DEFINITIONS)
+        )
+        if unknown is not None:
+            errors.append(_custom_roles_unknown(unknown, scope))
         for _, props, role_name in _matching_assignments(
             assignments, azure_roles, sub_id, "subscription_or_above"
         ):
@@ -568,17 +773,27 @@ def _parse_time(value: Any, path: str, now: datetime) -> datetime | None:
     return parsed
 
 
-def _last_sign_in(activity: Mapping[str, Any], at: str, now: datetime) -> datetime | None:
-    times = [
-        _parse_time(activity.get(key), f"{at}.{key}", now)
+def _last_successful_sign_in(
+    activity: Mapping[str, Any], at: str, now: datetime
+) -> datetime | None:
+    """The last successful sign-in, or None when none is recorded.
+
+    Only `lastSuccessfulSignInDateTime` is evidence of use: `lastSignInDateTime` and
+    `lastNonInteractiveSignInDateTime` also record failed attempts (a password spray against a
+    forgotten admin account would make it look active). Microsoft records the successful time
+    only since 1 December 2023 and does not backfill it, so null or absent means no successful
+    sign-in since then, which is never "recent":
+    https://learn.microsoft.com/graph/api/resources/signinactivity
+    """
+    times = {
+        key: _parse_time(activity.get(key), f"{at}.{key}", now)
         for key in (
             "lastSignInDateTime",
             "lastNonInteractiveSignInDateTime",
             "lastSuccessfulSignInDateTime",
         )
-    ]
-    known = [t for t in times if t is not None]
-    return max(known) if known else None
+    }  # every time is read, so that a malformed or future one is an ERROR, never ignored
+    return times["lastSuccessfulSignInDateTime"]
 
 
 def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -587,7 +802,7 @@ def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> I
     users = _by_id(ctx.graph_values(USERS), "users")
     max_days = int(params.get("max_days", 90))
     cutoff = ctx.now - timedelta(days=max_days)
-    expected = f"a sign-in within the last {max_days} days"
+    expected = f"a successful sign-in within the last {max_days} days"
     for key, holder in sorted(holders.items()):
         if holder.kind == "servicePrincipal":
             continue
@@ -624,7 +839,7 @@ def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> I
             # null when the user never signed in (then every time inside is null as well):
             # https://learn.microsoft.com/graph/api/resources/signinactivity
             activity = optional_obj(user, "signInActivity", at=f"users[{label}]") or {}
-            last = _last_sign_in(activity, f"users[{label}].signInActivity", ctx.now)
+            last = _last_successful_sign_in(activity, f"users[{label}].signInActivity", ctx.now)
         except ShapeError as error:
             yield _holder_outcome(
                 ctx,
@@ -639,14 +854,27 @@ def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> I
             continue
         shown = last.isoformat() if last else None
         if last is None:
-            message = f"{label} holds {roles} and has no recorded sign-in"
+            message = (
+                f"{label} holds {roles} and has no recorded successful sign-in "
+                "(lastSuccessfulSignInDateTime is empty: none since December 2023, when Entra ID "
+                "started recording it; failed attempts do not count)"
+            )
         elif last < cutoff:
-            message = f"{label} holds {roles}; last sign-in {shown} is over {max_days} days ago"
+            message = (
+                f"{label} holds {roles}; last successful sign-in {shown} is over {max_days} "
+                "days ago"
+            )
         else:
-            message = f"{label} ({roles}) last signed in {shown}"
+            message = f"{label} ({roles}) last signed in successfully {shown}"
         ok = last is not None and last >= cutoff
         yield _holder_outcome(
-            ctx, holder, passed(ok), "signInActivity.lastSignInDateTime", shown, expected, message
+            ctx,
+            holder,
+            passed(ok),
+            "signInActivity.lastSuccessfulSignInDateTime",
+            shown,
+            expected,
+            message,
         )
 
 
@@ -716,7 +944,7 @@ def _role_assignments_principal_state(
     condition = str(params["condition"])
     if condition not in _PRINCIPAL_CONDITIONS:
         raise ValueError(f"condition must be one of {', '.join(_PRINCIPAL_CONDITIONS)}")
-    roles = _role_names(params, "roles")
+    roles, unknown = judged_roles(params, "roles", lambda: ctx.subscription_doc(ROLE_DEFINITIONS))
     sub_id = str(ctx.subscription_id)
     assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
     users = _by_id(ctx.graph_values(USERS), "users")
@@ -783,6 +1011,8 @@ def _role_assignments_principal_state(
             resource_type=ASSIGNMENT_TYPE,
             resource_name=f"{label} ({rid.rstrip('/').rsplit('/', 1)[-1]})",
         )
+    if unknown is not None:
+        yield _custom_roles_unknown(unknown)
 
 
 def _role_holder_count(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -819,7 +1049,7 @@ def _role_holder_count(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[
 
 
 def _role_assignments_absent(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
-    roles = _role_names(params, "roles")
+    roles, unknown = judged_roles(params, "roles", lambda: ctx.subscription_doc(ROLE_DEFINITIONS))
     allowed = {str(p).lower() for p in params.get("allowed_principals", [])}
     sub_id = str(ctx.subscription_id)
     assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
@@ -844,7 +1074,9 @@ def _role_assignments_absent(ctx: EvalContext, params: Mapping[str, Any]) -> Ite
             resource_id=str(assignment["id"]),
             resource_type=ASSIGNMENT_TYPE,
         )
-    if not found:
+    if unknown is not None:
+        yield _custom_roles_unknown(unknown)
+    elif not found:
         yield Outcome(
             Status.PASS,
             "roleAssignments",
@@ -858,14 +1090,18 @@ def _custom_roles_wildcard(ctx: EvalContext, params: Mapping[str, Any]) -> Itera
     sub_id = str(ctx.subscription_id)
     definitions = list_values(ctx.subscription_doc(ROLE_DEFINITIONS), ROLE_DEFINITIONS)
     wildcard = str(params.get("action", "*"))
-    expected = f"no custom role with action {wildcard!r} assignable at subscription scope or above"
+    expected = (
+        f"no custom role with action {wildcard!r} or the right to manage access "
+        f"({', '.join(ACCESS_ACTIONS)}) assignable at subscription scope or above"
+    )
     custom: list[str] = []
     offenders = 0
     for index, definition in enumerate(definitions):
-        at = f"roleDefinitions[{index}]"
-        require_str(definition, "id", at=at)
-        props = require_obj(definition, "properties", at=at)
-        at += ".properties"
+        found = _custom_definition(definition, index)
+        if found is None:
+            continue
+        rid, props = found
+        at = f"roleDefinitions[{index}].properties"
         permissions = require_list(props, "permissions", at=at)
         actions = {
             action
@@ -875,45 +1111,47 @@ def _custom_roles_wildcard(ctx: EvalContext, params: Mapping[str, Any]) -> Itera
                 at=f"{at}.permissions[{i}].actions",
             )
         }
-        role_type = require_str(props, "type", at=at)
-        if role_type.lower() == "builtinrole":
-            continue
-        if role_type.lower() != "customrole":
-            if wildcard in actions:
-                raise ValueError(
-                    f"role definition {definition.get('id')!r} has unknown type {role_type!r}"
-                )
-            continue
-        name = str(props.get("roleName") or definition.get("name"))
+        access = manages_access(permissions, at=f"{at}.permissions")
+        name = str(optional_str(props, "roleName", None, at=at) or definition.get("name"))
         custom.append(name)
         scopes = strings(
             require_list(props, "assignableScopes", at=at), at=f"{at}.assignableScopes"
         )
         broad = [s for s in scopes if at_or_above_subscription(s, sub_id)]
-        if wildcard in actions and broad:
-            offenders += 1
-            yield Outcome(
-                Status.FAIL,
-                "permissions[].actions",
-                sorted(actions),
-                expected,
-                f"custom role {name!r} grants {wildcard!r} (owner-equivalent) and is assignable at "
-                f"{', '.join(broad)}",
-                resource_id=str(definition["id"]),
-                resource_type=DEFINITION_TYPE,
-            )
+        if not broad or (wildcard not in actions and not access):
+            continue
+        offenders += 1
+        grants = (
+            f"grants {wildcard!r} (owner-equivalent)"
+            if wildcard in actions
+            else f"grants {', '.join(access)} (it can give anyone, itself included, any role)"
+        )
+        yield Outcome(
+            Status.FAIL,
+            "permissions[].actions",
+            sorted(actions),
+            expected,
+            f"custom role {name!r} {grants} and is assignable at {', '.join(broad)}",
+            resource_id=rid,
+            resource_type=DEFINITION_TYPE,
+        )
     if offenders == 0:
         yield Outcome(
             Status.PASS,
             "permissions[].actions",
             sorted(custom),
             expected,
-            f"{len(custom)} custom role(s); none grants {wildcard!r} at subscription scope "
-            "or above",
+            f"{len(custom)} custom role(s); none grants {wildcard!r} or the right to manage access "
+            "at subscription scope or above",
         )
 
 
 _ROLE_MAP = Param((dict,), doc="{role definition GUID: display name}")
+_ROLE_SET = Param(
+    (dict, str),
+    doc="{role definition GUID: display name}, or privileged / access_administrators: the shared "
+    "definition (built-in roles plus the subscription's custom roles that manage access)",
+)
 _DIRECTORY_MAP = Param((dict,), doc="{directory role template id: display name}")
 
 SPECS: tuple[EvaluatorSpec, ...] = (
@@ -932,14 +1170,21 @@ SPECS: tuple[EvaluatorSpec, ...] = (
                 (bool,), required=False, doc="whether security defaults pass"
             ),
             "describe": Param((str,), required=False, doc="what is enforced, for messages"),
+            "break_glass_accounts": Param(
+                (list,),
+                required=False,
+                doc="object ids of the emergency-access users a policy may exclude; empty "
+                "(default): any exclusion makes a policy partial",
+            ),
         },
         TENANT_ONLY,
-        "PASS when security defaults are on or an enabled CA policy for All users enforces it.",
+        "PASS when security defaults are on (noted as weaker evidence) or an enabled CA policy for "
+        "All users enforces it with no exclusion other than the declared break-glass accounts.",
     ),
     EvaluatorSpec(
         "privileged_users_mfa_registered",
         _privileged_mfa,
-        {"directory_roles": _DIRECTORY_MAP, "azure_roles": _ROLE_MAP},
+        {"directory_roles": _DIRECTORY_MAP, "azure_roles": _ROLE_SET},
         TENANT_ONLY,
         "One finding per privileged user: PASS when registered for MFA; groups are MANUAL.",
     ),
@@ -948,7 +1193,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         _privileged_recent_sign_in,
         {
             "directory_roles": _DIRECTORY_MAP,
-            "azure_roles": _ROLE_MAP,
+            "azure_roles": _ROLE_SET,
             "max_days": Param((int,), required=False),
         },
         TENANT_ONLY,
@@ -965,7 +1210,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         "role_assignments_principal_state",
         _role_assignments_principal_state,
         {
-            "roles": _ROLE_MAP,
+            "roles": _ROLE_SET,
             "condition": Param(
                 (str,), doc="guest or disabled: the state that must not hold a role"
             ),
@@ -985,7 +1230,7 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         "role_assignments_absent",
         _role_assignments_absent,
         {
-            "roles": _ROLE_MAP,
+            "roles": _ROLE_SET,
             "allowed_principals": Param((list,), required=False, doc="break-glass principal ids"),
             "scopes": Param((str,), required=False),
         },

@@ -6,6 +6,7 @@ Renderers only format; all counting, scoring and ordering happens here (with the
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections import Counter, defaultdict
@@ -80,6 +81,8 @@ def build_result(
         )
         for s in snapshot.subscriptions
     )
+    names = display_names(snapshot)
+    findings = [_with_names(f, names) for f in findings]
     result = ScanResult(
         tool_version=__version__,
         generated_at=generated_at,
@@ -100,9 +103,38 @@ def build_result(
         evidence=evidence,
         history=history,
         web_sites=web_sites,
-        display_names=display_names(snapshot),
+        display_names=names,
     )
     return resummarise(result, catalogue.safeguards)
+
+
+_GUID = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
+_SUBSCRIPTION_SCOPE = re.compile(rf"/subscriptions/({_GUID})(?![\w/-])")
+_BARE_GUID = re.compile(rf"(?<![\w/.-]){_GUID}(?![\w/-])")
+
+
+def name_ids(message: str, names: Mapping[str, str]) -> str:
+    """`message` with every id the snapshot names replaced by that name.
+
+    A whole-subscription scope reads `subscription 'nw-prod-clinical'`, a principal, group, role
+    or policy id its display name. Ids inside longer ARM paths are left as they are (a path
+    must stay a path), and so is every id the snapshot does not name; the finding keeps the ids
+    themselves in `resource_id` and `observed`, so the evidence is unchanged.
+    """
+
+    def subscription(match: re.Match[str]) -> str:
+        name = names.get(match.group(1).lower())
+        return f"subscription '{name}'" if name else match.group(0)
+
+    def bare(match: re.Match[str]) -> str:
+        return names.get(match.group(0).lower(), match.group(0))
+
+    return _BARE_GUID.sub(bare, _SUBSCRIPTION_SCOPE.sub(subscription, message))
+
+
+def _with_names(finding: Finding, names: Mapping[str, str]) -> Finding:
+    named = name_ids(finding.message, names)
+    return finding if named == finding.message else dataclasses.replace(finding, message=named)
 
 
 def resummarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> ScanResult:

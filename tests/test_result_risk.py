@@ -15,7 +15,7 @@ from azaudit.evaluators.base import ScanConfig
 from azaudit.models import ScanResult, Severity, Status
 from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.render.html import render_html
-from azaudit.result import ExitCode, FailOn, build_result, exit_code, resummarise
+from azaudit.result import ExitCode, FailOn, build_result, exit_code, name_ids, resummarise
 from azaudit.risk import risk_subject, weighted_posture
 
 PACS_NSG = "nsg-pacs-gw-eus"
@@ -202,3 +202,30 @@ def test_subscription_breakdown_adds_up() -> None:
     assert total + tenant["PASS"] + tenant["FAIL"] == sum(
         1 for f in result.findings if f.status in (Status.PASS, Status.FAIL)
     )
+
+
+def test_finding_messages_name_known_ids_and_keep_paths() -> None:
+    names = {
+        "f1d50a8b-7c3e-4b26-a09d-3e8b5c2f7a74": "nw-dev-analytics",
+        "b9e7035c-4a96-5fbe-9871-eb23472565ea": "Raj Patel (raj.patel@northwindhealth.example)",
+    }
+    message = (
+        "User Access Administrator on /subscriptions/F1D50A8B-7c3e-4b26-a09d-3e8b5c2f7a74 held by "
+        "User b9e7035c-4a96-5fbe-9871-eb23472565ea; also on /subscriptions/f1d50a8b-7c3e-4b26-"
+        "a09d-3e8b5c2f7a74/resourceGroups/rg-x; unknown 00000000-0000-0000-0000-000000000001"
+    )
+    assert name_ids(message, names) == (
+        "User Access Administrator on subscription 'nw-dev-analytics' held by User Raj Patel "
+        "(raj.patel@northwindhealth.example); also on /subscriptions/f1d50a8b-7c3e-4b26-"
+        "a09d-3e8b5c2f7a74/resourceGroups/rg-x; unknown 00000000-0000-0000-0000-000000000001"
+    )
+
+
+def test_demo_messages_show_principal_names_not_object_ids() -> None:
+    result = demo_result()
+    uaa = [
+        f for f in result.findings if f.check_id == "idn_uaa_restricted" and f.status is Status.FAIL
+    ]
+    assert uaa
+    assert all("subscription '" in f.message for f in uaa)
+    assert any("Raj Patel (raj.patel@northwindhealth.example)" in f.message for f in uaa)

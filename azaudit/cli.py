@@ -22,6 +22,7 @@ from azaudit.casebook import run_case
 from azaudit.catalogue import FAMILY_TITLES, Catalogue, load_catalogue
 from azaudit.catalogue_views import by_citation_lines
 from azaudit.cli_history import diff, history_app
+from azaudit.cli_options import FailOnOption, FormatsOption
 from azaudit.cli_send import send
 from azaudit.cli_web import web_scan
 from azaudit.collect.options import LogFormat
@@ -29,7 +30,7 @@ from azaudit.config import current_environment, merge, split_commas, to_request
 from azaudit.errors import AzauditError, InputError
 from azaudit.models import ScanResult, Severity
 from azaudit.pipeline import run_scan
-from azaudit.render import OutputFormat, Paper
+from azaudit.render import Paper
 from azaudit.render.console import summary_text
 from azaudit.result import ExitCode, FailOn
 from azaudit.waivers import waiver_summary
@@ -183,23 +184,12 @@ def scan(
     out: Annotated[
         Path, typer.Option("--out", "-o", metavar="DIR", help="Directory for the reports.")
     ] = Path("azaudit-report"),
-    formats: Annotated[
-        list[OutputFormat] | None,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="|".join(f.value for f in OutputFormat),
-            help="Report format (repeatable; default html and json).",
-        ),
-    ] = None,
+    formats: FormatsOption = None,
     paper: Annotated[
         Paper,
         typer.Option("--paper", help="Page size of the printed report and the PDF."),
     ] = Paper.LETTER,
-    fail_on: Annotated[
-        FailOn,
-        typer.Option("--fail-on", help="Exit 1 on failing findings at or above this severity."),
-    ] = FailOn.HIGH,
+    fail_on: FailOnOption = FailOn.HIGH,
     strict: Annotated[
         bool,
         typer.Option(

@@ -18,6 +18,7 @@ import typer
 
 from azaudit import __version__
 from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.cli_options import FailOnOption, FormatsOption
 from azaudit.engine import evaluate
 from azaudit.errors import InputError
 from azaudit.evaluators.base import ScanConfig
@@ -103,16 +104,8 @@ def web_scan(
         float,
         typer.Option("--timeout", min=1.0, metavar="SECONDS", help="Timeout of one request."),
     ] = 15.0,
-    formats: Annotated[
-        list[OutputFormat] | None,
-        typer.Option(
-            "--format", "-f", metavar="html|json", help="Report format (repeatable; default all)."
-        ),
-    ] = None,
-    fail_on: Annotated[
-        FailOn,
-        typer.Option("--fail-on", help="Exit 1 on failing findings at or above this severity."),
-    ] = FailOn.HIGH,
+    formats: FormatsOption = None,
+    fail_on: FailOnOption = FailOn.HIGH,
     strict: Annotated[
         bool,
         typer.Option(

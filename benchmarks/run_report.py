@@ -28,19 +28,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from azaudit.chromium import DEFAULT_CHROMIUM, HEADLESS_ARGS
 from benchmarks.synthetic import generate
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # Runs inside each side's own tree: evaluate the snapshot, then time each renderer on its own.
 _CHILD = r"""
@@ -137,7 +128,9 @@ def _open_seconds(pages: Sequence[Path], repeat: int) -> list[float]:
 
     times: list[float] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=DEFAULT_CHROMIUM, args=list(HEADLESS_ARGS)
+        )
         try:
             for page_file in pages:
                 best = float("inf")

@@ -18,6 +18,8 @@ from typing import BinaryIO
 
 from markupsafe import escape
 
+from azaudit.chromium import DEFAULT_CHROMIUM as SYSTEM_CHROMIUM
+from azaudit.chromium import HEADLESS_ARGS
 from azaudit.errors import InputError
 from azaudit.models import ScanResult
 from azaudit.render.html import write_html
@@ -26,18 +28,10 @@ from azaudit.render.options import RenderOptions
 CHROMIUM_ENV = "AZAUDIT_CHROMIUM"
 """Path of the Chromium binary, when it is not /usr/bin/chromium or `chromium` on PATH."""
 
-DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
+DEFAULT_CHROMIUM = Path(SYSTEM_CHROMIUM)
 
-CHROMIUM_ARGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-)
+# The report is self-contained: a printed page must not resolve any host at all.
+CHROMIUM_ARGS = (*HEADLESS_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND")
 
 TIMEOUT_MS = 300_000
 """Loading and printing a 50,000-resource report takes seconds; five minutes means a hang."""

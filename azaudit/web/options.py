@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from azaudit import __version__
+from azaudit.chromium import DEFAULT_CHROMIUM
 from azaudit.errors import InputError
 
 USER_AGENT = f"azaudit-webscan/{__version__} (HIPAA tracker audit; read-only GET; see docs/web.md)"
@@ -68,7 +69,7 @@ class WebScanOptions:
     timeout: float = 15.0
     max_bytes: int = 5 * 1024 * 1024
     render: bool = False
-    chromium: str = "/usr/bin/chromium"
+    chromium: str = DEFAULT_CHROMIUM
     render_concurrency: int = 4
     render_timeout: float = 30.0
     resolve: Mapping[tuple[str, int], tuple[str, int]] = field(default_factory=dict)

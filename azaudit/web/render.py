@@ -18,20 +18,12 @@ from urllib.parse import urlsplit
 from playwright.async_api import Browser, Error, Route, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from azaudit.chromium import HEADLESS_ARGS
 from azaudit.web.crawl import iso
 from azaudit.web.detect import detect_runtime
 from azaudit.web.options import WebScanOptions
 from azaudit.web.trackers import TAG_MANAGER, TrackerData, same_site
 
-CHROMIUM_ARGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
 # After `load`, late tags (timers, tag managers) get until the network has been idle for 500 ms,
 # at most this long.
 SETTLE_MS = 3000
@@ -53,7 +45,7 @@ async def render_sites(
         try:
             browser = await pw.chromium.launch(
                 executable_path=options.chromium,
-                args=[*CHROMIUM_ARGS, *host_rules(options)],
+                args=[*HEADLESS_ARGS, *host_rules(options)],
             )
         except Error as exc:
             reason = f"headless Chromium could not start: {str(exc).splitlines()[0]}"

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from azaudit.catalogue import Catalogue, load_catalogue
 from azaudit.collect.progress import CollectionStats, ProgressObserver
 from azaudit.collect.throttle import ThrottleSettings
 from azaudit.emulator import FaultPlan, LimitMode
-from tests.collect_support import SUB_A, collect, deps_for, running, tenant_snapshot
+from tests.collect_support import (
+    FAST_RETRY,
+    SUB_A,
+    collect,
+    deps_for,
+    running,
+    tenant_snapshot,
+)
 
 LATENCY = FaultPlan(latency_ms=50)
 """A round trip long enough that this machine's own jitter does not look like queueing."""
@@ -57,7 +66,12 @@ def test_backs_off_on_throttling_and_recovers(
     )
     with running(tenant, LATENCY, limits=mode, arm_bucket=30, arm_refill_per_s=30.0) as emulator:
         deps, _ = deps_for(emulator, throttle=pacing)
-        snapshot = collect(emulator, catalogue, observer=log, deps=deps, concurrency=64)
+        # Retries enough that a request meeting an empty bucket on a slow, busy machine still
+        # gets through once it refills: this test is about the limit, not retry exhaustion.
+        retry = dataclasses.replace(FAST_RETRY, total=12)
+        snapshot = collect(
+            emulator, catalogue, observer=log, deps=deps, concurrency=64, retry=retry
+        )
         statuses = [r.status for r in emulator.requests if r.family == "arm"]
     assert snapshot.gaps == ()
     assert len(snapshot.resources) == len(tenant.resources)

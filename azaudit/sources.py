@@ -53,6 +53,10 @@ class DataSource:
         description: what the document is, for docs and `checks show`.
         per_item: for a Graph collection, a relationship to read for every item and embed in it;
             if it cannot be read completely for any item, the whole document is a gap.
+        api_versions: (resource type, api-version) pairs for a path that several resource
+            providers serve under the same name (`firewallRules` of SQL, PostgreSQL and MySQL
+            servers): ARM rejects an api-version its provider does not know, so each type is read
+            with its own; types not listed use `api_version`.
     """
 
     name: str
@@ -63,6 +67,16 @@ class DataSource:
     query: str = ""
     resource_types: tuple[str, ...] = ()
     per_item: ItemRelation | None = None
+    api_versions: tuple[tuple[str, str], ...] = ()
+
+    def api_version_at(self, scope: str) -> str | None:
+        """The api-version to read this source under `scope` (an ARM id) with."""
+        if self.api_versions:
+            rtype = resource_type_of(scope).lower()
+            for type_name, version in self.api_versions:
+                if type_name.lower() == rtype:
+                    return version
+        return self.api_version
 
     @property
     def is_graph(self) -> bool:
@@ -73,6 +87,23 @@ class DataSource:
     def graph_path(self) -> str:
         """The Graph v1.0 path (without `graph:`)."""
         return self.name.removeprefix("graph:")
+
+
+def resource_type_of(resource_id: str) -> str:
+    """The ARM type of a resource id (`Microsoft.Sql/servers/databases`), or "" if it has none.
+
+    The type is the namespace after the last `providers` segment followed by every other segment
+    (the type names between the resource names).
+    """
+    parts = [p for p in resource_id.split("/") if p]
+    lowered = [p.lower() for p in parts]
+    if "providers" not in lowered:
+        return ""
+    start = len(lowered) - 1 - lowered[::-1].index("providers")
+    rest = parts[start + 1 :]
+    if len(rest) < 2:
+        return ""
+    return "/".join([rest[0], *rest[1::2]])
 
 
 DIAGNOSTIC_SETTINGS = "providers/Microsoft.Insights/diagnosticSettings"
@@ -99,8 +130,16 @@ _SOURCES: tuple[DataSource, ...] = (
         TargetKind.RESOURCE,
         "2021-11-01",
         True,
-        "Azure SQL server firewall rules.",
-        resource_types=("Microsoft.Sql/servers",),
+        "Firewall rules of an Azure SQL server or a PostgreSQL/MySQL flexible server.",
+        resource_types=(
+            "Microsoft.Sql/servers",
+            "Microsoft.DBforPostgreSQL/flexibleServers",
+            "Microsoft.DBforMySQL/flexibleServers",
+        ),
+        api_versions=(
+            ("Microsoft.DBforPostgreSQL/flexibleServers", "2024-08-01"),
+            ("Microsoft.DBforMySQL/flexibleServers", "2023-12-30"),
+        ),
     ),
     DataSource(
         "transparentDataEncryption/current",
@@ -124,8 +163,29 @@ _SOURCES: tuple[DataSource, ...] = (
         TargetKind.RESOURCE,
         "2024-08-01",
         True,
-        "Server parameters of a PostgreSQL flexible server.",
-        resource_types=("Microsoft.DBforPostgreSQL/flexibleServers",),
+        "Server parameters of a PostgreSQL or MySQL flexible server.",
+        resource_types=(
+            "Microsoft.DBforPostgreSQL/flexibleServers",
+            "Microsoft.DBforMySQL/flexibleServers",
+        ),
+        api_versions=(("Microsoft.DBforMySQL/flexibleServers", "2023-12-30"),),
+    ),
+    DataSource(
+        "administrators",
+        TargetKind.RESOURCE,
+        "2023-12-30",
+        True,
+        "Microsoft Entra administrators of a MySQL flexible server (login, object id).",
+        resource_types=("Microsoft.DBforMySQL/flexibleServers",),
+    ),
+    DataSource(
+        "databases",
+        TargetKind.RESOURCE,
+        "2025-07-01",
+        True,
+        "Databases of an Azure Managed Redis (Redis Enterprise) cluster: client protocol, port. "
+        "Never the access keys.",
+        resource_types=("Microsoft.Cache/redisEnterprise",),
     ),
     DataSource(
         "blobServices/default",

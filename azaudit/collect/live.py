@@ -429,7 +429,7 @@ class _Collection:
                     self.clients.arm_get,
                     url,
                     "nextLink",
-                    arm_next_link(source.api_version or ""),
+                    arm_next_link(source.api_version_at(scope) or ""),
                 )
             else:
                 body = await get_document(self.clients.arm_get, url)

@@ -88,7 +88,7 @@ def _types_requiring(checks: tuple[Check, ...], source: DataSource) -> frozenset
 def arm_url(base: str, scope: str, source: DataSource) -> str:
     """The ARM URL of `source` under `scope` (a resource id or `/subscriptions/<id>`)."""
     path = quote(f"{scope.rstrip('/')}/{source.name}", safe="/-_.~")
-    query = f"api-version={source.api_version}"
+    query = f"api-version={source.api_version_at(scope)}"
     if source.query:
         query += f"&{source.query}"
     return f"{base}{path}?{query}"

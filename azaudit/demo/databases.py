@@ -41,8 +41,10 @@ from azaudit.demo.org import (
 SQL = "Microsoft.Sql/servers"
 SQL_DB = "Microsoft.Sql/servers/databases"
 PG = "Microsoft.DBforPostgreSQL/flexibleServers"
+MYSQL = "Microsoft.DBforMySQL/flexibleServers"
 COSMOS = "Microsoft.DocumentDB/databaseAccounts"
 REDIS = "Microsoft.Cache/Redis"
+MANAGED_REDIS = "Microsoft.Cache/redisEnterprise"
 
 ANY_IPV4 = "0.0.0.0"  # noqa: S104 - a SQL firewall rule bound, not a listening address
 
@@ -277,6 +279,7 @@ class PostgresSpec:
     high_availability: bool = True
     parameters: dict[str, str] = field(default_factory=dict)
     diagnostics: bool = True
+    firewall: tuple[tuple[str, str, str], ...] = ()
 
 
 _HARDENED_PG = {
@@ -288,6 +291,10 @@ _HARDENED_PG = {
     "logfiles.retention_days": "7",
     "connection_throttle.enable": "on",
 }
+
+_RULE_STAMP = "2025-3-14_9-12-4"
+"""The suffix the portal appends to the rule it creates for "Allow public access from any Azure
+service"."""
 
 POSTGRES: tuple[PostgresSpec, ...] = (
     PostgresSpec(
@@ -305,6 +312,8 @@ POSTGRES: tuple[PostgresSpec, ...] = (
         "eastus",
         geo_backup=False,
         parameters=_HARDENED_PG,
+        # Left from the migration; dormant because public network access is Disabled.
+        firewall=(("AllowAll-Temp-Migration", ANY_IPV4, "255.255.255.255"),),
     ),
     PostgresSpec(
         DEV,
@@ -324,6 +333,10 @@ POSTGRES: tuple[PostgresSpec, ...] = (
             "connection_throttle.enable": "off",
         },
         diagnostics=False,
+        firewall=(
+            (f"AllowAllAzureServicesAndResourcesWithinAzureIps_{_RULE_STAMP}", ANY_IPV4, ANY_IPV4),
+            ("research-office", "198.51.100.0", "198.51.100.255"),
+        ),
     ),
 )
 
@@ -448,6 +461,196 @@ def _add_postgres(estate: Estate, network: Network, spec: PostgresSpec) -> None:
         "configurations",
         arm_list([_pg_configuration(server_id, k, v) for k, v in sorted(spec.parameters.items())]),
     )
+    estate.doc(server_id, "firewallRules", _flexible_firewall_rules(server_id, spec.firewall))
+
+
+def _flexible_firewall_rules(server_id: str, rules: tuple[tuple[str, str, str], ...]) -> Doc:
+    """A flexible server's `firewallRules` list, shaped after `FirewallRules_ListByServer`."""
+    rtype = f"{server_id.split('/providers/')[1].rsplit('/', 1)[0]}/firewallRules"
+    return arm_list(
+        [
+            {
+                "id": f"{server_id}/firewallRules/{name}",
+                "name": name,
+                "type": rtype,
+                "properties": {"startIpAddress": start, "endIpAddress": end},
+            }
+            for name, start, end in rules
+        ]
+    )
+
+
+# -- MySQL flexible server -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MysqlSpec:
+    """A MySQL flexible server: hardened (private, CMK, TLS, audit, Entra admin) or not."""
+
+    sub: Subscription
+    rg: str
+    name: str
+    location: str
+    hardened: bool
+    firewall: tuple[tuple[str, str, str], ...] = ()
+
+
+MYSQL_SERVERS: tuple[MysqlSpec, ...] = (
+    MysqlSpec(PORTAL, "rg-portal-data-eus2", "mysql-nw-portal-scheduling", "eastus2", True),
+    MysqlSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "mysql-nw-dev-intake",
+        "eastus",
+        False,
+        firewall=(("AllowAll_2025-3-14_9-40-11", ANY_IPV4, "255.255.255.255"),),
+    ),
+)
+
+_MYSQL_PARAMETER_INFO: dict[str, tuple[str, str, str, str]] = {
+    # name: (description, default, data type, allowed values)
+    "require_secure_transport": (
+        "Whether client connections to the server are required to use some form of secure "
+        "transport.",
+        "ON",
+        "Enumeration",
+        "ON,OFF",
+    ),
+    "tls_version": (
+        "Which protocols the server permits for encrypted connections.",
+        "TLSv1.2",
+        "Set",
+        "TLSv1,TLSv1.1,TLSv1.2,TLSv1.3",
+    ),
+    "audit_log_enabled": (
+        "Allow to audit the log.",
+        "OFF",
+        "Enumeration",
+        "ON,OFF",
+    ),
+    "audit_log_events": (
+        "Selects the events to audit.",
+        "CONNECTION",
+        "Set",
+        "DDL,DML_SELECT,DML_NONSELECT,DCL,ADMIN,DML,GENERAL,CONNECTION,TABLE_ACCESS",
+    ),
+}
+
+
+def _mysql_configuration(server_id: str, name: str, value: str) -> Doc:
+    """One server parameter, shaped after MySQL's `Configurations_Get` example."""
+    description, default, data_type, allowed = _MYSQL_PARAMETER_INFO[name]
+    return {
+        "properties": {
+            "value": value,
+            "description": description,
+            "defaultValue": default,
+            "dataType": data_type,
+            "allowedValues": allowed,
+            "source": "system-default" if value == default else "user-override",
+            "isConfigPendingRestart": "False",
+            "isDynamicConfig": "False" if name == "tls_version" else "True",
+            "isReadOnly": "False",
+        },
+        "id": f"{server_id}/configurations/{name}",
+        "name": name,
+        "type": "Microsoft.DBforMySQL/flexibleServers/configurations",
+    }
+
+
+def _add_mysql(estate: Estate, network: Network, spec: MysqlSpec) -> None:
+    server_id = resource_id(spec.sub, spec.rg, MYSQL, spec.name)
+    identity_id = (
+        f"/subscriptions/{spec.sub.subscription_id}/resourceGroups/{spec.rg}/providers/"
+        f"Microsoft.ManagedIdentity/userAssignedIdentities/id-{spec.name}"
+    )
+    properties: Doc = {
+        "administratorLogin": "nwmysqladmin",
+        "version": "8.0.21",
+        "state": "Ready",
+        "fullyQualifiedDomainName": f"{spec.name}.mysql.database.azure.com",
+        "availabilityZone": "1",
+        "storage": {"storageSizeGB": 128, "iops": 684, "autoGrow": "Enabled"},
+        "maintenanceWindow": {"customWindow": "Disabled", "dayOfWeek": 0, "startHour": 0},
+        "replicationRole": "None",
+        "replicaCapacity": 10,
+        "network": {"publicNetworkAccess": "Disabled" if spec.hardened else "Enabled"},
+        "backup": {
+            "backupRetentionDays": 35 if spec.hardened else 7,
+            "backupIntervalHours": 24,
+            "geoRedundantBackup": "Enabled" if spec.hardened else "Disabled",
+            "earliestRestoreDate": days_ago(35 if spec.hardened else 7, fraction=True),
+        },
+        "highAvailability": (
+            {"mode": "ZoneRedundant", "state": "Healthy", "standbyAvailabilityZone": "3"}
+            if spec.hardened
+            else {"mode": "Disabled", "state": "NotEnabled"}
+        ),
+        "privateEndpointConnections": [],
+    }
+    if spec.hardened:
+        properties["dataEncryption"] = {
+            "type": "AzureKeyVault",
+            "primaryUserAssignedIdentityId": identity_id,
+            "primaryKeyURI": f"https://kv-nw-portal-cmk.vault.azure.net/keys/{spec.name}",
+        }
+    row = arg_row(
+        spec.sub,
+        spec.rg,
+        MYSQL,
+        spec.name,
+        spec.location,
+        properties,
+        sku={"name": "Standard_D2ds_v4", "tier": "GeneralPurpose"},
+        identity=(
+            {"type": "UserAssigned", "userAssignedIdentities": {identity_id: {}}}
+            if spec.hardened
+            else None
+        ),
+    )
+    if spec.hardened:
+        network.private_endpoint(row, "mysqlServer", MYSQL)
+    estate.add_logged(row, [log_group("audit")], enabled=spec.hardened)
+    parameters = (
+        {
+            "require_secure_transport": "ON",
+            "tls_version": "TLSv1.2,TLSv1.3",
+            "audit_log_enabled": "ON",
+            "audit_log_events": "CONNECTION,ADMIN,DDL,DCL",
+        }
+        if spec.hardened
+        else {
+            "require_secure_transport": "OFF",
+            "tls_version": "TLSv1.1,TLSv1.2",
+            "audit_log_enabled": "OFF",
+            "audit_log_events": "CONNECTION",
+        }
+    )
+    estate.doc(
+        server_id,
+        "configurations",
+        arm_list([_mysql_configuration(server_id, k, v) for k, v in sorted(parameters.items())]),
+    )
+    estate.doc(server_id, "firewallRules", _flexible_firewall_rules(server_id, spec.firewall))
+    admins = (
+        [
+            {
+                "id": f"{server_id}/administrators/ActiveDirectory",
+                "name": "ActiveDirectory",
+                "type": "Microsoft.DBforMySQL/flexibleServers/administrators",
+                "properties": {
+                    "administratorType": "ActiveDirectory",
+                    "login": "sg-nw-mysql-admins",
+                    "sid": guid("group:sg-nw-mysql-admins"),
+                    "tenantId": TENANT_ID,
+                    "identityResourceId": identity_id,
+                },
+            }
+        ]
+        if spec.hardened
+        else []
+    )
+    estate.doc(server_id, "administrators", arm_list(admins))
 
 
 # -- Cosmos DB -------------------------------------------------------------------------------------
@@ -560,6 +763,11 @@ def _add_cosmos(estate: Estate, network: Network, spec: CosmosSpec) -> None:
             "networkAclBypassResourceIds": [],
             "enablePartitionMerge": False,
             "minimalTlsVersion": spec.tls,
+            **(
+                {"keyVaultKeyUri": f"https://kv-nw-portal-cmk.vault.azure.net/keys/{spec.name}"}
+                if spec.sub.phi
+                else {}
+            ),
         },
         kind="GlobalDocumentDB",
         identity=system_identity(spec.name),
@@ -625,12 +833,58 @@ def _add_redis(
     estate.add_logged(row, [log_group("allLogs")], enabled=hardened)
 
 
+def _add_managed_redis(
+    estate: Estate, sub: Subscription, rg: str, name: str, location: str, *, hardened: bool
+) -> None:
+    """An Azure Managed Redis cluster and its one database, shaped after `RedisEnterprise_List`
+    and `Databases_ListByCluster` (never the access keys)."""
+    row = arg_row(
+        sub,
+        rg,
+        MANAGED_REDIS,
+        name,
+        location,
+        {
+            "hostName": f"{name}.{location}.redis.azure.net",
+            "provisioningState": "Succeeded",
+            "resourceState": "Running",
+            "redisVersion": "7.4",
+            "minimumTlsVersion": "1.2",
+            "publicNetworkAccess": "Disabled" if hardened else "Enabled",
+            "highAvailability": "Enabled" if hardened else "Disabled",
+            "privateEndpointConnections": [],
+        },
+        kind="v2",
+        sku={"name": "Balanced_B5" if hardened else "Balanced_B0"},
+    )
+    cluster_id = estate.add_logged(row, [log_group("allLogs")], enabled=hardened)
+    database: Doc = {
+        "id": f"{cluster_id}/databases/default",
+        "name": f"{name}/default",
+        "type": "Microsoft.Cache/redisEnterprise/databases",
+        "properties": {
+            "provisioningState": "Succeeded",
+            "resourceState": "Running",
+            "clientProtocol": "Encrypted" if hardened else "Plaintext",
+            "clusteringPolicy": "OSSCluster",
+            "evictionPolicy": "VolatileLRU",
+            "port": 10000,
+            "deferUpgrade": "NotDeferred",
+            "redisVersion": "7.4",
+            "accessKeysAuthentication": "Disabled" if hardened else "Enabled",
+        },
+    }
+    estate.doc(cluster_id, "databases", arm_list([database]))
+
+
 def build(estate: Estate, network: Network) -> None:
     """Add the SQL, PostgreSQL, Cosmos DB and Redis resources with their documents."""
     for sql in SQL_SERVERS:
         _add_sql(estate, network, sql)
     for pg in POSTGRES:
         _add_postgres(estate, network, pg)
+    for mysql in MYSQL_SERVERS:
+        _add_mysql(estate, network, mysql)
     for cosmos in COSMOS_ACCOUNTS:
         _add_cosmos(estate, network, cosmos)
     _add_redis(
@@ -644,4 +898,10 @@ def build(estate: Estate, network: Network) -> None:
     )
     _add_redis(
         estate, network, DEV, "rg-dev-analytics-eus", "redis-nw-dev-cache", "eastus", hardened=False
+    )
+    _add_managed_redis(
+        estate, PORTAL, "rg-portal-data-eus2", "amr-nw-portal-sessions", "eastus2", hardened=True
+    )
+    _add_managed_redis(
+        estate, DEV, "rg-dev-analytics-eus", "amr-nw-dev-features", "eastus", hardened=False
     )

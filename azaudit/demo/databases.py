@@ -1,15 +1,19 @@
-"""Demo databases: Azure SQL servers and databases, PostgreSQL flexible servers, Cosmos DB, Redis.
+"""Demo databases: Azure SQL servers and databases, PostgreSQL and MySQL flexible servers, Cosmos
+DB, Azure Cache for Redis and Azure Managed Redis.
 
 Shapes follow Microsoft's `Servers_List`, `FirewallRules_ListByServer`,
 `ServerBlobAuditingPolicies_Get`, `TransparentDataEncryptions_Get`, `FlexibleServers_List`,
-`Configurations_Get` and `DatabaseAccounts_List` examples.
+`Configurations_Get`, `DatabaseAccounts_List`, `AzureADAdministrators_Get`, `RedisEnterprise_List`
+and `Databases_ListByCluster` examples.
 
 The story: the clinical data warehouse server is private, audited and TLS 1.2-only. A legacy
 imaging-index server migrated from on premises still has an "allow all" firewall rule, no auditing
 and one database without TDE. The portal's PostgreSQL server is private with geo-redundant backup;
 the clinical reporting server relies on zone redundancy only. Dev has a TLS 1.0 SQL server, a
 public PostgreSQL server without secure transport, a Cosmos account replicated to northeurope and
-a Redis cache with the non-TLS port open.
+a Redis cache with the non-TLS port open. The portal's MySQL scheduling server is private, CMK-
+encrypted, TLS 1.2+ only, audited and has an Entra administrator; dev's MySQL intake server is
+open to the internet with none of that, and dev's Managed Redis database accepts plaintext.
 """
 
 from __future__ import annotations

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from azaudit.casebook import CASE_SUBSCRIPTION
+from azaudit.catalogue import Rule
 from azaudit.models import Status
 from azaudit.snapshot import subscription_scope
 from tests.evaluator_support import builtin_check, run_check
@@ -126,7 +128,25 @@ def test_inventory_gap_gives_error_for_the_subscription() -> None:
 # -- property_conditions --------------------------------------------------------------------------
 
 VAULT_CHECK = builtin_check("bkp_vault_soft_delete_immutable")
-DB_CHECK = builtin_check("bkp_db_flexible_geo_backup")
+DB_CHECK = replace(
+    builtin_check("bkp_db_flexible_geo_backup"),
+    rule=Rule(
+        "property_conditions",
+        {
+            "conditions": [
+                {
+                    "path": "properties.backup.geoRedundantBackup",
+                    "allowed": ["Enabled"],
+                    "types": [
+                        "Microsoft.DBforPostgreSQL/flexibleServers",
+                        "Microsoft.DBforMySQL/flexibleServers",
+                    ],
+                }
+            ]
+        },
+    ),
+)
+"""A flexible-server geo-backup check written as property conditions (the generic evaluator)."""
 
 
 def _settings(soft: Any, immutable: Any) -> dict[str, Any]:

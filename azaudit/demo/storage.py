@@ -9,6 +9,12 @@ imaging archive is private but keeps Microsoft-managed keys. An "EHR exports" ac
 vendor hand-off allows anonymous blob access from any network. In dev, a scratch account still
 accepts HTTP and TLS 1.0, and a research account lives in westeurope with its replica in
 northeurope.
+
+The imaging archive and the research account have a hierarchical namespace (ADLS Gen2), where
+blob versioning is not available. Accounts that still allow shared-key access have keys as old as
+the account, except the platform boot-diagnostics account, whose keys were rotated last month.
+Every account logs its blob, file, queue and table requests except the vendor, dev and research
+ones; the vendor hand-off and the scratch account have share soft delete off.
 """
 
 from __future__ import annotations

@@ -108,6 +108,9 @@ def resource_type_of(resource_id: str) -> str:
 
 DIAGNOSTIC_SETTINGS = "providers/Microsoft.Insights/diagnosticSettings"
 
+STORAGE_SERVICES = ("blob", "file", "queue", "table")
+"""The services of a storage account that keep their own diagnostic settings."""
+
 _SOURCES: tuple[DataSource, ...] = (
     # -- resource-scoped ARM documents ---------------------------------------------------------
     DataSource(
@@ -196,11 +199,76 @@ _SOURCES: tuple[DataSource, ...] = (
         resource_types=("Microsoft.Storage/storageAccounts",),
     ),
     DataSource(
+        "fileServices/default",
+        TargetKind.RESOURCE,
+        "2023-05-01",
+        False,
+        "File service properties of a storage account (share soft delete: "
+        "shareDeleteRetentionPolicy).",
+        resource_types=("Microsoft.Storage/storageAccounts",),
+    ),
+    *(
+        DataSource(
+            f"{service}Services/default/{DIAGNOSTIC_SETTINGS}",
+            TargetKind.RESOURCE,
+            "2021-05-01-preview",
+            True,
+            f"Diagnostic settings of a storage account's {service} service (StorageRead, "
+            "StorageWrite, StorageDelete logs and their destinations).",
+            resource_types=("Microsoft.Storage/storageAccounts",),
+        )
+        for service in STORAGE_SERVICES
+    ),
+    DataSource(
+        "keys",
+        TargetKind.RESOURCE,
+        "2023-07-01",
+        True,
+        "Key Vault keys through Azure Resource Manager: names and attributes (enabled, exp, "
+        "created) and rotation policy only; ARM never returns key material.",
+        resource_types=("Microsoft.KeyVault/vaults",),
+    ),
+    DataSource(
+        "secrets",
+        TargetKind.RESOURCE,
+        "2023-07-01",
+        True,
+        "Key Vault secrets through Azure Resource Manager: names and attributes (enabled, exp, "
+        "created) only. Secret values are never read: the ARM list never returns `value` (it is "
+        "documented as never returned by the service), and azaudit makes no data-plane call.",
+        resource_types=("Microsoft.KeyVault/vaults",),
+    ),
+    DataSource(
         "backupProtectedItems",
         TargetKind.RESOURCE,
         "2023-04-01",
         True,
         "Items a Recovery Services vault protects (sourceResourceId of each backed-up VM).",
+        resource_types=("Microsoft.RecoveryServices/vaults",),
+    ),
+    DataSource(
+        "backupconfig/vaultconfig",
+        TargetKind.RESOURCE,
+        "2023-04-01",
+        False,
+        "Backup configuration of a Recovery Services vault (softDeleteFeatureState), the "
+        "soft-delete record when the vault resource reports no securitySettings.",
+        resource_types=("Microsoft.RecoveryServices/vaults",),
+    ),
+    DataSource(
+        "backupstorageconfig/vaultstorageconfig",
+        TargetKind.RESOURCE,
+        "2023-04-01",
+        False,
+        "Backup storage configuration of a Recovery Services vault (storageType redundancy).",
+        resource_types=("Microsoft.RecoveryServices/vaults",),
+    ),
+    DataSource(
+        "backupPolicies",
+        TargetKind.RESOURCE,
+        "2023-04-01",
+        True,
+        "Backup policies of a Recovery Services vault (schedules and retention).",
         resource_types=("Microsoft.RecoveryServices/vaults",),
     ),
     # -- subscription-scoped ARM documents -----------------------------------------------------

@@ -11,7 +11,7 @@ from azaudit.casebook import CASE_SUBSCRIPTION
 from azaudit.catalogue import Rule
 from azaudit.models import Status
 from azaudit.snapshot import subscription_scope
-from tests.evaluator_support import builtin_check, run_check
+from tests.evaluator_support import builtin_check, run_check, with_params
 
 SUB = subscription_scope(CASE_SUBSCRIPTION)
 OTHER = "00000000-0000-0000-0000-0000000000c2"
@@ -127,7 +127,6 @@ def test_inventory_gap_gives_error_for_the_subscription() -> None:
 
 # -- property_conditions --------------------------------------------------------------------------
 
-VAULT_CHECK = builtin_check("bkp_vault_soft_delete_immutable")
 DB_CHECK = replace(
     builtin_check("bkp_db_flexible_geo_backup"),
     rule=Rule(
@@ -147,6 +146,22 @@ DB_CHECK = replace(
     ),
 )
 """A flexible-server geo-backup check written as property conditions (the generic evaluator)."""
+VAULT_CHECK = with_params(
+    DB_CHECK,
+    {
+        "conditions": [
+            {
+                "path": "properties.securitySettings.softDeleteSettings.softDeleteState",
+                "allowed": ["Enabled", "AlwaysON"],
+            },
+            {
+                "path": "properties.securitySettings.immutabilitySettings.state",
+                "allowed": ["Unlocked", "Locked"],
+            },
+        ]
+    },
+)
+"""Generic property conditions over a vault-shaped document (the evaluator, not a vault check)."""
 
 
 def _settings(soft: Any, immutable: Any) -> dict[str, Any]:
@@ -178,19 +193,21 @@ def test_every_failed_condition_is_named() -> None:
 
 
 def test_boolean_written_as_text_matches() -> None:
+    check = with_params(
+        DB_CHECK,
+        {
+            "source": "blobServices/default",
+            "conditions": [{"path": "properties.deleteRetentionPolicy.enabled", "allowed": [True]}],
+        },
+    )
     body = {
-        "resource": {"kind": "StorageV2"},
         "details": {
             "blobServices/default": {
-                "properties": {
-                    "deleteRetentionPolicy": {"enabled": "True", "days": 7},
-                    "containerDeleteRetentionPolicy": {"enabled": True, "days": 30},
-                    "isVersioningEnabled": True,
-                }
+                "properties": {"deleteRetentionPolicy": {"enabled": "True", "days": 7}}
             }
         },
     }
-    (finding,) = run_check(builtin_check("bkp_storage_recoverability"), body)
+    (finding,) = run_check(check, body)
     assert finding.status is Status.PASS
 
 

@@ -25,6 +25,7 @@ from azaudit.demo.arm import (
     resource_id,
     system_identity,
 )
+from azaudit.demo.backup_config import backup_policies, storage_config, vault_config
 from azaudit.demo.network import Network
 from azaudit.demo.org import CLINICAL, DEV, PLATFORM, Subscription, days_ago, guid, hexid
 
@@ -618,6 +619,13 @@ def _add_vault(estate: Estate, spec: VaultSpec) -> None:
     vault_id = estate.add_logged(row, logs, enabled=spec.immutability == "Locked")
     items = [_protected_item(vault_id, vm) for vm in VMS if vm.vault == spec.name]
     estate.doc(vault_id, "backupProtectedItems", arm_list(items))
+    shares = 2 if spec.sub is PLATFORM else 0
+    estate.doc(vault_id, "backupconfig/vaultconfig", vault_config(vault_id, spec.soft_delete))
+    storage = storage_config(vault_id, spec.redundancy)
+    estate.doc(vault_id, "backupstorageconfig/vaultstorageconfig", storage)
+    estate.doc(
+        vault_id, "backupPolicies", backup_policies(vault_id, len(items), file_share_items=shares)
+    )
 
 
 def build(estate: Estate, network: Network) -> None:

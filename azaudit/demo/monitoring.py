@@ -12,7 +12,7 @@ policy and NSG changes only; dev has no alerts.
 
 from __future__ import annotations
 
-from azaudit.demo.arm import Doc, Estate, arg_row, arm_list, log_group
+from azaudit.demo.arm import Doc, Estate, arg_row, arm_list, log_group, resource_id
 from azaudit.demo.org import (
     ACTIVITY_ARCHIVE_ID,
     CLINICAL,
@@ -26,6 +26,8 @@ from azaudit.demo.org import (
     guid,
 )
 from azaudit.sources import DIAGNOSTIC_SETTINGS
+
+STORAGE_ACCOUNTS = "Microsoft.Storage/storageAccounts"
 
 WORKSPACE = "Microsoft.OperationalInsights/workspaces"
 
@@ -242,7 +244,8 @@ def _activity_log_export(sub: Subscription) -> Doc:
                     {"category": c, "enabled": c not in ("Policy", "Alert", "Autoscale")}
                     for c in ACTIVITY_CATEGORIES
                 ],
-                None,
+                # Archived into the Functions runtime account, which accepts any network.
+                resource_id(PORTAL, "rg-portal-app-eus2", STORAGE_ACCOUNTS, "stnwportalfunc"),
             )
         ]
     else:

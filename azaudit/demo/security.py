@@ -39,6 +39,7 @@ from azaudit.demo.org import (
     days_ago,
     guid,
 )
+from azaudit.demo.vault_objects import vault_keys, vault_secrets
 
 KEY_VAULT = "Microsoft.KeyVault/vaults"
 
@@ -71,6 +72,7 @@ class VaultSpec:
     default_action: str | None = "Deny"
     private_endpoint: bool = True
     audit_logs: str | None = "AuditEvent"
+    governed_objects: bool = True
 
 
 VAULTS: tuple[VaultSpec, ...] = (
@@ -94,6 +96,7 @@ VAULTS: tuple[VaultSpec, ...] = (
         default_action=None,
         private_endpoint=False,
         audit_logs=None,
+        governed_objects=False,
     ),
     VaultSpec(
         PORTAL,
@@ -115,6 +118,7 @@ VAULTS: tuple[VaultSpec, ...] = (
         default_action="Allow",
         private_endpoint=False,
         audit_logs=None,
+        governed_objects=False,
     ),
 )
 
@@ -181,7 +185,10 @@ def _add_vault(estate: Estate, network: Network, spec: VaultSpec) -> None:
         ]
     elif spec.audit_logs is not None:
         logs = [log_group(spec.audit_logs)]
-    estate.add_logged(row, logs, enabled=bool(logs))
+    vault_id = estate.add_logged(row, logs, enabled=bool(logs))
+    governed = spec.governed_objects
+    estate.doc(vault_id, "keys", vault_keys(vault_id, spec.name, spec.location, governed=governed))
+    estate.doc(vault_id, "secrets", vault_secrets(vault_id, spec.location, governed=governed))
 
 
 # -- Defender for Cloud ----------------------------------------------------------------------------

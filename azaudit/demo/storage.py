@@ -9,6 +9,12 @@ imaging archive is private but keeps Microsoft-managed keys. An "EHR exports" ac
 vendor hand-off allows anonymous blob access from any network. In dev, a scratch account still
 accepts HTTP and TLS 1.0, and a research account lives in westeurope with its replica in
 northeurope.
+
+The imaging archive and the research account have a hierarchical namespace (ADLS Gen2), where
+blob versioning is not available. Accounts that still allow shared-key access have keys as old as
+the account, except the platform boot-diagnostics account, whose keys were rotated last month.
+Every account logs its blob, file, queue and table requests except the vendor, dev and research
+ones; the vendor hand-off and the scratch account have share soft delete off.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from azaudit.demo.arm import (
     arg_row,
     arm_list,
     diagnostic_setting,
+    log_category,
     log_group,
     resource_id,
 )
@@ -34,7 +41,7 @@ from azaudit.demo.org import (
     days_ago,
     guid,
 )
-from azaudit.sources import DIAGNOSTIC_SETTINGS
+from azaudit.sources import DIAGNOSTIC_SETTINGS, STORAGE_SERVICES
 
 STORAGE = "Microsoft.Storage/storageAccounts"
 
@@ -68,6 +75,8 @@ class StorageSpec:
     private_endpoint: bool = True
     diagnostics: bool = True
     created_days_ago: int = 700
+    keys_rotated_days_ago: int | None = None
+    share_soft_delete_days: int | None = 14
 
 
 ACCOUNTS: tuple[StorageSpec, ...] = (
@@ -95,6 +104,8 @@ ACCOUNTS: tuple[StorageSpec, ...] = (
         infrastructure_encryption=False,
         soft_delete_days=7,
         versioning=False,
+        keys_rotated_days_ago=34,
+        share_soft_delete_days=7,
     ),
     StorageSpec(
         CLINICAL,
@@ -113,6 +124,8 @@ ACCOUNTS: tuple[StorageSpec, ...] = (
         sku="Standard_RAGRS",
         infrastructure_encryption=False,
         soft_delete_days=30,
+        # A hierarchical-namespace (ADLS Gen2) account: blob versioning is not available.
+        versioning=False,
     ),
     StorageSpec(
         CLINICAL,
@@ -131,6 +144,7 @@ ACCOUNTS: tuple[StorageSpec, ...] = (
         private_endpoint=False,
         diagnostics=False,
         created_days_ago=210,
+        share_soft_delete_days=None,
     ),
     StorageSpec(
         CLINICAL,
@@ -188,6 +202,7 @@ ACCOUNTS: tuple[StorageSpec, ...] = (
         private_endpoint=False,
         diagnostics=False,
         created_days_ago=1300,
+        share_soft_delete_days=None,
     ),
     StorageSpec(
         DEV,
@@ -281,6 +296,7 @@ def storage_row(spec: StorageSpec) -> Doc:
     rid = resource_id(spec.sub, spec.rg, STORAGE, spec.name)
     encryption, identity = _encryption(spec, rid)
     geo = spec.sku.split("_")[1] in ("GRS", "RAGRS", "GZRS", "RAGZRS")
+    key_age = spec.keys_rotated_days_ago or spec.created_days_ago
     props: Doc = {
         "accessTier": "Hot",
         "allowBlobPublicAccess": spec.public_blob,
@@ -292,8 +308,8 @@ def storage_row(spec: StorageSpec) -> Doc:
         "encryption": encryption,
         "isHnsEnabled": spec.purpose in ("dicom-archive", "eu-research-collaboration"),
         "keyCreationTime": {
-            "key1": days_ago(spec.created_days_ago, fraction=True),
-            "key2": days_ago(spec.created_days_ago, fraction=True),
+            "key1": days_ago(key_age, fraction=True),
+            "key2": days_ago(key_age, fraction=True),
         },
         "minimumTlsVersion": spec.tls,
         "networkAcls": {
@@ -362,6 +378,30 @@ def blob_service(spec: StorageSpec, account_id: str) -> Doc:
     }
 
 
+def file_service(spec: StorageSpec, account_id: str) -> Doc:
+    """`fileServices/default` as ARM returns it (2023-05-01, `FileServicesGet` example)."""
+    days = spec.share_soft_delete_days
+    retention: Doc = {"enabled": True, "days": days} if days is not None else {"enabled": False}
+    return {
+        "id": f"{account_id}/fileServices/default",
+        "name": "default",
+        "type": "Microsoft.Storage/storageAccounts/fileServices",
+        "sku": _sku(spec),
+        "properties": {
+            "cors": {"corsRules": []},
+            "shareDeleteRetentionPolicy": retention,
+            "protocolSettings": {"smb": {}},
+        },
+    }
+
+
+def _service_logs(service: str) -> list[Doc]:
+    """Request logs of a storage service: allLogs for blobs, the three categories elsewhere."""
+    if service == "blob":
+        return [log_group("allLogs")]
+    return [log_category(c) for c in ("StorageRead", "StorageWrite", "StorageDelete")]
+
+
 def build(estate: Estate, network: Network) -> None:
     """Add every demo storage account with its documents."""
     for spec in ACCOUNTS:
@@ -375,10 +415,10 @@ def build(estate: Estate, network: Network) -> None:
             network.private_endpoint(row, "blob", STORAGE)
         estate.add(row, diagnostics)
         estate.doc(rid, "blobServices/default", blob_service(spec, rid))
-        if spec.diagnostics:
-            blob_id = f"{rid}/blobServices/default"
-            estate.doc(
-                blob_id,
-                DIAGNOSTIC_SETTINGS,
-                arm_list([diagnostic_setting(blob_id, [log_group("allLogs")])]),
+        estate.doc(rid, "fileServices/default", file_service(spec, rid))
+        for service in STORAGE_SERVICES:
+            service_id = f"{rid}/{service}Services/default"
+            settings = (
+                [diagnostic_setting(service_id, _service_logs(service))] if spec.diagnostics else []
             )
+            estate.doc(rid, f"{service}Services/default/{DIAGNOSTIC_SETTINGS}", arm_list(settings))

@@ -11,13 +11,26 @@ from azaudit.evaluators import (
     databases,
     encryption,
     identity,
+    keyvault,
     monitoring,
     network,
+    storage,
     web,
 )
 from azaudit.evaluators.base import EvaluatorSpec
 
-_MODULES = (common, encryption, network, identity, monitoring, backup, web, databases)
+_MODULES = (
+    common,
+    encryption,
+    network,
+    identity,
+    monitoring,
+    backup,
+    web,
+    databases,
+    storage,
+    keyvault,
+)
 
 
 def _registry() -> dict[str, EvaluatorSpec]:

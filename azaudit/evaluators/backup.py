@@ -5,6 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from azaudit.evaluators.access import (
+    ShapeError,
+    objects,
+    optional_obj,
+    require_int,
+    require_list,
+    require_obj,
+    require_str,
+)
 from azaudit.evaluators.base import (
     EvalContext,
     EvaluatorSpec,
@@ -13,6 +22,7 @@ from azaudit.evaluators.base import (
     Param,
     list_values,
     passed,
+    shape_error_outcome,
 )
 from azaudit.evaluators.common import (
     ALL_TARGETS,
@@ -26,6 +36,9 @@ from azaudit.models import JSON, Status
 
 PROTECTED_ITEMS = "backupProtectedItems"
 VAULTS = "Microsoft.RecoveryServices/vaults"
+VAULT_CONFIG = "backupconfig/vaultconfig"
+STORAGE_CONFIG = "backupstorageconfig/vaultstorageconfig"
+BACKUP_POLICIES = "backupPolicies"
 
 
 # -- property_conditions -------------------------------------------------------------------------
@@ -158,6 +171,203 @@ def _vm_backup_protected(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
     yield Outcome(Status.FAIL, "protectedItems[sourceResourceId]", None, expected, message)
 
 
+# -- Recovery Services vault security settings ---------------------------------------------------
+
+_SOFT_DELETE_STATES = {"enabled": True, "alwayson": True, "disabled": False}
+"""`softDeleteState` / `softDeleteFeatureState` values; `Invalid` means the service cannot say."""
+
+
+def _soft_delete_state(ctx: EvalContext) -> tuple[str, str]:
+    """`(path, state)` of the vault's soft delete, from the vault or its backup configuration.
+
+    The vault resource reports `securitySettings.softDeleteSettings` only in newer API versions
+    and Resource Graph rows of older vaults may lack it. Soft delete is on by default only for
+    newly created vaults, and Microsoft does not document what an absent `securitySettings`
+    means, so absence is no evidence either way: the state is then read from the vault's backup
+    configuration (`softDeleteFeatureState`, https://learn.microsoft.com/azure/backup/
+    use-restapi-update-vault-properties), and ERROR if that was not collected.
+    """
+    props = require_obj(ctx.resource, "properties", at="resource")
+    settings = optional_obj(props, "securitySettings.softDeleteSettings", at="properties")
+    if settings is not None:
+        path = "properties.securitySettings.softDeleteSettings.softDeleteState"
+        return path, require_str(settings, "softDeleteState", at=path.rsplit(".", 1)[0])
+    config = require_obj(ctx.own(VAULT_CONFIG), at=VAULT_CONFIG)
+    path = f"{VAULT_CONFIG}: properties.softDeleteFeatureState"
+    return path, require_str(config, "properties.softDeleteFeatureState", at=VAULT_CONFIG)
+
+
+def _vault_soft_delete(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    path, state = _soft_delete_state(ctx)
+    expected = "Enabled or AlwaysON"
+    enabled = _SOFT_DELETE_STATES.get(state.lower())
+    if enabled is None:
+        # `Invalid` (or an unknown value) is the service saying it does not know: not evidence.
+        raise ShapeError(path, "Enabled, AlwaysON or Disabled", repr(state))
+    if enabled:
+        note = (
+            ""
+            if state.lower() == "alwayson"
+            else " (it can still be switched off: AlwaysON is stronger)"
+        )
+        yield Outcome(Status.PASS, path, state, expected, f"soft delete is {state}{note}")
+    else:
+        yield Outcome(
+            Status.FAIL,
+            path,
+            state,
+            expected,
+            "soft delete is Disabled: deleted backup data is purged immediately",
+        )
+
+
+_IMMUTABILITY_STATES = ("disabled", "unlocked", "locked")
+
+
+def _vault_immutability(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Immutability `Unlocked` or `Locked` (`Disabled` fails; absence is no evidence: ERROR)."""
+    path = "properties.securitySettings.immutabilitySettings.state"
+    state = require_str(ctx.resource, path, at="resource")
+    if state.lower() not in _IMMUTABILITY_STATES:
+        raise ShapeError(path, "Disabled, Unlocked or Locked", repr(state))
+    expected = "Unlocked or Locked"
+    if state.lower() == "disabled":
+        message = "immutability is Disabled: recovery points can be deleted before they expire"
+        yield Outcome(Status.FAIL, path, state, expected, message)
+        return
+    note = "" if state.lower() == "locked" else " (Unlocked can still be disabled: lock it)"
+    yield Outcome(Status.PASS, path, state, expected, f"immutability is {state}{note}")
+
+
+# -- Recovery Services vault redundancy and retention --------------------------------------------
+
+_DAYS_PER_UNIT = {"days": 1, "weeks": 7, "months": 30, "years": 365}
+_LONG_TERM_TIERS = ("dailySchedule", "weeklySchedule", "monthlySchedule", "yearlySchedule")
+
+
+def _retention_days(retention: Mapping[str, Any], at: str) -> int:
+    """How long the most frequent recovery point of a retention policy is kept, in days.
+
+    Long-term policies keep daily points for the daily tier (weekly-only schedules for the weekly
+    tier, and so on); simple policies have one duration.
+    """
+    kind = require_str(retention, "retentionPolicyType", at=at)
+    if kind == "LongTermRetentionPolicy":
+        tier = next((t for t in _LONG_TERM_TIERS if retention.get(t) is not None), None)
+        if tier is None:
+            raise ShapeError(f"{at}.dailySchedule", "a retention schedule", "absent")
+        duration_at = f"{at}.{tier}"
+        duration = require_obj(retention, f"{tier}.retentionDuration", at=at)
+    elif kind == "SimpleRetentionPolicy":
+        duration_at = at
+        duration = require_obj(retention, "retentionDuration", at=at)
+    else:
+        raise ShapeError(f"{at}.retentionPolicyType", "LongTerm- or SimpleRetentionPolicy", kind)
+    count = require_int(duration, "count", at=f"{duration_at}.retentionDuration")
+    unit = require_str(duration, "durationType", at=f"{duration_at}.retentionDuration")
+    if unit.lower() not in _DAYS_PER_UNIT:
+        raise ShapeError(
+            f"{duration_at}.retentionDuration.durationType", "Days/Weeks/Months/Years", unit
+        )
+    return count * _DAYS_PER_UNIT[unit.lower()]
+
+
+def _policy_retention(policy: Mapping[str, Any], at: str) -> int:
+    """Retention of a policy's full backups (workload policies keep them in a `Full` sub-policy)."""
+    props = require_obj(policy, "properties", at=at)
+    retention = optional_obj(props, "retentionPolicy", at=f"{at}.properties")
+    if retention is not None:
+        return _retention_days(retention, f"{at}.properties.retentionPolicy")
+    subs = objects(
+        require_list(props, "subProtectionPolicy", at=f"{at}.properties"),
+        at=f"{at}.properties.subProtectionPolicy",
+    )
+    for index, sub in enumerate(subs):
+        sub_at = f"{at}.properties.subProtectionPolicy[{index}]"
+        if require_str(sub, "policyType", at=sub_at) == "Full":
+            return _retention_days(
+                require_obj(sub, "retentionPolicy", at=sub_at), f"{sub_at}.retentionPolicy"
+            )
+    raise ShapeError(
+        f"{at}.properties", "a retentionPolicy or a Full subProtectionPolicy", "neither"
+    )
+
+
+def _vault_redundancy_retention(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Backup storage redundancy, and the retention of every backup policy in use.
+
+    One finding for the vault's storage type and one per policy that protects items
+    (`protectedItemsCount` > 0), so a short policy or an unreadable one is reported on its own.
+    """
+    accepted = [str(a) for a in params.get("redundancy", ["GeoRedundant", "ZoneRedundant"])]
+    minimum = int(params.get("min_days", 30))
+    try:
+        config = require_obj(ctx.own(STORAGE_CONFIG), at=STORAGE_CONFIG)
+        storage_type = require_str(config, "properties.storageType", at=STORAGE_CONFIG)
+    except ShapeError as error:
+        yield shape_error_outcome(error, sub_item="redundancy")
+    except MissingData as missing:
+        yield _missing_outcome(missing, "redundancy")
+    else:
+        ok = storage_type.lower() in {a.lower() for a in accepted}
+        message = (
+            f"backup storage is {storage_type}"
+            if ok
+            else f"backup storage is {storage_type}: a regional outage loses every backup copy"
+        )
+        yield Outcome(
+            passed(ok),
+            f"{STORAGE_CONFIG}: properties.storageType",
+            storage_type,
+            " or ".join(accepted),
+            message,
+            sub_item="redundancy",
+        )
+    try:
+        policies = objects(
+            list_values(ctx.own(BACKUP_POLICIES), BACKUP_POLICIES), at=BACKUP_POLICIES
+        )
+    except MissingData as missing:
+        yield _missing_outcome(missing, "policies")
+        return
+    expected = f"recovery points kept >= {minimum} days"
+    for index, policy in enumerate(policies):
+        name = str(policy.get("name") or index)
+        at = f"{BACKUP_POLICIES}[name={name}]"
+        sub_item = f"policy:{name}"
+        try:
+            count = require_int(policy, "properties.protectedItemsCount", at=at)
+            if count == 0:
+                continue
+            days = _policy_retention(policy, at)
+        except ShapeError as error:
+            yield shape_error_outcome(error, sub_item=sub_item)
+            continue
+        ok = days >= minimum
+        message = f"policy {name!r} ({count} protected items) keeps recovery points {days} days" + (
+            "" if ok else f", under the required {minimum}"
+        )
+        yield Outcome(
+            passed(ok),
+            f"{at}.properties.retentionPolicy",
+            days,
+            expected,
+            message,
+            sub_item=sub_item,
+        )
+
+
+def _missing_outcome(missing: MissingData, sub_item: str) -> Outcome:
+    return Outcome(
+        Status.ERROR,
+        missing.source,
+        None,
+        "data collected",
+        f"cannot evaluate: {missing.source} at {missing.scope}: {missing.reason}",
+        sub_item=sub_item,
+    )
+
+
 SPECS: tuple[EvaluatorSpec, ...] = (
     EvaluatorSpec(
         "property_conditions",
@@ -178,5 +388,30 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         {"accepted_states": Param((list,), required=False, doc="protection states that count")},
         RESOURCE_ONLY,
         "PASS when a Recovery Services vault of the subscription protects the VM.",
+    ),
+    EvaluatorSpec(
+        "vault_soft_delete",
+        _vault_soft_delete,
+        {},
+        RESOURCE_ONLY,
+        "PASS when the vault's soft delete is Enabled or AlwaysON (read from the vault, or from "
+        "its backup configuration when the vault reports no securitySettings).",
+    ),
+    EvaluatorSpec(
+        "vault_immutability",
+        _vault_immutability,
+        {},
+        RESOURCE_ONLY,
+        "PASS when the vault's immutability is Unlocked or Locked.",
+    ),
+    EvaluatorSpec(
+        "vault_redundancy_retention",
+        _vault_redundancy_retention,
+        {
+            "redundancy": Param((list,), required=False, doc="accepted backup storage types"),
+            "min_days": Param((int,), required=False, doc="minimum retention (default 30)"),
+        },
+        RESOURCE_ONLY,
+        "One finding for backup storage redundancy and one per backup policy in use.",
     ),
 )

@@ -117,7 +117,7 @@ _SOURCES: tuple[DataSource, ...] = (
         False,
         "App Service site configuration (TLS, FTPS, remote debugging, CORS). "
         "Never the app settings or connection strings.",
-        resource_types=("Microsoft.Web/sites",),
+        resource_types=("Microsoft.Web/sites", "Microsoft.Web/sites/slots"),
     ),
     DataSource(
         "configurations",
@@ -142,6 +142,15 @@ _SOURCES: tuple[DataSource, ...] = (
         True,
         "Items a Recovery Services vault protects (sourceResourceId of each backed-up VM).",
         resource_types=("Microsoft.RecoveryServices/vaults",),
+    ),
+    DataSource(
+        "tables",
+        TargetKind.RESOURCE,
+        "2023-09-01",
+        True,
+        "Tables of a Log Analytics workspace with their interactive and total (long-term) "
+        "retention.",
+        resource_types=("Microsoft.OperationalInsights/workspaces",),
     ),
     # -- subscription-scoped ARM documents -----------------------------------------------------
     DataSource(
@@ -185,6 +194,14 @@ _SOURCES: tuple[DataSource, ...] = (
         "2023-04-01",
         True,
         "Azure Policy assignments that apply to the subscription.",
+    ),
+    DataSource(
+        "providers/Microsoft.Authorization/policySetDefinitions",
+        TargetKind.SUBSCRIPTION,
+        "2023-04-01",
+        True,
+        "Policy set definitions (initiatives) visible at the subscription: built-in, and custom "
+        "ones of the subscription and the management groups above it.",
     ),
     # -- tenant-scoped Microsoft Graph documents -----------------------------------------------
     DataSource(

@@ -152,6 +152,14 @@ _SOURCES: tuple[DataSource, ...] = (
         "retention.",
         resource_types=("Microsoft.OperationalInsights/workspaces",),
     ),
+    DataSource(
+        "flowLogs",
+        TargetKind.RESOURCE,
+        "2024-05-01",
+        True,
+        "Flow logs of a Network Watcher (VNet and legacy NSG flow logs: target, state, retention).",
+        resource_types=("Microsoft.Network/networkWatchers",),
+    ),
     # -- subscription-scoped ARM documents -----------------------------------------------------
     DataSource(
         DIAGNOSTIC_SETTINGS,

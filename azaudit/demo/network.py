@@ -8,6 +8,10 @@ the imaging team opened RDP to "any" for a vendor on the PACS gateway and never 
 subscription lets SSH in from anywhere and a legacy NSG exposes database ports. The AKS node subnet
 in the portal and three dev subnets have no NSG. Dev has a VNet in westeurope without a Network
 Watcher.
+
+Flow logs (`FlowLogs_List` shape): the hub and clinical VNets have VNet flow logs kept a year and
+90 days; the portal still runs legacy NSG flow logs, which leave its NSG-less AKS node subnet
+unrecorded; dev's VNet flow log was switched off.
 """
 
 from __future__ import annotations
@@ -275,6 +279,23 @@ WATCHERS: tuple[tuple[Subscription, str], ...] = (
 )
 """Network Watchers by subscription and region (dev has none in westeurope)."""
 
+FLOW_LOGS: tuple[tuple[Subscription, str, str, str, str, bool, int], ...] = (
+    (PLATFORM, "eastus", "rg-nw-hub-network-eus", VNET, "vnet-nw-hub-eus", True, 365),
+    (CLINICAL, "eastus", "rg-clinical-network-eus", VNET, "vnet-nw-clinical-eus", True, 90),
+    (PORTAL, "eastus2", "rg-portal-network-eus2", NSG, "nsg-portal-appsvc-eus2", True, 90),
+    (PORTAL, "eastus2", "rg-portal-network-eus2", NSG, "nsg-portal-pe-eus2", True, 90),
+    (PORTAL, "eastus2", "rg-portal-network-eus2", NSG, "nsg-portal-psql-eus2", True, 90),
+    (DEV, "eastus", "rg-dev-network-eus", VNET, "vnet-nw-dev-eus", False, 30),
+)
+"""Flow logs: subscription, watcher region, target resource group, type and name, on, days."""
+
+
+def _flow_logs(
+    sub: Subscription, region: str
+) -> list[tuple[Subscription, str, str, str, str, bool, int]]:
+    return [f for f in FLOW_LOGS if f[0] is sub and f[1] == region]
+
+
 PRIVATE_DNS_ZONES = (
     "privatelink.blob.core.windows.net",
     "privatelink.vaultcore.azure.net",
@@ -449,11 +470,58 @@ class Network:
                 tags={},
             )
             self.estate.add(row)
+            self.estate.doc(
+                str(row["id"]),
+                "flowLogs",
+                {
+                    "value": [
+                        self._flow_log(str(row["id"]), sub, *f[2:])
+                        for f in _flow_logs(sub, location)
+                    ]
+                },
+            )
         for zone in PRIVATE_DNS_ZONES:
             self._add_private_dns_zone(zone)
         self._add_public_dns_zone(PLATFORM, "rg-nw-dns", DOMAIN, 14)
         self._add_public_dns_zone(PORTAL, "rg-portal-dns", f"patients.{DOMAIN}", 9)
         self._add_bastion()
+
+    def _flow_log(
+        self,
+        watcher: str,
+        sub: Subscription,
+        rg: str,
+        rtype: str,
+        name: str,
+        enabled: bool,
+        days: int,
+    ) -> Doc:
+        """A flow log of `FlowLogs_List` (2024-05-01) on a VNet or (legacy) an NSG."""
+        target = resource_id(sub, rg, rtype, name)
+        log_name = f"{name}-flowlog"
+        return {
+            "name": log_name,
+            "id": f"{watcher}/flowLogs/{log_name}",
+            "etag": f'W/"{guid(target + "etag")}"',
+            "location": watcher.rsplit("_", 1)[-1],
+            "properties": {
+                "provisioningState": "Succeeded",
+                "targetResourceId": target,
+                "targetResourceGuid": guid(f"{'vnet' if rtype == VNET else 'nsg'}:{target}"),
+                "storageId": resource_id(
+                    sub, "NetworkWatcherRG", "Microsoft.Storage/storageAccounts", "stnwflowlogs"
+                ),
+                "enabled": enabled,
+                "flowAnalyticsConfiguration": {
+                    "networkWatcherFlowAnalyticsConfiguration": {
+                        "enabled": enabled and rtype == VNET,
+                        "trafficAnalyticsInterval": 60,
+                    }
+                },
+                "retentionPolicy": {"days": days, "enabled": True},
+                "format": {"type": "JSON", "version": 2},
+            },
+        }
 
     def _add_nsg(
         self, sub: Subscription, rg: str, name: str, location: str, rules: tuple[Rule, ...]

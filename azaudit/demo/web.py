@@ -291,7 +291,7 @@ def _site_row(spec: SiteSpec, plan_id: str, location: str, network: Network) -> 
     }
     if spec.vnet_subnet is not None:
         props["virtualNetworkSubnetId"] = network.subnet_id(spec.sub, *spec.vnet_subnet)
-    return arg_row(
+    row = arg_row(
         spec.sub,
         spec.rg,
         SLOT if spec.slot else SITE,
@@ -301,6 +301,9 @@ def _site_row(spec: SiteSpec, plan_id: str, location: str, network: Network) -> 
         kind=spec.kind,
         identity=system_identity(label),
     )
+    if spec.slot:
+        row["name"] = f"{spec.name}/{spec.slot}"  # ARM names a slot `<app>/<slot>`
+    return row
 
 
 def _config_web(spec: SiteSpec, site_id: str) -> Doc:

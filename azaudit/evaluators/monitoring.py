@@ -25,6 +25,7 @@ from azaudit.evaluators.access import (
 from azaudit.evaluators.base import (
     EvalContext,
     EvaluatorSpec,
+    MissingData,
     Outcome,
     Param,
     list_values,
@@ -498,6 +499,134 @@ def _network_watcher_regions(ctx: EvalContext, params: Mapping[str, Any]) -> Ite
         )
 
 
+# -- flow logs ----------------------------------------------------------------------------------
+
+FLOW_LOGS = "flowLogs"
+NSG_FLOW_LOG_RETIREMENT = (
+    "NSG flow logs are being retired (none can be created since 30 June 2025; they stop on "
+    "30 September 2027): migrate to VNet flow logs"
+)
+
+
+def _flow_log_problem(log: Mapping[str, Any], min_days: int, at: str) -> str | None:
+    """Why one flow log does not keep the traffic record, or None.
+
+    `retentionPolicy.enabled` false or `days` 0 keeps records indefinitely; otherwise `days`
+    is when the storage copy is deleted:
+    https://learn.microsoft.com/rest/api/network-watcher/flow-logs/get#retentionpolicyparameters
+    """
+    props = require_obj(log, "properties", at=at)
+    if not require_bool(props, "enabled", at=f"{at}.properties"):
+        return "is disabled"
+    retention = require_obj(props, "retentionPolicy", at=f"{at}.properties")
+    r_at = f"{at}.properties.retentionPolicy"
+    if require_bool(retention, "enabled", at=r_at):
+        days = require_int(retention, "days", at=r_at)
+        if 0 < days < min_days:
+            return f"keeps records for {days} days, fewer than {min_days}"
+    return None
+
+
+def _flow_logs(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """PASS when the VNet's traffic is recorded: a VNet flow log on the VNet, or every subnet
+    covered by a flow log on the subnet or on its NSG (legacy NSG flow logs, reported as such).
+
+    Flow logs belong to the Network Watcher of the VNet's region, so only those watchers'
+    `flowLogs` are read; an unreadable one is ERROR unless the VNet is already covered.
+    """
+    min_days = int(params.get("min_retention_days", 90))
+    sub_id = str(ctx.subscription_id)
+    vnet_id = require_str(ctx.resource, "id", at="resource")
+    region = normalise_region(require_str(ctx.resource, "location", at="resource"))
+    props = require_obj(ctx.resource, "properties", at="resource")
+    # A VNet without subnets has no `subnets` entries to cover (absent = empty list).
+    subnets = objects(optional_list(props, "subnets", at="properties"), at="properties.subnets")
+    expected = (
+        f"an enabled flow log (kept {min_days}+ days) on the VNet, or on every subnet or its NSG"
+    )
+    watchers = [
+        w
+        for w in ctx.resources_of_type(NETWORK_WATCHERS, subscription_id=sub_id)
+        if normalise_region(require_str(w, "location", at=f"networkWatchers[{w.get('id')}]"))
+        == region
+    ]
+    if not watchers:
+        yield Outcome(
+            Status.FAIL,
+            "networkWatchers[location]",
+            region,
+            expected,
+            f"no Network Watcher in {region}, so no flow log can record this VNet's traffic",
+        )
+        return
+    unreadable: list[MissingData] = []
+    covering: dict[str, str] = {}
+    problems: list[str] = []
+    for watcher in watchers:
+        watcher_id = str(watcher.get("id"))
+        try:
+            body = ctx.detail(watcher_id, FLOW_LOGS)
+        except MissingData as missing:
+            unreadable.append(missing)
+            continue
+        for index, log in enumerate(objects(list_values(body, FLOW_LOGS), at=FLOW_LOGS)):
+            name = str(log.get("name") or index)
+            at = f"flowLogs[name={name}]"
+            target = require_str(log, "properties.targetResourceId", at=at).rstrip("/").lower()
+            problem = _flow_log_problem(log, min_days, at)
+            if problem is not None:
+                problems.append(f"{name!r} on {target.rsplit('/', 1)[-1]} {problem}")
+                continue
+            covering.setdefault(target, name)
+    vnet = vnet_id.rstrip("/").lower()
+    if vnet in covering:
+        yield Outcome(
+            Status.PASS,
+            "flowLogs[targetResourceId]",
+            covering[vnet],
+            expected,
+            f"VNet flow log {covering[vnet]!r} records this VNet's traffic",
+        )
+        return
+    uncovered: list[str] = []
+    legacy: list[str] = []
+    for index, subnet in enumerate(subnets):
+        s_at = f"properties.subnets[{index}]"
+        subnet_id = require_str(subnet, "id", at=s_at).rstrip("/").lower()
+        nsg = optional_str(subnet, "properties.networkSecurityGroup.id", at=s_at)
+        if subnet_id in covering:
+            continue
+        if nsg is not None and nsg.rstrip("/").lower() in covering:
+            legacy.append(covering[nsg.rstrip("/").lower()])
+            continue
+        uncovered.append(str(subnet.get("name") or subnet_id.rsplit("/", 1)[-1]))
+    if subnets and not uncovered:
+        note = f"; {NSG_FLOW_LOG_RETIREMENT}" if legacy else ""
+        yield Outcome(
+            Status.PASS,
+            "flowLogs[targetResourceId]",
+            sorted(set(legacy)) or None,
+            expected,
+            f"every subnet's traffic is recorded by a flow log{note}",
+        )
+        return
+    if unreadable:
+        raise unreadable[0]
+    detail = f" ({'; '.join(problems)})" if problems else ""
+    what = (
+        f"subnet(s) {', '.join(uncovered)} have no flow log"
+        if subnets
+        else "no flow log targets this VNet"
+    )
+    yield Outcome(
+        Status.FAIL,
+        "flowLogs[targetResourceId]",
+        uncovered,
+        expected,
+        f"{what}{detail}",
+    )
+
+
 # -- Defender for Cloud --------------------------------------------------------------------------
 
 
@@ -907,6 +1036,14 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         {},
         SUBSCRIPTION_ONLY,
         "FAIL for every region with a virtual network but no Network Watcher.",
+    ),
+    EvaluatorSpec(
+        "flow_logs",
+        _flow_logs,
+        {"min_retention_days": Param((int,), required=False, doc="default 90")},
+        RESOURCE_ONLY,
+        "PASS when a VNet flow log, or flow logs on every subnet or its NSG, record the VNet's "
+        "traffic and keep it min_retention_days.",
     ),
     EvaluatorSpec(
         "defender_plans",

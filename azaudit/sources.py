@@ -160,6 +160,14 @@ _SOURCES: tuple[DataSource, ...] = (
         "Flow logs of a Network Watcher (VNet and legacy NSG flow logs: target, state, retention).",
         resource_types=("Microsoft.Network/networkWatchers",),
     ),
+    DataSource(
+        "customDomains",
+        TargetKind.RESOURCE,
+        "2024-02-01",
+        True,
+        "Custom domains of an Azure Front Door Standard/Premium profile (host name, TLS settings).",
+        resource_types=("Microsoft.Cdn/profiles",),
+    ),
     # -- subscription-scoped ARM documents -----------------------------------------------------
     DataSource(
         DIAGNOSTIC_SETTINGS,

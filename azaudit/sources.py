@@ -159,7 +159,7 @@ _SOURCES: tuple[DataSource, ...] = (
         False,
         "App Service site configuration (TLS, FTPS, remote debugging, CORS). "
         "Never the app settings or connection strings.",
-        resource_types=("Microsoft.Web/sites",),
+        resource_types=("Microsoft.Web/sites", "Microsoft.Web/sites/slots"),
     ),
     DataSource(
         "configurations",
@@ -271,6 +271,31 @@ _SOURCES: tuple[DataSource, ...] = (
         "Backup policies of a Recovery Services vault (schedules and retention).",
         resource_types=("Microsoft.RecoveryServices/vaults",),
     ),
+    DataSource(
+        "tables",
+        TargetKind.RESOURCE,
+        "2023-09-01",
+        True,
+        "Tables of a Log Analytics workspace with their interactive and total (long-term) "
+        "retention.",
+        resource_types=("Microsoft.OperationalInsights/workspaces",),
+    ),
+    DataSource(
+        "flowLogs",
+        TargetKind.RESOURCE,
+        "2024-05-01",
+        True,
+        "Flow logs of a Network Watcher (VNet and legacy NSG flow logs: target, state, retention).",
+        resource_types=("Microsoft.Network/networkWatchers",),
+    ),
+    DataSource(
+        "customDomains",
+        TargetKind.RESOURCE,
+        "2024-02-01",
+        True,
+        "Custom domains of an Azure Front Door Standard/Premium profile (host name, TLS settings).",
+        resource_types=("Microsoft.Cdn/profiles",),
+    ),
     # -- subscription-scoped ARM documents -----------------------------------------------------
     DataSource(
         DIAGNOSTIC_SETTINGS,
@@ -313,6 +338,14 @@ _SOURCES: tuple[DataSource, ...] = (
         "2023-04-01",
         True,
         "Azure Policy assignments that apply to the subscription.",
+    ),
+    DataSource(
+        "providers/Microsoft.Authorization/policySetDefinitions",
+        TargetKind.SUBSCRIPTION,
+        "2023-04-01",
+        True,
+        "Policy set definitions (initiatives) visible at the subscription: built-in, and custom "
+        "ones of the subscription and the management groups above it.",
     ),
     # -- tenant-scoped Microsoft Graph documents -----------------------------------------------
     DataSource(

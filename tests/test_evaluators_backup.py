@@ -213,15 +213,15 @@ def test_boolean_written_as_text_matches() -> None:
 
 def test_number_written_as_text_does_not_meet_a_minimum() -> None:
     body = {"resource": {"properties": {"retentionInDays": "400"}}}
-    (finding,) = run_check(builtin_check("log_retention"), body)
+    conditions = [{"path": "properties.retentionInDays", "minimum": 365}]
+    (finding,) = run_check(DB_CHECK, body, conditions=conditions)
     assert finding.status is Status.FAIL
 
 
 def test_minimum_is_a_parameter() -> None:
-    check = builtin_check("log_retention")
     body = {"resource": {"properties": {"retentionInDays": 400}}}
     conditions = [{"path": "properties.retentionInDays", "minimum": 2190}]
-    (finding,) = run_check(check, body, conditions=conditions)
+    (finding,) = run_check(DB_CHECK, body, conditions=conditions)
     assert finding.status is Status.FAIL
     assert ">= 2190" in finding.expected
 

@@ -8,6 +8,12 @@ years' retention). Platform exports everything by category group, clinical lists
 the portal team's setting leaves Policy and Alert off, and dev exports nothing into a 30-day
 workspace. Platform and clinical alert on all twelve high-risk operations; the portal alerts on
 policy and NSG changes only; dev has no alerts.
+
+Workspace tables follow Microsoft's `TablesList` example. The security workspace keeps everything
+two years; the portal workspace keeps 90 days interactively but archives its audit tables for two
+years (a pass a look at the workspace default alone would miss); the dev workspace keeps 30 days.
+Every subscription sees the same built-in initiatives (`PolicySetDefinitions_List`), none of
+which contains "Allowed locations".
 """
 
 from __future__ import annotations
@@ -28,12 +34,13 @@ from azaudit.demo.org import (
 from azaudit.sources import DIAGNOSTIC_SETTINGS
 
 STORAGE_ACCOUNTS = "Microsoft.Storage/storageAccounts"
+POLICY_SET_DEFINITIONS = "providers/Microsoft.Authorization/policySetDefinitions"
 
 WORKSPACE = "Microsoft.OperationalInsights/workspaces"
 
 WORKSPACES: tuple[tuple[Subscription, str, str, str, int], ...] = (
     (PLATFORM, "rg-nw-management-eus", "law-nw-security-eus", "eastus", 730),
-    (PORTAL, "rg-portal-monitoring-eus2", "law-nw-portal-apps-eus2", "eastus2", 365),
+    (PORTAL, "rg-portal-monitoring-eus2", "law-nw-portal-apps-eus2", "eastus2", 90),
     (DEV, "rg-dev-analytics-eus", "law-nw-dev-eus", "eastus", 30),
 )
 
@@ -101,7 +108,125 @@ def _add_workspace(
             "modifiedDate": days_ago(60),
         },
     )
-    estate.add_logged(row, [log_group("audit")], enabled=sub.phi or sub is PLATFORM)
+    workspace_id = estate.add_logged(row, [log_group("audit")], enabled=sub.phi or sub is PLATFORM)
+    estate.doc(
+        workspace_id,
+        "tables",
+        arm_list([_table(workspace_id, t, retention) for t in _TABLES[name]]),
+    )
+
+
+_TABLES: dict[str, tuple[str, ...]] = {
+    "law-nw-security-eus": (
+        "AzureActivity",
+        "AzureDiagnostics",
+        "AuditLogs",
+        "SigninLogs",
+        "AZKVAuditLogs",
+        "StorageBlobLogs",
+        "SecurityEvent",
+        "Heartbeat",
+        "Perf",
+    ),
+    "law-nw-portal-apps-eus2": (
+        "AppServiceHTTPLogs",
+        "AppServiceAuditLogs",
+        "AKSAudit",
+        "AKSAuditAdmin",
+        "AppRequests",
+        "ContainerLogV2",
+    ),
+    "law-nw-dev-eus": ("AzureActivity", "AzureDiagnostics", "Heartbeat"),
+}
+_AUDIT_ARCHIVE = {
+    "AppServiceHTTPLogs",
+    "AppServiceAuditLogs",
+    "AKSAudit",
+    "AKSAuditAdmin",
+}
+"""The portal workspace's audit tables: 90 days interactive, then long-term up to two years."""
+_SHORT = {"Heartbeat", "Perf", "ContainerLogV2"}
+"""Operational tables cut to 30 days to save cost (not part of the audit trail)."""
+
+
+def _table(workspace_id: str, name: str, default: int) -> Doc:
+    """One table of `Tables_List` (2023-09-01) without its column schema."""
+    interactive, total = default, default
+    if name in _AUDIT_ARCHIVE:
+        total = 730
+    elif name in _SHORT:
+        interactive = total = min(default, 30)
+    return {
+        "properties": {
+            "schema": {
+                "name": name,
+                "tableSubType": "DataCollectionRuleBased",
+                "tableType": "Microsoft",
+                "displayName": None,
+                "description": None,
+                "columns": None,
+                "standardColumns": [],
+                "categories": None,
+                "labels": None,
+                "source": None,
+                "solutions": ["LogManagement"],
+            },
+            "provisioningState": "Succeeded",
+            "retentionInDays": interactive,
+            "totalRetentionInDays": total,
+            "archiveRetentionInDays": total - interactive,
+            "retentionInDaysAsDefault": interactive == default,
+            "totalRetentionInDaysAsDefault": total == interactive,
+            "plan": "Analytics",
+        },
+        "name": name,
+        "id": f"{workspace_id}/tables/{name}",
+    }
+
+
+def _built_in_initiatives() -> Doc:
+    """The built-in initiatives the demo's assignments use, with a few of their members."""
+
+    def initiative(guid_: str, display: str, members: tuple[tuple[str, str], ...]) -> Doc:
+        return {
+            "id": f"/providers/Microsoft.Authorization/policySetDefinitions/{guid_}",
+            "name": guid_,
+            "type": "Microsoft.Authorization/policySetDefinitions",
+            "properties": {
+                "displayName": display,
+                "policyType": "BuiltIn",
+                "metadata": {"category": "Regulatory Compliance"},
+                "parameters": {},
+                "policyDefinitions": [
+                    {
+                        "policyDefinitionReferenceId": reference,
+                        "policyDefinitionId": (
+                            f"/providers/Microsoft.Authorization/policyDefinitions/{member}"
+                        ),
+                        "parameters": {},
+                    }
+                    for member, reference in members
+                ],
+            },
+        }
+
+    return arm_list(
+        [
+            initiative(
+                "1f3afdf9-d0c9-4c3d-847f-89da613e70a8",
+                "Microsoft cloud security benchmark",
+                (
+                    ("404c3081-a854-4457-ae30-26a93ef643f9", "secureTransferToStorageAccount"),
+                    ("0e246bcf-5f6f-4f87-bc6f-775d4712c7ea", "aksAuthorizedIpRanges"),
+                ),
+            ),
+            initiative(
+                "a169a624-5599-4385-a696-c8d643089fab",
+                "HITRUST/HIPAA",
+                (("404c3081-a854-4457-ae30-26a93ef643f9", "secureTransferToStorageAccount"),),
+            ),
+        ]
+    )
 
 
 def _add_app_insights(estate: Estate) -> None:
@@ -267,3 +392,4 @@ def build(estate: Estate) -> None:
         _add_activity_alerts(estate, sub, rg, group)
     for sub in (PLATFORM, CLINICAL, PORTAL, DEV):
         estate.doc(sub.scope, DIAGNOSTIC_SETTINGS, _activity_log_export(sub))
+        estate.doc(sub.scope, POLICY_SET_DEFINITIONS, _built_in_initiatives())

@@ -8,6 +8,14 @@ the imaging team opened RDP to "any" for a vendor on the PACS gateway and never 
 subscription lets SSH in from anywhere and a legacy NSG exposes database ports. The AKS node subnet
 in the portal and three dev subnets have no NSG. Dev has a VNet in westeurope without a Network
 Watcher.
+
+Flow logs (`FlowLogs_List` shape): the hub and clinical VNets have VNet flow logs kept a year and
+90 days; the portal still runs legacy NSG flow logs, which leave its NSG-less AKS node subnet
+unrecorded; dev's VNet flow log was switched off.
+
+Edge: the patient portal is published through Front Door Premium (custom domain on TLS 1.2) and a
+WAF_v2 Application Gateway on the 2022 TLS policy; the imaging team's PACS viewer gateway still
+uses AppGwSslPolicy20170401, which accepts TLS 1.1.
 """
 
 from __future__ import annotations
@@ -15,7 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from azaudit.demo.arm import Doc, Estate, arg_row, private_endpoint_connection, resource_id
+from azaudit.demo.arm import (
+    Doc,
+    Estate,
+    arg_row,
+    log_category,
+    private_endpoint_connection,
+    resource_id,
+)
 from azaudit.demo.org import (
     CLINICAL,
     DEV,
@@ -275,6 +290,36 @@ WATCHERS: tuple[tuple[Subscription, str], ...] = (
 )
 """Network Watchers by subscription and region (dev has none in westeurope)."""
 
+FLOW_LOGS: tuple[tuple[Subscription, str, str, str, str, bool, int], ...] = (
+    (PLATFORM, "eastus", "rg-nw-hub-network-eus", VNET, "vnet-nw-hub-eus", True, 365),
+    (CLINICAL, "eastus", "rg-clinical-network-eus", VNET, "vnet-nw-clinical-eus", True, 90),
+    (PORTAL, "eastus2", "rg-portal-network-eus2", NSG, "nsg-portal-appsvc-eus2", True, 90),
+    (PORTAL, "eastus2", "rg-portal-network-eus2", NSG, "nsg-portal-pe-eus2", True, 90),
+    (PORTAL, "eastus2", "rg-portal-network-eus2", NSG, "nsg-portal-psql-eus2", True, 90),
+    (DEV, "eastus", "rg-dev-network-eus", VNET, "vnet-nw-dev-eus", False, 30),
+)
+"""Flow logs: subscription, watcher region, target resource group, type and name, on, days."""
+
+
+def _flow_logs(
+    sub: Subscription, region: str
+) -> list[tuple[Subscription, str, str, str, str, bool, int]]:
+    return [f for f in FLOW_LOGS if f[0] is sub and f[1] == region]
+
+
+APPLICATION_GATEWAYS: tuple[tuple[Subscription, str, str, str, str, str], ...] = (
+    (PORTAL, "rg-portal-edge", "agw-nw-portal-eus2", "eastus2", "WAF_v2", "AppGwSslPolicy20220101"),
+    (
+        CLINICAL,
+        "rg-clinical-imaging-eus",
+        "agw-nw-pacs-viewer-eus",
+        "eastus",
+        "Standard_v2",
+        "AppGwSslPolicy20170401",
+    ),
+)
+"""Application Gateways: subscription, resource group, name, region, SKU, predefined policy."""
+
 PRIVATE_DNS_ZONES = (
     "privatelink.blob.core.windows.net",
     "privatelink.vaultcore.azure.net",
@@ -449,11 +494,61 @@ class Network:
                 tags={},
             )
             self.estate.add(row)
+            self.estate.doc(
+                str(row["id"]),
+                "flowLogs",
+                {
+                    "value": [
+                        self._flow_log(str(row["id"]), sub, *f[2:])
+                        for f in _flow_logs(sub, location)
+                    ]
+                },
+            )
         for zone in PRIVATE_DNS_ZONES:
             self._add_private_dns_zone(zone)
         self._add_public_dns_zone(PLATFORM, "rg-nw-dns", DOMAIN, 14)
         self._add_public_dns_zone(PORTAL, "rg-portal-dns", f"patients.{DOMAIN}", 9)
         self._add_bastion()
+        self._add_front_door()
+        for sub, rg, name, location, sku, policy in APPLICATION_GATEWAYS:
+            self._add_app_gateway(sub, rg, name, location, sku, policy)
+
+    def _flow_log(
+        self,
+        watcher: str,
+        sub: Subscription,
+        rg: str,
+        rtype: str,
+        name: str,
+        enabled: bool,
+        days: int,
+    ) -> Doc:
+        """A flow log of `FlowLogs_List` (2024-05-01) on a VNet or (legacy) an NSG."""
+        target = resource_id(sub, rg, rtype, name)
+        log_name = f"{name}-flowlog"
+        return {
+            "name": log_name,
+            "id": f"{watcher}/flowLogs/{log_name}",
+            "etag": f'W/"{guid(target + "etag")}"',
+            "location": watcher.rsplit("_", 1)[-1],
+            "properties": {
+                "provisioningState": "Succeeded",
+                "targetResourceId": target,
+                "targetResourceGuid": guid(f"{'vnet' if rtype == VNET else 'nsg'}:{target}"),
+                "storageId": resource_id(
+                    sub, "NetworkWatcherRG", "Microsoft.Storage/storageAccounts", "stnwflowlogs"
+                ),
+                "enabled": enabled,
+                "flowAnalyticsConfiguration": {
+                    "networkWatcherFlowAnalyticsConfiguration": {
+                        "enabled": enabled and rtype == VNET,
+                        "trafficAnalyticsInterval": 60,
+                    }
+                },
+                "retentionPolicy": {"days": days, "enabled": True},
+                "format": {"type": "JSON", "version": 2},
+            },
+        }
 
     def _add_nsg(
         self, sub: Subscription, rg: str, name: str, location: str, rules: tuple[Rule, ...]
@@ -566,6 +661,90 @@ class Network:
             },
         )
         self.estate.add(row)
+
+    def _add_front_door(self) -> None:
+        """Front Door Premium for the patient portal, with its custom domains document."""
+        sub, rg, name = PORTAL, "rg-portal-edge", "afd-nw-portal"
+        row = arg_row(
+            sub,
+            rg,
+            "Microsoft.Cdn/profiles",
+            name,
+            "Global",
+            {
+                "provisioningState": "Succeeded",
+                "resourceState": "Active",
+                "frontDoorId": guid(f"afd:{name}"),
+                "originResponseTimeoutSeconds": 60,
+                "extendedProperties": {},
+            },
+            kind="frontdoor",
+            sku={"name": "Premium_AzureFrontDoor"},
+        )
+        profile_id = self.estate.add_logged(row, [log_category("FrontDoorAccessLog")])
+        host = f"patients.{DOMAIN}"
+        domain = host.replace(".", "-")
+        self.estate.doc(
+            profile_id,
+            "customDomains",
+            {
+                "value": [
+                    {
+                        "name": domain,
+                        "type": "Microsoft.Cdn/profiles/customdomains",
+                        "id": f"{profile_id}/customdomains/{domain}",
+                        "properties": {
+                            "profileName": name,
+                            "tlsSettings": {
+                                "certificateType": "ManagedCertificate",
+                                "minimumTlsVersion": "TLS12",
+                                "secret": {"id": f"{profile_id}/secrets/{domain}"},
+                            },
+                            "azureDnsZone": None,
+                            "preValidatedCustomDomainResourceId": None,
+                            "provisioningState": "Succeeded",
+                            "deploymentStatus": "Succeeded",
+                            "domainValidationState": "Approved",
+                            "hostName": host,
+                        },
+                    }
+                ]
+            },
+        )
+
+    def _add_app_gateway(
+        self, sub: Subscription, rg: str, name: str, location: str, sku: str, policy: str
+    ) -> None:
+        """An Application Gateway with one HTTPS listener and a predefined TLS policy."""
+        gateway_id = resource_id(sub, rg, "Microsoft.Network/applicationGateways", name)
+        row = arg_row(
+            sub,
+            rg,
+            "Microsoft.Network/applicationGateways",
+            name,
+            location,
+            _provisioned(
+                resourceGuid=guid(f"agw:{gateway_id}"),
+                sku={"name": sku, "tier": sku, "family": "Generation_1"},
+                operationalState="Running",
+                sslPolicy={"policyType": "Predefined", "policyName": policy},
+                sslCertificates=[
+                    {"name": "listener-cert", "id": f"{gateway_id}/sslCertificates/listener-cert"}
+                ],
+                httpListeners=[
+                    {
+                        "name": "https-listener",
+                        "id": f"{gateway_id}/httpListeners/https-listener",
+                        "properties": {
+                            "protocol": "Https",
+                            "requireServerNameIndication": False,
+                        },
+                    }
+                ],
+                enableHttp2=True,
+            ),
+        )
+        self.estate.add_logged(row, [log_category("ApplicationGatewayAccessLog")])
 
     def _add_bastion(self) -> None:
         rg = "rg-nw-hub-network-eus"

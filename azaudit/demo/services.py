@@ -5,9 +5,11 @@ bodies of their providers, with the properties the checks read.
 
 The story: the HL7 feed runs through an Event Hub namespace with Entra-only auth, but the orders
 Service Bus namespace still issues SAS keys to the legacy interface engine. The portal runs on a
-private AKS cluster pulling from a private registry. Dev has a public registry with the admin
-user on and an Azure OpenAI account open to the internet, plus a Datadog monitor and a
-Marketplace SaaS DICOM viewer trial: services that Microsoft's HIPAA BAA does not cover.
+private AKS cluster pulling from a private registry. Dev runs a quick-start AKS cluster (public
+API server open to any address, no Entra ID integration, local accounts on) and has a public
+registry with the admin user on and an Azure OpenAI account open to the internet, plus a Datadog
+monitor and a Marketplace SaaS DICOM viewer trial: services that Microsoft's HIPAA BAA does not
+cover.
 """
 
 from __future__ import annotations
@@ -467,6 +469,66 @@ def _add_aks(estate: Estate, network: Network) -> None:
         )
 
 
+def _add_dev_aks(estate: Estate) -> None:
+    """A cluster created with `az aks create` defaults and no hardening (Microsoft's
+    `ManagedClustersGet` example shape): Kubernetes RBAC on, nothing else."""
+    sub, rg, name, location = DEV, "rg-dev-analytics-eus", "aks-nw-dev-sandbox", "eastus"
+    aks_id = resource_id(sub, rg, AKS, name)
+    props: Doc = {
+        "provisioningState": "Succeeded",
+        "powerState": {"code": "Running"},
+        "kubernetesVersion": "1.30.5",
+        "currentKubernetesVersion": "1.30.5",
+        "dnsPrefix": name,
+        "fqdn": f"{name}-{hexid(aks_id, 8)}.hcp.{location}.azmk8s.io",
+        "azurePortalFQDN": f"{name}-{hexid(aks_id, 8)}.portal.hcp.{location}.azmk8s.io",
+        "agentPoolProfiles": [
+            {
+                "name": "nodepool1",
+                "count": 2,
+                "vmSize": "Standard_D2s_v5",
+                "osDiskSizeGB": 128,
+                "osDiskType": "Managed",
+                "maxPods": 110,
+                "type": "VirtualMachineScaleSets",
+                "provisioningState": "Succeeded",
+                "powerState": {"code": "Running"},
+                "orchestratorVersion": "1.30.5",
+                "enableNodePublicIP": False,
+                "mode": "System",
+                "osType": "Linux",
+                "osSKU": "Ubuntu",
+            }
+        ],
+        "servicePrincipalProfile": {"clientId": "msi"},
+        "addonProfiles": {},
+        "nodeResourceGroup": f"MC_{rg}_{name}_{location}",
+        "enableRBAC": True,
+        "supportPlan": "KubernetesOfficial",
+        "networkProfile": {
+            "networkPlugin": "kubenet",
+            "loadBalancerSku": "standard",
+            "podCidr": "10.244.0.0/16",
+            "serviceCidr": "10.0.0.0/16",
+            "dnsServiceIP": "10.0.0.10",
+            "outboundType": "loadBalancer",
+        },
+        "disableLocalAccounts": False,
+        "maxAgentPools": 100,
+    }
+    row = arg_row(
+        sub,
+        rg,
+        AKS,
+        name,
+        location,
+        props,
+        sku={"name": "Base", "tier": "Free"},
+        identity=system_identity(name),
+    )
+    estate.add_logged(row, [], enabled=False)
+
+
 # -- AI and analytics ------------------------------------------------------------------------------
 
 COGNITIVE = "Microsoft.CognitiveServices/accounts"
@@ -614,6 +676,7 @@ def build(estate: Estate, network: Network) -> None:
         estate, network, DEV, "rg-dev-analytics-eus", "acrnwdev", "eastus", hardened=False
     )
     _add_aks(estate, network)
+    _add_dev_aks(estate)
     _add_cognitive(
         estate,
         network,

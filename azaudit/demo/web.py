@@ -8,7 +8,10 @@ The story: the patient portal's web and API apps are HTTPS-only, TLS 1.2, FTP di
 limited to the portal's own domain. Its notification function still allows plain FTP, and a
 legacy billing-statement app accepts HTTP and TLS 1.0. In dev, the cohort explorer has remote
 debugging on and CORS `*`; the `config/web` document of the ETL API could not be read (403), the
-demo's one collection gap.
+demo's one collection gap. Deployment slots (`Microsoft.Web/sites/slots`, with their own
+`config/web`): the portal's staging slot is hardened like its app; the referrals app's staging
+slot, left from a debugging session, accepts HTTP, plain FTP, TLS 1.0 on SCM, remote debugging and
+any CORS origin.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from azaudit.demo.org import CLINICAL, DEV, DOMAIN, PORTAL, Subscription, days_a
 from azaudit.models import CollectionGap
 
 SITE = "Microsoft.Web/sites"
+SLOT = "Microsoft.Web/sites/slots"
 PLAN = "Microsoft.Web/serverFarms"
 
 
@@ -63,6 +67,8 @@ class SiteSpec:
     vnet_subnet: tuple[str, str, str] | None = None
     diagnostics: bool = True
     config_readable: bool = True
+    slot: str = ""
+    """Set for a deployment slot of the app `name`."""
 
 
 PLANS: tuple[PlanSpec, ...] = (
@@ -154,6 +160,27 @@ SITES: tuple[SiteSpec, ...] = (
         diagnostics=False,
         config_readable=False,
     ),
+    SiteSpec(
+        PORTAL,
+        "rg-portal-app-eus2",
+        "app-nw-portal-web",
+        "asp-nw-portal-eus2",
+        cors=(_PORTAL_ORIGIN,),
+        vnet_subnet=_PORTAL_SUBNET,
+        slot="staging",
+    ),
+    SiteSpec(
+        CLINICAL,
+        "rg-clinical-apps-eus",
+        "app-nw-referrals",
+        "asp-nw-clinical-eus",
+        https_only=False,
+        scm_tls="1.0",
+        ftps="AllAllowed",
+        remote_debugging=True,
+        cors=("*",),
+        slot="staging",
+    ),
 )
 
 
@@ -180,7 +207,7 @@ def _plan_row(spec: PlanSpec) -> Doc:
             "perSiteScaling": False,
             "elasticScaleEnabled": False,
             "maximumElasticWorkerCount": 1,
-            "numberOfSites": sum(1 for s in SITES if s.plan == spec.name),
+            "numberOfSites": sum(1 for s in SITES if s.plan == spec.name and not s.slot),
             "isSpot": False,
             "kind": "linux" if spec.linux else "app",
             "reserved": spec.linux,
@@ -203,19 +230,20 @@ def _plan_row(spec: PlanSpec) -> Doc:
 
 
 def _site_row(spec: SiteSpec, plan_id: str, location: str, network: Network) -> Doc:
-    host = f"{spec.name}.azurewebsites.net"
+    label = f"{spec.name}-{spec.slot}" if spec.slot else spec.name
+    host = f"{label}.azurewebsites.net"
     props: Doc = {
         "state": "Running",
         "hostNames": [host],
         "repositorySiteName": spec.name,
         "usageState": "Normal",
         "enabled": True,
-        "enabledHostNames": [host, f"{spec.name}.scm.azurewebsites.net"],
+        "enabledHostNames": [host, f"{label}.scm.azurewebsites.net"],
         "availabilityState": "Normal",
         "hostNameSslStates": [
             {"name": host, "sslState": "Disabled", "hostType": "Standard"},
             {
-                "name": f"{spec.name}.scm.azurewebsites.net",
+                "name": f"{label}.scm.azurewebsites.net",
                 "sslState": "Disabled",
                 "hostType": "Repository",
             },
@@ -263,16 +291,19 @@ def _site_row(spec: SiteSpec, plan_id: str, location: str, network: Network) -> 
     }
     if spec.vnet_subnet is not None:
         props["virtualNetworkSubnetId"] = network.subnet_id(spec.sub, *spec.vnet_subnet)
-    return arg_row(
+    row = arg_row(
         spec.sub,
         spec.rg,
-        SITE,
-        spec.name,
+        SLOT if spec.slot else SITE,
+        (spec.name, spec.slot) if spec.slot else spec.name,
         location,
         props,
         kind=spec.kind,
-        identity=system_identity(spec.name),
+        identity=system_identity(label),
     )
+    if spec.slot:
+        row["name"] = f"{spec.name}/{spec.slot}"  # ARM names a slot `<app>/<slot>`
+    return row
 
 
 def _config_web(spec: SiteSpec, site_id: str) -> Doc:
@@ -290,7 +321,7 @@ def _config_web(spec: SiteSpec, site_id: str) -> Doc:
     return {
         "id": f"{site_id}/config/web",
         "name": spec.name,
-        "type": "Microsoft.Web/sites/config",
+        "type": f"{SLOT if spec.slot else SITE}/config",
         "location": None,
         "kind": spec.kind,
         "properties": {

@@ -9,9 +9,11 @@ from azaudit.evaluators import (
     backup,
     common,
     databases,
+    edge,
     encryption,
     identity,
     keyvault,
+    kubernetes,
     monitoring,
     network,
     storage,
@@ -19,17 +21,21 @@ from azaudit.evaluators import (
 )
 from azaudit.evaluators.base import EvaluatorSpec
 
+
+
 _MODULES = (
-    common,
-    encryption,
-    network,
-    identity,
-    monitoring,
     backup,
+    common,
     web,
     databases,
-    storage,
+    encryption,
+    identity,
     keyvault,
+    monitoring,
+    network,
+    storage,
+    edge,
+    kubernetes,
 )
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from azaudit.evaluators.access import (
     ShapeError,
+    kind_of,
     objects,
     optional_bool,
     optional_list,
+    optional_obj,
     optional_str,
+    require,
     require_bool,
+    require_int,
     require_list,
     require_obj,
     require_str,
@@ -20,6 +25,7 @@ from azaudit.evaluators.access import (
 from azaudit.evaluators.base import (
     EvalContext,
     EvaluatorSpec,
+    MissingData,
     Outcome,
     Param,
     list_values,
@@ -34,6 +40,8 @@ from azaudit.sources import DIAGNOSTIC_SETTINGS
 PRICINGS = "providers/Microsoft.Security/pricings"
 SECURITY_CONTACTS = "providers/Microsoft.Security/securityContacts"
 POLICY_ASSIGNMENTS = "providers/Microsoft.Authorization/policyAssignments"
+POLICY_SET_DEFINITIONS = "providers/Microsoft.Authorization/policySetDefinitions"
+WORKSPACE_TABLES = "tables"
 ACTIVITY_LOG_ALERTS = "Microsoft.Insights/activityLogAlerts"
 VIRTUAL_NETWORKS = "Microsoft.Network/virtualNetworks"
 NETWORK_WATCHERS = "Microsoft.Network/networkWatchers"
@@ -162,6 +170,87 @@ def _diagnostic_categories_enabled(
         else "no diagnostic setting is sufficient: " + "; ".join(problems_by_setting)
     )
     yield Outcome(Status.FAIL, "diagnosticSettings", observed, expected, message)
+
+
+# -- Log Analytics retention --------------------------------------------------------------------
+
+
+def _table_retention(table: Mapping[str, Any], at: str) -> tuple[int, int]:
+    """`(interactive, total)` retention days of one table of the Tables list.
+
+    ARM reports both as effective values, whether they come from the workspace default
+    (`retentionInDaysAsDefault`) or are set on the table; `totalRetentionInDays` includes the
+    archive (long-term) period: https://learn.microsoft.com/rest/api/loganalytics/tables/list
+    """
+    props = require_obj(table, "properties", at=at)
+    return (
+        require_int(props, "retentionInDays", at=f"{at}.properties"),
+        require_int(props, "totalRetentionInDays", at=f"{at}.properties"),
+    )
+
+
+def _workspace_retention(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """FAIL per audit table that keeps its records for fewer than `min_days` in total.
+
+    A record kept in long-term (archive) retention still exists and can be searched or restored
+    (https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure), so it is
+    the table's total retention that counts, not the workspace's interactive default: a 90-day
+    workspace whose audit tables keep two years passes, and a two-year workspace with an audit
+    table cut to 30 days fails for that table. Without any audit table in the workspace, the
+    workspace default (what a new table gets) is judged.
+    """
+    minimum = int(params["min_days"])
+    wanted = [str(t) for t in params["audit_tables"]]
+    default = require_int(ctx.resource, "properties.retentionInDays", at="resource")
+    tables = objects(list_values(ctx.own(WORKSPACE_TABLES), WORKSPACE_TABLES), at="tables")
+    by_name: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    for index, table in enumerate(tables):
+        name = require_str(table, "name", at=f"tables[{index}]")
+        by_name[name.lower()] = (name, table)
+    expected = f"audit tables kept for at least {minimum} days (interactive + long-term)"
+    judged: dict[str, JSON] = {}
+    short: list[Outcome] = []
+    for wanted_name in wanted:
+        found = by_name.get(wanted_name.lower())
+        if found is None:
+            continue
+        name, table = found
+        at = f"tables[name={name}]"
+        interactive, total = _table_retention(table, at)
+        judged[name] = total
+        if total < minimum:
+            short.append(
+                Outcome(
+                    Status.FAIL,
+                    f"{at}.properties.totalRetentionInDays",
+                    total,
+                    f">= {minimum}",
+                    f"table {name} keeps records for {total} days "
+                    f"({interactive} interactive, {total - interactive} long-term), "
+                    f"fewer than {minimum}",
+                    sub_item=name,
+                )
+            )
+    yield from short
+    if short:
+        return
+    if not judged:
+        yield Outcome(
+            passed(default >= minimum),
+            "properties.retentionInDays",
+            default,
+            f">= {minimum}",
+            f"no audit table in the workspace yet; its default retention is {default} days",
+        )
+        return
+    yield Outcome(
+        Status.PASS,
+        "tables[].properties.totalRetentionInDays",
+        judged,
+        expected,
+        f"{len(judged)} audit table(s) keep records for at least {minimum} days "
+        f"(workspace default {default} days)",
+    )
 
 
 # -- server parameters ---------------------------------------------------------------------------
@@ -410,6 +499,134 @@ def _network_watcher_regions(ctx: EvalContext, params: Mapping[str, Any]) -> Ite
         )
 
 
+# -- flow logs ----------------------------------------------------------------------------------
+
+FLOW_LOGS = "flowLogs"
+NSG_FLOW_LOG_RETIREMENT = (
+    "NSG flow logs are being retired (none can be created since 30 June 2025; they stop on "
+    "30 September 2027): migrate to VNet flow logs"
+)
+
+
+def _flow_log_problem(log: Mapping[str, Any], min_days: int, at: str) -> str | None:
+    """Why one flow log does not keep the traffic record, or None.
+
+    `retentionPolicy.enabled` false or `days` 0 keeps records indefinitely; otherwise `days`
+    is when the storage copy is deleted:
+    https://learn.microsoft.com/rest/api/network-watcher/flow-logs/get#retentionpolicyparameters
+    """
+    props = require_obj(log, "properties", at=at)
+    if not require_bool(props, "enabled", at=f"{at}.properties"):
+        return "is disabled"
+    retention = require_obj(props, "retentionPolicy", at=f"{at}.properties")
+    r_at = f"{at}.properties.retentionPolicy"
+    if require_bool(retention, "enabled", at=r_at):
+        days = require_int(retention, "days", at=r_at)
+        if 0 < days < min_days:
+            return f"keeps records for {days} days, fewer than {min_days}"
+    return None
+
+
+def _flow_logs(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """PASS when the VNet's traffic is recorded: a VNet flow log on the VNet, or every subnet
+    covered by a flow log on the subnet or on its NSG (legacy NSG flow logs, reported as such).
+
+    Flow logs belong to the Network Watcher of the VNet's region, so only those watchers'
+    `flowLogs` are read; an unreadable one is ERROR unless the VNet is already covered.
+    """
+    min_days = int(params.get("min_retention_days", 90))
+    sub_id = str(ctx.subscription_id)
+    vnet_id = require_str(ctx.resource, "id", at="resource")
+    region = normalise_region(require_str(ctx.resource, "location", at="resource"))
+    props = require_obj(ctx.resource, "properties", at="resource")
+    # A VNet without subnets has no `subnets` entries to cover (absent = empty list).
+    subnets = objects(optional_list(props, "subnets", at="properties"), at="properties.subnets")
+    expected = (
+        f"an enabled flow log (kept {min_days}+ days) on the VNet, or on every subnet or its NSG"
+    )
+    watchers = [
+        w
+        for w in ctx.resources_of_type(NETWORK_WATCHERS, subscription_id=sub_id)
+        if normalise_region(require_str(w, "location", at=f"networkWatchers[{w.get('id')}]"))
+        == region
+    ]
+    if not watchers:
+        yield Outcome(
+            Status.FAIL,
+            "networkWatchers[location]",
+            region,
+            expected,
+            f"no Network Watcher in {region}, so no flow log can record this VNet's traffic",
+        )
+        return
+    unreadable: list[MissingData] = []
+    covering: dict[str, str] = {}
+    problems: list[str] = []
+    for watcher in watchers:
+        watcher_id = str(watcher.get("id"))
+        try:
+            body = ctx.detail(watcher_id, FLOW_LOGS)
+        except MissingData as missing:
+            unreadable.append(missing)
+            continue
+        for index, log in enumerate(objects(list_values(body, FLOW_LOGS), at=FLOW_LOGS)):
+            name = str(log.get("name") or index)
+            at = f"flowLogs[name={name}]"
+            target = require_str(log, "properties.targetResourceId", at=at).rstrip("/").lower()
+            problem = _flow_log_problem(log, min_days, at)
+            if problem is not None:
+                problems.append(f"{name!r} on {target.rsplit('/', 1)[-1]} {problem}")
+                continue
+            covering.setdefault(target, name)
+    vnet = vnet_id.rstrip("/").lower()
+    if vnet in covering:
+        yield Outcome(
+            Status.PASS,
+            "flowLogs[targetResourceId]",
+            covering[vnet],
+            expected,
+            f"VNet flow log {covering[vnet]!r} records this VNet's traffic",
+        )
+        return
+    uncovered: list[str] = []
+    legacy: list[str] = []
+    for index, subnet in enumerate(subnets):
+        s_at = f"properties.subnets[{index}]"
+        subnet_id = require_str(subnet, "id", at=s_at).rstrip("/").lower()
+        nsg = optional_str(subnet, "properties.networkSecurityGroup.id", at=s_at)
+        if subnet_id in covering:
+            continue
+        if nsg is not None and nsg.rstrip("/").lower() in covering:
+            legacy.append(covering[nsg.rstrip("/").lower()])
+            continue
+        uncovered.append(str(subnet.get("name") or subnet_id.rsplit("/", 1)[-1]))
+    if subnets and not uncovered:
+        note = f"; {NSG_FLOW_LOG_RETIREMENT}" if legacy else ""
+        yield Outcome(
+            Status.PASS,
+            "flowLogs[targetResourceId]",
+            sorted(set(legacy)) or None,
+            expected,
+            f"every subnet's traffic is recorded by a flow log{note}",
+        )
+        return
+    if unreadable:
+        raise unreadable[0]
+    detail = f" ({'; '.join(problems)})" if problems else ""
+    what = (
+        f"subnet(s) {', '.join(uncovered)} have no flow log"
+        if subnets
+        else "no flow log targets this VNet"
+    )
+    yield Outcome(
+        Status.FAIL,
+        "flowLogs[targetResourceId]",
+        uncovered,
+        expected,
+        f"{what}{detail}",
+    )
+
+
 # -- Defender for Cloud --------------------------------------------------------------------------
 
 
@@ -528,33 +745,161 @@ def _assignment_applies(props: Mapping[str, Any], subscription_id: str) -> bool:
     return above and not excluded
 
 
+def _guid(definition_id: str) -> str:
+    return definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def _assignment_rejection(
+    props: Mapping[str, Any], name: str, sub_id: str, require_enforced: bool
+) -> str | None:
+    """Why an assignment does not enforce its policy on the whole subscription, or None."""
+    at = f"policyAssignments[{name}].properties"
+    if not _assignment_applies(props, sub_id):
+        return f"{name!r} does not cover the whole subscription"
+    # Absent means Default (enforced): https://learn.microsoft.com/rest/api/policy/policy-assignments/get
+    mode = optional_str(props, "enforcementMode", "Default", at=at)
+    if require_enforced and str(mode).lower() == "donotenforce":
+        return f"{name!r} is not enforced (enforcementMode DoNotEnforce)"
+    # Resource selectors narrow an assignment to some locations or types, and overrides can
+    # change its effect (https://learn.microsoft.com/azure/governance/policy/concepts/
+    # assignment-structure): either way it no longer denies everything it would otherwise.
+    if optional_list(props, "resourceSelectors", at=at):
+        return f"{name!r} is narrowed by resource selectors"
+    if optional_list(props, "overrides", at=at):
+        return f"{name!r} overrides the policy effect"
+    return None
+
+
+def _outside_regions(ctx: EvalContext, listed: list[str]) -> list[str]:
+    # The built-in definitions never restrict `global` resources, so listing it is harmless.
+    return [
+        v
+        for v in listed
+        if normalise_region(v) not in ctx.config.allowed_regions and normalise_region(v) != "global"
+    ]
+
+
+_PARAMETER_REFERENCE = re.compile(r"^\[parameters\('([^']+)'\)\]$")
+
+
+def _resolve_reference(
+    raw: JSON, assignment: Mapping[str, Any], set_definition: Mapping[str, Any], at: str
+) -> list[str] | str:
+    """The list an initiative passes to a member definition's parameter, or why it is unknown.
+
+    An initiative passes either a literal or `[parameters('x')]`, its own parameter `x`, whose
+    value comes from the assignment or else from the initiative's `defaultValue`
+    (https://learn.microsoft.com/azure/governance/policy/concepts/initiative-definition-structure).
+    Any other template expression cannot be evaluated here, so it proves nothing.
+    """
+    if isinstance(raw, list):
+        return strings(raw, at=at)
+    if not isinstance(raw, str):
+        raise ShapeError(at, "a list or a [parameters('...')] reference", kind_of(raw))
+    match = _PARAMETER_REFERENCE.match(raw.strip())
+    if match is None:
+        return f"passes the expression {raw!r}"
+    name = match.group(1)
+    given = (assignment.get("parameters") or {}).get(name)
+    if isinstance(given, Mapping) and "value" in given:
+        value, origin = given["value"], f"assignment parameter {name}"
+    else:
+        declared = (set_definition.get("parameters") or {}).get(name)
+        if not isinstance(declared, Mapping) or "defaultValue" not in declared:
+            return f"initiative parameter {name} has neither a value nor a default"
+        value, origin = declared["defaultValue"], f"default of initiative parameter {name}"
+    if not isinstance(value, list):
+        raise ShapeError(f"{at} ({origin})", "a list of regions", kind_of(value))
+    return strings(value, at=f"{at} ({origin})")
+
+
+def _set_definition_index(ctx: EvalContext) -> dict[str, Mapping[str, Any]]:
+    items = objects(
+        list_values(ctx.own(POLICY_SET_DEFINITIONS), POLICY_SET_DEFINITIONS),
+        at=POLICY_SET_DEFINITIONS,
+    )
+    index: dict[str, Mapping[str, Any]] = {}
+    for i, item in enumerate(items):
+        index[require_str(item, "id", at=f"policySetDefinitions[{i}]").rstrip("/").lower()] = item
+    return index
+
+
+def _initiative_locations(
+    set_definition: Mapping[str, Any],
+    props: Mapping[str, Any],
+    definitions: Mapping[str, str],
+    location_param: str | None,
+) -> tuple[bool, list[list[str]], list[str]]:
+    """`(contains a definition, location lists it passes, unresolved reasons)` of an initiative."""
+    set_id = str(set_definition.get("id"))
+    at = f"policySetDefinitions[{set_id}].properties"
+    set_props = require_obj(set_definition, "properties", at=f"policySetDefinitions[{set_id}]")
+    members = objects(require_list(set_props, "policyDefinitions", at=at), at=at)
+    found = False
+    lists: list[list[str]] = []
+    unresolved: list[str] = []
+    for index, member in enumerate(members):
+        member_at = f"{at}.policyDefinitions[{index}]"
+        member_id = require_str(member, "policyDefinitionId", at=member_at)
+        if _guid(member_id) not in definitions:
+            continue
+        found = True
+        if not location_param:
+            continue
+        passed_on = optional_obj(member, f"parameters.{location_param}", at=member_at)
+        if passed_on is None:
+            unresolved.append(f"sets no {location_param}")
+            continue
+        raw = require(passed_on, "value", at=f"{member_at}.parameters.{location_param}")
+        resolved = _resolve_reference(
+            raw, props, set_props, f"{member_at}.parameters.{location_param}.value"
+        )
+        if isinstance(resolved, str):
+            unresolved.append(resolved)
+        else:
+            lists.append(resolved)
+    return found, lists, unresolved
+
+
 def _policy_assigned(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """PASS when a definition is assigned at or above the subscription, enforced, with allowed
+    regions only; with `search_initiatives`, also when it is a member of an assigned initiative.
+
+    An initiative is judged through its definition (the subscription's policy set definitions
+    list, which includes those of management groups above it) and the parameter mapping from the
+    assignment through the initiative to the member; an initiative whose mapping cannot be
+    resolved is ERROR unless another assignment already qualifies.
+    """
     definitions = {str(k).lower(): str(v) for k, v in params["definitions"].items()}
     location_param = params.get("allowed_locations_parameter")
     require_enforced = bool(params.get("require_enforced", False))
+    search_initiatives = bool(params.get("search_initiatives", False))
     sub_id = str(ctx.subscription_id)
     names = " or ".join(f"{v!r}" for v in definitions.values())
     expected = f"{names} assigned at the subscription or a management group above it"
+    if search_initiatives:
+        expected += " (directly or in an initiative)"
     if location_param:
         expected += ", listing only allowed regions"
-    rejected = []
-    for assignment in list_values(ctx.own(POLICY_ASSIGNMENTS), POLICY_ASSIGNMENTS):
+    rejected: list[str] = []
+    initiatives: list[tuple[str, Mapping[str, Any], str]] = []
+    assignments = objects(
+        list_values(ctx.own(POLICY_ASSIGNMENTS), POLICY_ASSIGNMENTS), at=POLICY_ASSIGNMENTS
+    )
+    for assignment in assignments:
         props = assignment.get("properties")
         if not isinstance(props, Mapping):
             raise ValueError(f"policy assignment {assignment.get('id')!r} has no properties")
         definition_id = require_str(props, "policyDefinitionId", at="policyAssignments[]")
-        guid = definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
-        if guid not in definitions:
-            continue
         name = str(props.get("displayName") or assignment.get("name"))
-        if not _assignment_applies(props, sub_id):
-            rejected.append(f"{name!r} does not cover the whole subscription")
+        guid = _guid(definition_id)
+        if guid not in definitions:
+            if search_initiatives and "/policysetdefinitions/" in definition_id.lower():
+                initiatives.append((name, props, definition_id))
             continue
-        if (
-            require_enforced
-            and str(props.get("enforcementMode", "Default")).lower() == "donotenforce"
-        ):
-            rejected.append(f"{name!r} is not enforced (enforcementMode DoNotEnforce)")
+        why = _assignment_rejection(props, name, sub_id, require_enforced)
+        if why is not None:
+            rejected.append(why)
             continue
         observed: dict[str, JSON] = {
             "assignment": name,
@@ -569,13 +914,7 @@ def _policy_assigned(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Ou
                 )
             listed = [str(v) for v in parameter["value"]]
             observed["locations"] = listed
-            # The built-in definitions never restrict `global` resources, so listing it is harmless.
-            outside = [
-                v
-                for v in listed
-                if normalise_region(v) not in ctx.config.allowed_regions
-                and normalise_region(v) != "global"
-            ]
+            outside = _outside_regions(ctx, listed)
             if outside:
                 rejected.append(f"{name!r} allows non-allowed region(s) {', '.join(outside)}")
                 continue
@@ -587,7 +926,48 @@ def _policy_assigned(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Ou
             f"{definitions[guid]} is assigned as {name!r} at {props.get('scope')}",
         )
         return
+    unresolved: list[str] = []
+    index: dict[str, Mapping[str, Any]] | None = None
+    for name, props, definition_id in initiatives:
+        why = _assignment_rejection(props, name, sub_id, require_enforced)
+        if why is not None:
+            continue
+        if index is None:
+            index = _set_definition_index(ctx)
+        set_definition = index.get(definition_id.rstrip("/").lower())
+        if set_definition is None:
+            unresolved.append(f"initiative {definition_id} of {name!r} is not readable")
+            continue
+        found, lists, reasons = _initiative_locations(
+            set_definition, props, definitions, str(location_param) if location_param else None
+        )
+        if not found:
+            continue
+        unresolved.extend(f"{name!r} {reason}" for reason in reasons)
+        for listed in lists:
+            outside = _outside_regions(ctx, listed)
+            if outside:
+                rejected.append(f"{name!r} allows non-allowed region(s) {', '.join(outside)}")
+                continue
+            yield Outcome(
+                Status.PASS,
+                "policyAssignments",
+                {"assignment": name, "initiative": definition_id, "locations": listed},
+                expected,
+                f"{', '.join(definitions.values())} is part of initiative {definition_id} "
+                f"assigned as {name!r} at {props.get('scope')}, listing {', '.join(listed)}",
+            )
+            return
     detail = f": {'; '.join(rejected)}" if rejected else ""
+    if unresolved:
+        yield Outcome(
+            Status.ERROR,
+            "policyAssignments",
+            unresolved,
+            expected,
+            f"cannot evaluate: {'; '.join(unresolved)}" + (f" (also{detail})" if detail else ""),
+        )
+        return
     yield Outcome(
         Status.FAIL,
         "policyAssignments",
@@ -619,6 +999,17 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         "PASS when one diagnostic setting with a destination enables the audit-trail categories.",
     ),
     EvaluatorSpec(
+        "workspace_retention",
+        _workspace_retention,
+        {
+            "min_days": Param((int,), doc="days every audit table must keep its records"),
+            "audit_tables": Param((list,), doc="Log Analytics tables that hold the audit trail"),
+        },
+        RESOURCE_ONLY,
+        "FAIL per audit table whose total (interactive + long-term) retention is below "
+        "min_days; the workspace default is judged only when no audit table exists.",
+    ),
+    EvaluatorSpec(
         "server_parameters",
         _server_parameters,
         {
@@ -645,6 +1036,14 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         {},
         SUBSCRIPTION_ONLY,
         "FAIL for every region with a virtual network but no Network Watcher.",
+    ),
+    EvaluatorSpec(
+        "flow_logs",
+        _flow_logs,
+        {"min_retention_days": Param((int,), required=False, doc="default 90")},
+        RESOURCE_ONLY,
+        "PASS when a VNet flow log, or flow logs on every subnet or its NSG, record the VNet's "
+        "traffic and keep it min_retention_days.",
     ),
     EvaluatorSpec(
         "defender_plans",
@@ -675,6 +1074,11 @@ SPECS: tuple[EvaluatorSpec, ...] = (
                 (str,), required=False, doc="parameter whose regions must all be allowed"
             ),
             "require_enforced": Param((bool,), required=False),
+            "search_initiatives": Param(
+                (bool,),
+                required=False,
+                doc="also look for the definitions inside assigned initiatives",
+            ),
         },
         SUBSCRIPTION_ONLY,
         "PASS when one of the definitions is assigned at or above the subscription.",

@@ -7,9 +7,11 @@ the Recovery Services `backupProtectedItems` list.
 
 The story: the EHR application servers run with encryption at host, customer-managed disk keys and
 daily backup into an immutable vault. The PACS gateway was built by the imaging vendor: no
-encryption at host, a public IP, disks reachable from any network and no backup. In dev, the data
-science VM still uses an unmanaged VHD, the jump box is not backed up, an orphaned OS disk was
-never deleted, and the dev vault has soft delete switched off.
+encryption at host, Azure Disk Encryption of its OS volume only (its image cache data disk is
+not encrypted), a public IP, disks reachable from any network and no backup. In dev, the data
+science VM still uses an unmanaged VHD, the jump box (no data disks) relies on Azure Disk
+Encryption and is not backed up, an orphaned OS disk was never deleted, and the dev vault has
+soft delete switched off.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from azaudit.demo.network import Network
 from azaudit.demo.org import CLINICAL, DEV, PLATFORM, Subscription, days_ago, guid, hexid
 
 VM = "Microsoft.Compute/virtualMachines"
+VM_EXTENSION = "Microsoft.Compute/virtualMachines/extensions"
 DISK = "Microsoft.Compute/disks"
 VAULT = "Microsoft.RecoveryServices/vaults"
 DES = "Microsoft.Compute/diskEncryptionSets"
@@ -98,6 +101,8 @@ class VMSpec:
     data_disks: int = 1
     managed: bool = True
     disks_private: bool = True
+    ade_volumes: str | None = None
+    """`VolumeType` of an Azure Disk Encryption extension, when the VM has one."""
 
 
 _CLINICAL_APP = ("rg-clinical-network-eus", "vnet-nw-clinical-eus", "snet-ehr-app")
@@ -180,6 +185,7 @@ VMS: tuple[VMSpec, ...] = (
         encryption_at_host=False,
         public_ip="203.0.113.25",
         disks_private=False,
+        ade_volumes="OS",
     ),
     VMSpec(
         DEV,
@@ -195,6 +201,7 @@ VMS: tuple[VMSpec, ...] = (
         public_ip="203.0.113.77",
         data_disks=0,
         disks_private=False,
+        ade_volumes="OS",
     ),
     VMSpec(
         DEV,
@@ -459,6 +466,44 @@ def _add_vm(estate: Estate, network: Network, spec: VMSpec) -> None:
             identity=system_identity(spec.name),
             zones=[spec.zone] if spec.zone else None,
         )
+    )
+    if spec.ade_volumes is not None:
+        estate.resources.append(_ade_extension(spec, spec.ade_volumes))
+
+
+def _extension_row(spec: VMSpec, name: str, props: Doc) -> Doc:
+    """A VM extension as Resource Graph lists it: its own row below the VM."""
+    row = arg_row(spec.sub, spec.rg, VM_EXTENSION, (spec.name, name), spec.location, props)
+    row["tags"] = {}
+    return row
+
+
+def _ade_extension(spec: VMSpec, volumes: str) -> Doc:
+    """Azure Disk Encryption with its public settings (the extension reference's v2.2/v1.1
+    schema); protected settings are never returned by ARM."""
+    os_type, _ = IMAGES[spec.image]
+    kind = "AzureDiskEncryption" if os_type == "Windows" else "AzureDiskEncryptionForLinux"
+    vault = "kv-nw-clinical-eus" if spec.sub is CLINICAL else "kv-nw-dev-eus"
+    vault_rg = "rg-clinical-security-eus" if spec.sub is CLINICAL else "rg-dev-analytics-eus"
+    return _extension_row(
+        spec,
+        kind,
+        {
+            "publisher": "Microsoft.Azure.Security",
+            "type": kind,
+            "typeHandlerVersion": "2.2" if os_type == "Windows" else "1.1",
+            "autoUpgradeMinorVersion": True,
+            "provisioningState": "Succeeded",
+            "settings": {
+                "EncryptionOperation": "EnableEncryption",
+                "KeyVaultURL": f"https://{vault}.vault.azure.net/",
+                "KeyVaultResourceId": resource_id(
+                    spec.sub, vault_rg, "Microsoft.KeyVault/vaults", vault
+                ),
+                "KeyEncryptionAlgorithm": "RSA-OAEP",
+                "VolumeType": volumes,
+            },
+        },
     )
 
 

@@ -7,9 +7,11 @@ The story: platform and production vaults use the RBAC model with purge protecti
 access, and log `AuditEvent`. The EHR team's legacy vault still uses access policies, has no purge
 protection, is public and sends no logs. Defender is fully on in platform and clinical; the portal
 never enabled the open-source database and Cosmos DB plans although it runs both; dev runs on the
-free tier. The HITRUST/HIPAA initiative and a US-only "Allowed locations" policy are assigned on
-the production management group; the dev subscription's "Allowed locations" lists European
-regions for a research collaboration, and the platform subscription has no HIPAA assignment.
+free tier; the portal's Defender for Storage is still the classic per-transaction plan, which scans
+no uploads for malware. The HITRUST/HIPAA initiative and a US-only "Allowed locations" policy are
+assigned on the production management group; the dev subscription's "Allowed locations" lists
+European regions for a research collaboration, and the platform subscription has no HIPAA
+assignment.
 """
 
 from __future__ import annotations
@@ -226,7 +228,10 @@ def _pricing(sub: Subscription, plan: str) -> Doc:
         props["enablementTime"] = days_ago(540, fraction=True)
         if plan in _SUB_PLANS:
             props["subPlan"] = _SUB_PLANS[plan]
-        if plan == "StorageAccounts":
+        if plan == "StorageAccounts" and sub is PORTAL:
+            # Enabled years ago and never moved off the classic per-transaction plan.
+            props["subPlan"] = "PerTransaction"
+        elif plan == "StorageAccounts":
             props["extensions"] = [
                 {
                     "name": "OnUploadMalwareScanning",

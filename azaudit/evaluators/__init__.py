@@ -8,6 +8,7 @@ from __future__ import annotations
 from azaudit.evaluators import (
     backup,
     common,
+    compute,
     defender,
     encryption,
     identity,
@@ -17,7 +18,7 @@ from azaudit.evaluators import (
 )
 from azaudit.evaluators.base import EvaluatorSpec
 
-_MODULES = (common, encryption, network, identity, monitoring, backup, web, defender)
+_MODULES = (common, encryption, network, identity, monitoring, backup, web, defender, compute)
 
 
 def _registry() -> dict[str, EvaluatorSpec]:

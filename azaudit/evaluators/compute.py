@@ -1,0 +1,293 @@
+"""Virtual machine and scale set evaluators: host and disk encryption, agents, management access.
+
+A virtual machine keeps its model under `properties`; a scale set keeps the same model for its
+instances under `properties.virtualMachineProfile`, with its extensions inline in
+`extensionProfile` rather than as separate inventory rows. `_machine` hides that difference, so
+each check judges both kinds the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from azaudit.evaluators.access import (
+    ShapeError,
+    objects,
+    optional_bool,
+    optional_list,
+    optional_obj,
+    optional_str,
+    require_obj,
+    require_str,
+)
+from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome
+from azaudit.evaluators.common import RESOURCE_ONLY, show_value
+from azaudit.models import JSON, Status
+
+VM_TYPE = "microsoft.compute/virtualmachines"
+VMSS_TYPE = "microsoft.compute/virtualmachinescalesets"
+VM_EXTENSION_TYPE = "Microsoft.Compute/virtualMachines/extensions"
+ADE_PUBLISHER = "microsoft.azure.security"
+ADE_EXTENSION_TYPES = frozenset({"azurediskencryption", "azurediskencryptionforlinux"})
+ADE_ENABLING = frozenset(
+    {"enableencryption", "enableencryptionformat", "enableencryptionformatall"}
+)
+ADE_VOLUMES = frozenset({"all", "os", "data"})
+SUCCEEDED = "succeeded"
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """One VM extension, wherever it was read from (inventory row or scale set model)."""
+
+    name: str
+    properties: Mapping[str, Any]
+    at: str
+
+    def publisher_type(self) -> tuple[str, str]:
+        """`(publisher, type)` lower-cased; both are always sent by ARM."""
+        publisher = require_str(self.properties, "publisher", at=self.at).lower()
+        kind = require_str(self.properties, "type", at=self.at).lower()
+        return publisher, kind
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    """The parts of a VM or scale set model the compute checks read.
+
+    Attributes:
+        model: the VM model (`properties`, or a scale set's `virtualMachineProfile`).
+        at: where `model` is, for evidence paths.
+        extensions: the machine's extensions.
+        kind: "virtual machine" or "scale set", for messages.
+    """
+
+    model: Mapping[str, Any]
+    at: str
+    extensions: tuple[Extension, ...]
+    kind: str
+
+
+def _machine(ctx: EvalContext) -> Machine | None:
+    """The target as a `Machine`, or None for a flexible scale set without an instance model.
+
+    A flexible scale set may carry no `virtualMachineProfile`: its instances are ordinary VMs in
+    the inventory and are judged one by one
+    (https://learn.microsoft.com/azure/virtual-machine-scale-sets/virtual-machine-scale-sets-orchestration-modes).
+    """
+    rtype = require_str(ctx.resource, "type", at="resource").lower()
+    props = require_obj(ctx.resource, "properties", at="resource")
+    if rtype == VMSS_TYPE:
+        profile = optional_obj(props, "virtualMachineProfile", at="properties")
+        if profile is None:
+            mode = optional_str(props, "orchestrationMode", at="properties")
+            if str(mode).lower() == "flexible":
+                return None
+            raise ShapeError("properties.virtualMachineProfile", "an object", "absent")
+        at = "properties.virtualMachineProfile"
+        listed = optional_list(profile, "extensionProfile.extensions", at=at)
+        extensions = []
+        for index, item in enumerate(objects(listed, at=f"{at}.extensionProfile.extensions")):
+            item_at = f"{at}.extensionProfile.extensions[{index}]"
+            name = require_str(item, "name", at=item_at)
+            extensions.append(
+                Extension(
+                    name, require_obj(item, "properties", at=item_at), f"{item_at}.properties"
+                )
+            )
+        return Machine(profile, at, tuple(extensions), "scale set")
+    if rtype != VM_TYPE:
+        raise ShapeError("resource.type", "a virtual machine or scale set", rtype)
+    rows = ctx.child_resources(ctx.scope_id, VM_EXTENSION_TYPE)
+    extensions = []
+    for row in rows:
+        name = require_str(row, "name", at="extensions[]")
+        at = f"extensions[name={name}]"
+        extensions.append(
+            Extension(name, require_obj(row, "properties", at=at), f"{at}.properties")
+        )
+    return Machine(props, "properties", tuple(extensions), "virtual machine")
+
+
+def _data_disk_count(machine: Machine) -> int:
+    # `dataDisks` is an empty array or omitted when the machine has none
+    # (VirtualMachines_ListByLocation example).
+    storage = require_obj(machine.model, "storageProfile", at=machine.at)
+    return len(optional_list(storage, "dataDisks", at=f"{machine.at}.storageProfile"))
+
+
+def _setting(settings: Mapping[str, Any], key: str, at: str) -> str:
+    """A public setting of the extension; the handler reads names case-insensitively."""
+    for name, value in settings.items():
+        if name.lower() == key.lower():
+            if not isinstance(value, str):
+                raise ShapeError(f"{at}.{name}", "a string", type(value).__name__)
+            return value
+    raise ShapeError(f"{at}.{key}", "a string", "absent")
+
+
+def _ade_problems(ext: Extension, data_disks: int) -> list[str]:
+    """Why an Azure Disk Encryption extension does not encrypt the machine's volumes.
+
+    Only the public `settings` are read (never protected settings, which ARM does not return):
+    `EncryptionOperation` must enable encryption and `VolumeType` must cover the OS volume and,
+    when data disks exist, the data volumes (`All`)
+    (https://learn.microsoft.com/azure/virtual-machines/extensions/azure-disk-enc-windows,
+    https://learn.microsoft.com/azure/virtual-machines/extensions/azure-disk-enc-linux).
+    A provisioning state other than Succeeded means the encryption did not complete.
+    """
+    problems = []
+    state = require_str(ext.properties, "provisioningState", at=ext.at)
+    if state.lower() != SUCCEEDED:
+        problems.append(f"provisioningState is {state}")
+    settings = require_obj(ext.properties, "settings", at=ext.at)
+    at = f"{ext.at}.settings"
+    operation = _setting(settings, "EncryptionOperation", at)
+    if operation.lower() not in ADE_ENABLING:
+        problems.append(f"EncryptionOperation is {operation}")
+    volume = _setting(settings, "VolumeType", at)
+    if volume.lower() not in ADE_VOLUMES:
+        raise ShapeError(f"{at}.VolumeType", "All, OS or Data", repr(volume))
+    if volume.lower() == "data":
+        problems.append("VolumeType is Data: the OS volume is not encrypted")
+    elif volume.lower() == "os" and data_disks:
+        problems.append(f"VolumeType is OS: the {data_disks} data disk(s) are not encrypted")
+    return problems
+
+
+def _ade_outcome(machine: Machine, path: str, at_host: JSON, expected: str) -> Outcome | None:
+    """PASS for a working Azure Disk Encryption extension, FAIL for a broken one, else None."""
+    found = [
+        ext
+        for ext in machine.extensions
+        if (pair := ext.publisher_type())[0] == ADE_PUBLISHER and pair[1] in ADE_EXTENSION_TYPES
+    ]
+    if not found:
+        return None
+    data_disks = _data_disk_count(machine)
+    failures = []
+    for ext in found:
+        problems = _ade_problems(ext, data_disks)
+        if not problems:
+            return Outcome(
+                Status.PASS,
+                f"{ext.at}.settings",
+                {"extension": ext.name, "provisioningState": "Succeeded"},
+                expected,
+                f"Azure Disk Encryption is in use (extension {ext.name!r}); Microsoft has "
+                "announced its retirement, so plan the move to encryption at host",
+            )
+        failures.append(f"extension {ext.name!r}: {'; '.join(problems)}")
+    return Outcome(
+        Status.FAIL,
+        path,
+        {"encryptionAtHost": at_host, "ade": failures},
+        expected,
+        f"{path} is {show_value(at_host)} and Azure Disk Encryption does not encrypt the "
+        f"machine: {' / '.join(failures)}",
+    )
+
+
+def _vm_host_encryption(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """PASS when the machine's temp disk and disk caches are encrypted, not only its managed disks.
+
+    Server-side encryption already encrypts every managed disk at rest in storage; what it does not
+    cover is the temporary disk and the OS/data disk caches on the host. Those are encrypted only by
+    encryption at host, by Azure Disk Encryption inside the guest (installed, Succeeded, and
+    covering every volume), or by confidential disk encryption. A customer-managed key on the
+    disks does not change that, so it is not credited.
+    """
+    machine = _machine(ctx)
+    expected = (
+        "encryption at host enabled (or Azure Disk Encryption of every volume / confidential "
+        "disk encryption)"
+    )
+    if machine is None:
+        yield Outcome(
+            Status.NOT_APPLICABLE,
+            "properties.virtualMachineProfile",
+            None,
+            expected,
+            "flexible scale set without an instance model: its VMs are judged one by one",
+        )
+        return
+    # `securityProfile` and `encryptionAtHost` are omitted unless set (VirtualMachines_List).
+    security = optional_obj(machine.model, "securityProfile", at=machine.at) or {}
+    path = f"{machine.at}.securityProfile.encryptionAtHost"
+    at_host = optional_bool(security, "encryptionAtHost", at=f"{machine.at}.securityProfile")
+    if at_host is True:
+        yield Outcome(
+            Status.PASS,
+            path,
+            at_host,
+            expected,
+            "encryption at host is enabled (temp disk and disk caches are encrypted on the host)",
+        )
+        return
+    storage = require_obj(machine.model, "storageProfile", at=machine.at)
+    os_disk = require_obj(storage, "osDisk", at=f"{machine.at}.storageProfile")
+    os_at = f"{machine.at}.storageProfile.osDisk"
+    cvm_type = optional_str(os_disk, "managedDisk.securityProfile.securityEncryptionType", at=os_at)
+    security_type = optional_str(security, "securityType", "", at=f"{machine.at}.securityProfile")
+    if (
+        security_type.lower() == "confidentialvm"
+        and str(cvm_type).lower() == "diskwithvmgueststate"
+    ):
+        yield Outcome(
+            Status.PASS,
+            f"{os_at}.managedDisk.securityProfile.securityEncryptionType",
+            cvm_type,
+            expected,
+            "confidential VM with confidential OS disk encryption (DiskWithVMGuestState)",
+        )
+        return
+    ade = _ade_outcome(machine, path, at_host, expected)
+    if ade is not None:
+        yield ade
+        return
+    # Encryption settings on the OS disk are the older ADE record; they speak for the OS disk only.
+    if optional_bool(os_disk, "encryptionSettings.enabled", at=os_at) is True:
+        data_disks = _data_disk_count(machine)
+        if not data_disks:
+            yield Outcome(
+                Status.PASS,
+                f"{os_at}.encryptionSettings.enabled",
+                True,
+                expected,
+                "Azure Disk Encryption is in use (osDisk.encryptionSettings); Microsoft has "
+                "announced its retirement, so plan the move to encryption at host",
+            )
+            return
+        yield Outcome(
+            Status.FAIL,
+            f"{os_at}.encryptionSettings.enabled",
+            {"encryptionAtHost": at_host, "osDisk.encryptionSettings.enabled": True},
+            expected,
+            f"only the OS disk records Azure Disk Encryption (osDisk.encryptionSettings) and no "
+            f"encryption extension shows the {data_disks} data disk(s) encrypted; {path} is "
+            f"{show_value(at_host)}",
+        )
+        return
+    yield Outcome(
+        Status.FAIL,
+        path,
+        at_host,
+        expected,
+        f"{path} is {show_value(at_host)} and no Azure Disk Encryption extension is installed: the "
+        "temp disk and OS/data disk caches on the host are not encrypted at rest",
+    )
+
+
+SPECS: tuple[EvaluatorSpec, ...] = (
+    EvaluatorSpec(
+        "vm_host_encryption",
+        _vm_host_encryption,
+        {},
+        RESOURCE_ONLY,
+        "PASS when a VM or scale set has encryption at host, a succeeded Azure Disk Encryption of "
+        "every volume, or confidential disk encryption (temp disk and caches encrypted); a CMK on "
+        "the disks alone does not count.",
+    ),
+)

@@ -1,0 +1,231 @@
+"""Compute evaluators through the engine: host and disk encryption of VMs and scale sets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from azaudit.casebook import CASE_SUBSCRIPTION
+from azaudit.catalogue import Check
+from azaudit.models import Finding, Status
+from tests.evaluator_support import builtin_check, run_check
+
+RG = f"/subscriptions/{CASE_SUBSCRIPTION}/resourceGroups/rg-case/providers"
+VM_ID = f"{RG}/Microsoft.Compute/virtualMachines/vm1"
+VMSS = "Microsoft.Compute/virtualMachineScaleSets"
+DATA_DISK = {"lun": 0, "name": "data", "createOption": "Attach", "managedDisk": {"id": "d"}}
+
+
+def _one(check: Check, body: dict[str, Any]) -> Finding:
+    (finding,) = run_check(check, body)
+    return finding
+
+
+# -- encryption at host -------------------------------------------------------------------------
+
+HOST = builtin_check("ear_vm_encryption_at_host")
+
+
+def _vm(**props: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"storageProfile": {"osDisk": {"name": "os", "managedDisk": {}}}}
+    base.update(props)
+    return {"id": VM_ID, "name": "vm1", "properties": base}
+
+
+def _ade_settings(volume: str = "All", operation: str = "EnableEncryption") -> dict[str, Any]:
+    """Public settings of the ADE extension (v2.2 schema, Microsoft's extension reference)."""
+    return {
+        "EncryptionOperation": operation,
+        "KeyVaultURL": "https://kv-case.vault.azure.net/",
+        "KeyVaultResourceId": f"{RG}/Microsoft.KeyVault/vaults/kv-case",
+        "KeyEncryptionAlgorithm": "RSA-OAEP",
+        "VolumeType": volume,
+    }
+
+
+def _extension(
+    vm_id: str,
+    publisher: str,
+    kind: str,
+    *,
+    state: str = "Succeeded",
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": f"{vm_id}/extensions/{kind}",
+        "name": kind,
+        "type": "Microsoft.Compute/virtualMachines/extensions",
+        "subscriptionId": CASE_SUBSCRIPTION,
+        "properties": {
+            "publisher": publisher,
+            "type": kind,
+            "typeHandlerVersion": "2.2",
+            "provisioningState": state,
+            "settings": _ade_settings() if settings is None else settings,
+        },
+    }
+
+
+def _with_data_disk() -> dict[str, Any]:
+    return _vm(
+        storageProfile={"osDisk": {"name": "os", "managedDisk": {}}, "dataDisks": [DATA_DISK]}
+    )
+
+
+def test_ade_extension_matches_case_insensitively() -> None:
+    ext = _extension(VM_ID.upper(), "microsoft.azure.security", "azurediskencryption")
+    finding = _one(HOST, {"resource": _vm(), "resources": [ext]})
+    assert finding.status is Status.PASS
+    assert "Azure Disk Encryption" in finding.message
+
+
+def test_extension_from_another_publisher_is_not_ade() -> None:
+    ext = _extension(VM_ID, "Contoso.Security", "AzureDiskEncryption")
+    assert _one(HOST, {"resource": _vm(), "resources": [ext]}).status is Status.FAIL
+
+
+def test_extension_of_a_vm_with_a_longer_name_is_not_this_vms() -> None:
+    ext = _extension(VM_ID + "0", "Microsoft.Azure.Security", "AzureDiskEncryption")
+    assert _one(HOST, {"resource": _vm(), "resources": [ext]}).status is Status.FAIL
+
+
+@pytest.mark.parametrize("state", ["Failed", "Creating", "Updating"])
+def test_ade_extension_that_did_not_succeed_is_not_encryption(state: str) -> None:
+    ext = _extension(VM_ID, "Microsoft.Azure.Security", "AzureDiskEncryption", state=state)
+    finding = _one(HOST, {"resource": _vm(), "resources": [ext]})
+    assert finding.status is Status.FAIL
+    assert f"provisioningState is {state}" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("volume", "data_disks", "status"),
+    [
+        ("All", True, Status.PASS),
+        ("all", True, Status.PASS),
+        ("OS", False, Status.PASS),
+        ("OS", True, Status.FAIL),
+        ("Data", True, Status.FAIL),
+        ("Data", False, Status.FAIL),
+    ],
+)
+def test_ade_must_cover_every_volume(volume: str, data_disks: bool, status: Status) -> None:
+    ext = _extension(
+        VM_ID, "Microsoft.Azure.Security", "AzureDiskEncryption", settings=_ade_settings(volume)
+    )
+    vm = _with_data_disk() if data_disks else _vm()
+    assert _one(HOST, {"resource": vm, "resources": [ext]}).status is status
+
+
+def test_ade_disabling_encryption_is_not_encryption() -> None:
+    settings = _ade_settings(operation="DisableEncryption")
+    ext = _extension(VM_ID, "Microsoft.Azure.Security", "AzureDiskEncryption", settings=settings)
+    finding = _one(HOST, {"resource": _vm(), "resources": [ext]})
+    assert finding.status is Status.FAIL
+    assert "EncryptionOperation is DisableEncryption" in finding.message
+
+
+def test_ade_setting_names_compare_case_insensitively() -> None:
+    settings = {"encryptionOperation": "EnableEncryption", "volumeType": "ALL"}
+    ext = _extension(VM_ID, "Microsoft.Azure.Security", "AzureDiskEncryption", settings=settings)
+    assert _one(HOST, {"resource": _vm(), "resources": [ext]}).status is Status.PASS
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"EncryptionOperation": "EnableEncryption"},
+        {"EncryptionOperation": "EnableEncryption", "VolumeType": "Everything"},
+        {"EncryptionOperation": "EnableEncryption", "VolumeType": ["All"]},
+    ],
+)
+def test_ade_settings_of_unknown_shape_are_an_error(settings: dict[str, Any]) -> None:
+    ext = _extension(VM_ID, "Microsoft.Azure.Security", "AzureDiskEncryption", settings=settings)
+    assert _one(HOST, {"resource": _vm(), "resources": [ext]}).status is Status.ERROR
+
+
+def test_encryption_at_host_wins_over_a_failed_ade_extension() -> None:
+    ext = _extension(VM_ID, "Microsoft.Azure.Security", "AzureDiskEncryption", state="Failed")
+    vm = _vm(securityProfile={"encryptionAtHost": True})
+    assert _one(HOST, {"resource": vm, "resources": [ext]}).status is Status.PASS
+
+
+def test_legacy_encryption_settings_on_the_os_disk_count_as_ade_without_data_disks() -> None:
+    storage = {"osDisk": {"managedDisk": {}, "encryptionSettings": {"enabled": True}}}
+    assert _one(HOST, {"resource": _vm(storageProfile=storage)}).status is Status.PASS
+
+
+def test_legacy_encryption_settings_on_the_os_disk_do_not_cover_data_disks() -> None:
+    storage = {
+        "osDisk": {"managedDisk": {}, "encryptionSettings": {"enabled": True}},
+        "dataDisks": [DATA_DISK],
+    }
+    finding = _one(HOST, {"resource": _vm(storageProfile=storage)})
+    assert finding.status is Status.FAIL
+    assert "1 data disk(s)" in finding.message
+
+
+def test_string_true_is_not_positive_evidence() -> None:
+    finding = _one(HOST, {"resource": _vm(securityProfile={"encryptionAtHost": "true"})})
+    assert finding.status is Status.ERROR
+
+
+def test_confidential_vm_without_disk_encryption_is_not_enough() -> None:
+    storage = {
+        "osDisk": {
+            "managedDisk": {"securityProfile": {"securityEncryptionType": "VMGuestStateOnly"}}
+        }
+    }
+    body = {
+        "resource": _vm(securityProfile={"securityType": "ConfidentialVM"}, storageProfile=storage)
+    }
+    assert _one(HOST, body).status is Status.FAIL
+
+
+def test_security_profile_of_wrong_shape_is_an_error() -> None:
+    finding = _one(HOST, {"resource": _vm(securityProfile=["encryptionAtHost"])})
+    assert finding.status is Status.ERROR
+
+
+def _vmss(profile: dict[str, Any] | None, **props: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"orchestrationMode": "Uniform", **props}
+    if profile is not None:
+        body["virtualMachineProfile"] = profile
+    return {"type": VMSS, "name": "vmss1", "properties": body}
+
+
+def test_scale_set_is_judged_on_its_instance_model() -> None:
+    storage = {"osDisk": {"createOption": "FromImage", "managedDisk": {}}}
+    on = _vmss({"securityProfile": {"encryptionAtHost": True}, "storageProfile": storage})
+    off = _vmss({"storageProfile": storage})
+    assert _one(HOST, {"resource": on}).status is Status.PASS
+    finding = _one(HOST, {"resource": off})
+    assert finding.status is Status.FAIL
+    assert (
+        finding.property_path == "properties.virtualMachineProfile.securityProfile.encryptionAtHost"
+    )
+
+
+def test_scale_set_ade_extension_is_read_from_its_extension_profile() -> None:
+    ade: dict[str, Any] = {
+        "name": "AzureDiskEncryption",
+        "properties": {
+            "publisher": "Microsoft.Azure.Security",
+            "type": "AzureDiskEncryption",
+            "provisioningState": "Succeeded",
+            "settings": _ade_settings("All"),
+        },
+    }
+    profile = {
+        "storageProfile": {"osDisk": {"managedDisk": {}}, "dataDisks": [DATA_DISK]},
+        "extensionProfile": {"extensions": [ade]},
+    }
+    assert _one(HOST, {"resource": _vmss(profile)}).status is Status.PASS
+    ade["properties"]["settings"] = _ade_settings("OS")
+    assert _one(HOST, {"resource": _vmss(profile)}).status is Status.FAIL
+
+
+def test_uniform_scale_set_without_a_model_is_an_error() -> None:
+    assert _one(HOST, {"resource": _vmss(None)}).status is Status.ERROR
+    flexible = _vmss(None, orchestrationMode="Flexible")
+    assert _one(HOST, {"resource": flexible}).status is Status.NOT_APPLICABLE

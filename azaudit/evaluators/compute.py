@@ -19,10 +19,11 @@ from azaudit.evaluators.access import (
     optional_list,
     optional_obj,
     optional_str,
+    require_list,
     require_obj,
     require_str,
 )
-from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome
+from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome, list_values
 from azaudit.evaluators.common import RESOURCE_ONLY, show_value
 from azaudit.models import JSON, Status
 
@@ -280,6 +281,273 @@ def _vm_host_encryption(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
     )
 
 
+# -- Azure Monitor Agent -------------------------------------------------------------------------
+
+DCR_ASSOCIATIONS = "providers/Microsoft.Insights/dataCollectionRuleAssociations"
+AMA_PUBLISHER = "microsoft.azure.monitor"
+AMA_TYPES = frozenset({"azuremonitorwindowsagent", "azuremonitorlinuxagent"})
+LEGACY_PUBLISHER = "microsoft.enterprisecloud.monitoring"
+LEGACY_TYPES = frozenset({"microsoftmonitoringagent", "omsagentforlinux"})
+AKS_TYPE = "Microsoft.ContainerService/managedClusters"
+
+
+def _aks_cluster(ctx: EvalContext) -> str | None:
+    """The AKS cluster whose node resource group holds this scale set, if any.
+
+    AKS creates its node pools as scale sets in the cluster's `nodeResourceGroup`; the cluster's
+    own property, not a tag the customer could copy, is the evidence.
+    """
+    if require_str(ctx.resource, "type", at="resource").lower() != VMSS_TYPE:
+        return None
+    rg = ctx.scope_id.lower().split("/providers/", 1)[0].rsplit("/", 1)[-1]
+    for cluster in ctx.resources_of_type(AKS_TYPE, subscription_id=str(ctx.subscription_id)):
+        at = f"managedClusters[{cluster.get('id')}].properties"
+        node_rg = optional_str(cluster, "properties.nodeResourceGroup", at=at)
+        if node_rg and node_rg.lower() == rg:
+            return str(cluster.get("name") or cluster.get("id"))
+    return None
+
+
+def _monitoring_agent(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """PASS when the Azure Monitor Agent runs on the machine and a data collection rule feeds it.
+
+    The agent collects nothing without a data collection rule association
+    (https://learn.microsoft.com/azure/azure-monitor/agents/azure-monitor-agent-data-collection);
+    an association that names only a data collection endpoint carries no rule. The legacy Log
+    Analytics agent (MMA/OMS) was retired on 31 August 2024 and is not accepted in its place.
+    """
+    machine = _machine(ctx)
+    expected = (
+        "AzureMonitorWindowsAgent/AzureMonitorLinuxAgent provisioned (Succeeded) and a data "
+        "collection rule associated"
+    )
+    if machine is None:
+        yield Outcome(
+            Status.NOT_APPLICABLE,
+            "properties.virtualMachineProfile",
+            None,
+            expected,
+            "flexible scale set without an instance model: its VMs are judged one by one",
+        )
+        return
+    cluster = _aks_cluster(ctx)
+    if cluster is not None:
+        yield Outcome(
+            Status.NOT_APPLICABLE,
+            "resourceGroup",
+            cluster,
+            expected,
+            f"node pool of AKS cluster {cluster!r}: its node and container logs are collected by "
+            "the cluster's monitoring add-on, judged on the cluster",
+        )
+        return
+    agents: dict[str, str] = {}
+    legacy: list[str] = []
+    for ext in machine.extensions:
+        publisher, kind = ext.publisher_type()
+        if publisher == AMA_PUBLISHER and kind in AMA_TYPES:
+            agents[ext.name] = require_str(ext.properties, "provisioningState", at=ext.at)
+        elif publisher == LEGACY_PUBLISHER and kind in LEGACY_TYPES:
+            legacy.append(ext.name)
+    associations = objects(
+        list_values(ctx.own(DCR_ASSOCIATIONS), DCR_ASSOCIATIONS),
+        at="dataCollectionRuleAssociations",
+    )
+    rules = []
+    for index, item in enumerate(associations):
+        at = f"dataCollectionRuleAssociations[{index}]"
+        rule = optional_str(item, "properties.dataCollectionRuleId", at=at)
+        if rule:
+            rules.append(rule)
+    observed: dict[str, JSON] = {
+        "azureMonitorAgent": dict(agents),
+        "legacyAgent": list(legacy),
+        "dataCollectionRules": list(rules),
+    }
+    problems = []
+    running = [name for name, state in agents.items() if state.lower() == SUCCEEDED]
+    if not agents:
+        problems.append("the Azure Monitor Agent is not installed")
+    elif not running:
+        states = ", ".join(f"{n} is {s}" for n, s in agents.items())
+        problems.append(f"the Azure Monitor Agent did not provision ({states})")
+    if legacy and not running:
+        problems.append(
+            f"only the retired Log Analytics agent ({', '.join(legacy)}) is installed; it is "
+            "unsupported since 31 August 2024"
+        )
+    if not rules:
+        problems.append("no data collection rule is associated, so the agent collects nothing")
+    path = f"{machine.at}.extensions, {DCR_ASSOCIATIONS}"
+    if problems:
+        yield Outcome(Status.FAIL, path, observed, expected, "; ".join(problems))
+        return
+    yield Outcome(
+        Status.PASS,
+        path,
+        observed,
+        expected,
+        f"{running[0]} runs with {len(rules)} data collection rule(s)"
+        + (f"; remove the retired {', '.join(legacy)}" if legacy else ""),
+    )
+
+
+# -- management access (JIT or Bastion) ------------------------------------------------------------
+
+JIT_POLICIES = "providers/Microsoft.Security/jitNetworkAccessPolicies"
+NIC_TYPE = "Microsoft.Network/networkInterfaces"
+VNET_TYPE = "Microsoft.Network/virtualNetworks"
+BASTION_TYPE = "Microsoft.Network/bastionHosts"
+
+
+def _vnet_of(subnet_id: str) -> str:
+    return subnet_id.lower().split("/subnets/", 1)[0]
+
+
+def _network(ctx: EvalContext) -> tuple[list[str], set[str]]:
+    """`(public IP ids, virtual network ids)` of the VM's network interfaces.
+
+    A VM's `networkProfile.networkInterfaces` names its NICs; each NIC is an inventory row in
+    the same resource group namespace, found through the child index rather than a scan.
+    """
+    props = require_obj(ctx.resource, "properties", at="resource")
+    refs = objects(
+        require_list(props, "networkProfile.networkInterfaces", at="properties"),
+        at="properties.networkProfile.networkInterfaces",
+    )
+    public: list[str] = []
+    vnets: set[str] = set()
+    for index, ref in enumerate(refs):
+        nic_id = require_str(ref, "id", at=f"properties.networkProfile.networkInterfaces[{index}]")
+        parent = nic_id.rstrip("/").rsplit("/", 2)[0]
+        rows = [
+            r
+            for r in ctx.child_resources(parent, NIC_TYPE)
+            if str(r.get("id", "")).lower() == nic_id.lower()
+        ]
+        if not rows:
+            raise ShapeError(f"networkInterfaces[{nic_id}]", "the NIC in the inventory", "absent")
+        at = f"networkInterfaces[{nic_id}].properties"
+        configs = objects(
+            require_list(rows[0], "properties.ipConfigurations", at=f"networkInterfaces[{nic_id}]"),
+            at=f"{at}.ipConfigurations",
+        )
+        for position, config in enumerate(configs):
+            config_at = f"{at}.ipConfigurations[{position}].properties"
+            vnets.add(_vnet_of(require_str(config, "properties.subnet.id", at=config_at)))
+            pip = optional_str(config, "properties.publicIPAddress.id", at=config_at)
+            if pip:
+                public.append(pip)
+    return public, vnets
+
+
+def _jit_policy(ctx: EvalContext) -> str | None:
+    """The name of a provisioned JIT policy that lists this VM, if any.
+
+    Policies are listed per subscription (JitNetworkAccessPolicies_List); each names its VMs and
+    the ports it locks down.
+    """
+    body = ctx.subscription_doc(JIT_POLICIES)
+    for index, policy in enumerate(objects(list_values(body, JIT_POLICIES), at="jitPolicies")):
+        at = f"jitNetworkAccessPolicies[{index}]"
+        props = require_obj(policy, "properties", at=at)
+        vms = objects(require_list(props, "virtualMachines", at=f"{at}.properties"), at=at)
+        listed = {require_str(v, "id", at=f"{at}.virtualMachines[]").lower() for v in vms}
+        state = require_str(props, "provisioningState", at=f"{at}.properties")
+        if ctx.scope_id.lower() in listed and str(state).lower() == SUCCEEDED:
+            return str(policy.get("name") or at)
+    return None
+
+
+def _reachable_vnets(ctx: EvalContext, vnets: set[str]) -> set[str]:
+    """The VM's virtual networks and those peered with them (Connected)."""
+    reachable = set(vnets)
+    for vnet in ctx.resources_of_type(VNET_TYPE):
+        vnet_id = require_str(vnet, "id", at="virtualNetworks[]").lower()
+        if vnet_id not in vnets:
+            continue
+        at = f"virtualNetworks[{vnet_id}].properties"
+        peerings = objects(optional_list(vnet, "properties.virtualNetworkPeerings", at=at), at=at)
+        for peering in peerings:
+            state = require_str(peering, "properties.peeringState", at=f"{at}.peerings[]")
+            remote = require_str(
+                peering, "properties.remoteVirtualNetwork.id", at=f"{at}.peerings[]"
+            )
+            if state.lower() == "connected":
+                reachable.add(remote.lower())
+    return reachable
+
+
+def _bastion(ctx: EvalContext, vnets: set[str]) -> str | None:
+    """A Bastion host deployed in (or peered with) one of the VM's virtual networks.
+
+    A Basic-and-above Bastion sits in the network's AzureBastionSubnet; the Developer SKU names
+    its network in `virtualNetwork.id`
+    (https://learn.microsoft.com/azure/bastion/configuration-settings).
+    """
+    reachable = _reachable_vnets(ctx, vnets)
+    for host in ctx.resources_of_type(BASTION_TYPE):
+        host_id = require_str(host, "id", at="bastionHosts[]")
+        at = f"bastionHosts[{host_id}].properties"
+        own = optional_str(host, "properties.virtualNetwork.id", at=at)
+        homes = {own.lower()} if own else set()
+        configs = objects(optional_list(host, "properties.ipConfigurations", at=at), at=at)
+        for config in configs:
+            homes.add(_vnet_of(require_str(config, "properties.subnet.id", at=f"{at}.ip[]")))
+        if homes & reachable:
+            return host_id.rsplit("/", 1)[-1]
+    return None
+
+
+def _management_access(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """PASS when a VM with a public IP is managed through JIT access or Azure Bastion.
+
+    A VM without a public IP on its network interfaces is NOT_APPLICABLE: its management ports
+    are not reachable from the internet directly. Otherwise a provisioned just-in-time policy
+    listing the VM (ports closed until a time-limited, audited request), or a Bastion host in its
+    virtual network or one peered with it, is required.
+    """
+    expected = "a just-in-time access policy covering the VM, or Azure Bastion in its network"
+    public, vnets = _network(ctx)
+    if not public:
+        yield Outcome(
+            Status.NOT_APPLICABLE,
+            "properties.networkProfile.networkInterfaces",
+            [],
+            expected,
+            "no public IP address on the VM's network interfaces",
+        )
+        return
+    policy = _jit_policy(ctx)
+    if policy is not None:
+        yield Outcome(
+            Status.PASS,
+            JIT_POLICIES,
+            policy,
+            expected,
+            f"just-in-time access policy {policy!r} covers the VM",
+        )
+        return
+    bastion = _bastion(ctx, vnets)
+    if bastion is not None:
+        yield Outcome(
+            Status.PASS,
+            "bastionHosts",
+            bastion,
+            expected,
+            f"Azure Bastion {bastion!r} serves the VM's virtual network",
+        )
+        return
+    yield Outcome(
+        Status.FAIL,
+        JIT_POLICIES,
+        {"publicIPs": public, "virtualNetworks": sorted(vnets)},
+        expected,
+        "the VM has a public IP and neither a just-in-time access policy nor an Azure Bastion "
+        "in its network: its management ports are reached directly",
+    )
+
+
 SPECS: tuple[EvaluatorSpec, ...] = (
     EvaluatorSpec(
         "vm_host_encryption",
@@ -289,5 +557,21 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         "PASS when a VM or scale set has encryption at host, a succeeded Azure Disk Encryption of "
         "every volume, or confidential disk encryption (temp disk and caches encrypted); a CMK on "
         "the disks alone does not count.",
+    ),
+    EvaluatorSpec(
+        "vm_monitoring_agent",
+        _monitoring_agent,
+        {},
+        RESOURCE_ONLY,
+        "PASS when a VM or scale set runs the Azure Monitor Agent (Succeeded) with a data "
+        "collection rule associated; the legacy Log Analytics agent does not count.",
+    ),
+    EvaluatorSpec(
+        "vm_management_access",
+        _management_access,
+        {},
+        RESOURCE_ONLY,
+        "NOT_APPLICABLE without a public IP; otherwise PASS when a JIT policy covers the VM or a "
+        "Bastion host serves its (or a peered) virtual network.",
     ),
 )

@@ -229,3 +229,193 @@ def test_uniform_scale_set_without_a_model_is_an_error() -> None:
     assert _one(HOST, {"resource": _vmss(None)}).status is Status.ERROR
     flexible = _vmss(None, orchestrationMode="Flexible")
     assert _one(HOST, {"resource": flexible}).status is Status.NOT_APPLICABLE
+
+
+# -- Azure Monitor Agent ------------------------------------------------------------------------
+
+AGENT = builtin_check("log_vm_monitoring_agent")
+DCRA = "providers/Microsoft.Insights/dataCollectionRuleAssociations"
+DCR = f"{RG}/Microsoft.Insights/dataCollectionRules/dcr-security"
+
+
+def _agent(publisher: str, kind: str, state: str = "Succeeded") -> dict[str, Any]:
+    return {
+        "id": f"{VM_ID}/extensions/{kind}",
+        "name": kind,
+        "type": "Microsoft.Compute/virtualMachines/extensions",
+        "subscriptionId": CASE_SUBSCRIPTION,
+        "properties": {
+            "publisher": publisher,
+            "type": kind,
+            "typeHandlerVersion": "1.0",
+            "provisioningState": state,
+        },
+    }
+
+
+AMA = _agent("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent")
+MMA = _agent("Microsoft.EnterpriseCloud.Monitoring", "OmsAgentForLinux")
+
+
+def _association(**props: Any) -> dict[str, Any]:
+    return {
+        "id": f"{VM_ID}/{DCRA}/assoc",
+        "name": "assoc",
+        "type": "Microsoft.Insights/dataCollectionRuleAssociations",
+        "properties": {"provisioningState": "Succeeded", **props},
+    }
+
+
+def _monitored(extensions: list[dict[str, Any]], associations: list[dict[str, Any]]) -> Finding:
+    body = {
+        "resource": _vm(),
+        "resources": extensions,
+        "details": {DCRA: {"value": associations}},
+    }
+    return _one(AGENT, body)
+
+
+def test_agent_with_a_rule_passes_and_a_leftover_legacy_agent_is_named() -> None:
+    finding = _monitored([AMA, MMA], [_association(dataCollectionRuleId=DCR)])
+    assert finding.status is Status.PASS
+    assert "remove the retired OmsAgentForLinux" in finding.message
+
+
+def test_legacy_agent_alone_fails() -> None:
+    finding = _monitored([MMA], [_association(dataCollectionRuleId=DCR)])
+    assert finding.status is Status.FAIL
+    assert "retired Log Analytics agent" in finding.message
+
+
+def test_endpoint_only_association_carries_no_rule() -> None:
+    endpoint = _association(dataCollectionEndpointId=f"{RG}/Microsoft.Insights/dce/e")
+    finding = _monitored([AMA], [endpoint])
+    assert finding.status is Status.FAIL
+    assert "no data collection rule" in finding.message
+
+
+@pytest.mark.parametrize("state", ["Failed", "Transitioning"])
+def test_agent_that_did_not_provision_fails(state: str) -> None:
+    agent = _agent("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent", state)
+    finding = _monitored([agent], [_association(dataCollectionRuleId=DCR)])
+    assert finding.status is Status.FAIL
+    assert f"is {state}" in finding.message
+
+
+def test_extension_without_publisher_is_an_error() -> None:
+    odd = _agent("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent")
+    del odd["properties"]["publisher"]
+    assert _monitored([odd], [_association(dataCollectionRuleId=DCR)]).status is Status.ERROR
+
+
+def test_aks_node_pool_is_recognised_by_the_clusters_node_resource_group() -> None:
+    node_rg = f"/subscriptions/{CASE_SUBSCRIPTION}/resourceGroups/MC_rg_aks_eastus/providers"
+    vmss = {
+        "id": f"{node_rg}/{VMSS}/aks-pool-vmss",
+        "type": VMSS,
+        "name": "aks-pool-vmss",
+        "tags": {"aks-managed-poolName": "pool"},
+        "properties": {"virtualMachineProfile": {"storageProfile": {"osDisk": {}}}},
+    }
+    cluster = {
+        "id": f"{RG}/Microsoft.ContainerService/managedClusters/aks",
+        "name": "aks",
+        "type": "microsoft.containerservice/managedclusters",
+        "properties": {"nodeResourceGroup": "mc_rg_aks_eastus"},
+    }
+    body = {"resource": vmss, "details": {DCRA: {"value": []}}}
+    assert _one(AGENT, {**body, "resources": [cluster]}).status is Status.NOT_APPLICABLE
+    # A copied AKS tag without a cluster owning the resource group proves nothing.
+    assert _one(AGENT, body).status is Status.FAIL
+
+
+# -- management access --------------------------------------------------------------------------
+
+ACCESS = builtin_check("net_vm_mgmt_access")
+JIT = "providers/Microsoft.Security/jitNetworkAccessPolicies"
+SUB_SCOPE = f"/subscriptions/{CASE_SUBSCRIPTION}"
+NIC_ID = f"{RG}/Microsoft.Network/networkInterfaces/vm1-nic"
+SPOKE = f"{RG}/Microsoft.Network/virtualNetworks/spoke"
+HUB = f"{RG}/Microsoft.Network/virtualNetworks/hub"
+
+
+def _nic(public: bool = True) -> dict[str, Any]:
+    config: dict[str, Any] = {"subnet": {"id": f"{SPOKE}/subnets/default"}}
+    if public:
+        config["publicIPAddress"] = {"id": f"{RG}/Microsoft.Network/publicIPAddresses/pip"}
+    return {
+        "id": NIC_ID,
+        "name": "vm1-nic",
+        "type": "microsoft.network/networkinterfaces",
+        "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": config}]},
+    }
+
+
+def _policy(vm_id: str, state: str = "Succeeded") -> dict[str, Any]:
+    return {
+        "id": f"{RG}/Microsoft.Security/locations/eastus/jitNetworkAccessPolicies/default",
+        "name": "default",
+        "properties": {
+            "virtualMachines": [{"id": vm_id, "ports": [{"number": 22, "protocol": "*"}]}],
+            "provisioningState": state,
+        },
+    }
+
+
+def _bastion(**props: Any) -> dict[str, Any]:
+    return {
+        "id": f"{RG}/Microsoft.Network/bastionHosts/bas",
+        "name": "bas",
+        "type": "microsoft.network/bastionhosts",
+        "properties": props,
+    }
+
+
+def _vnet(vnet_id: str, *peers: tuple[str, str]) -> dict[str, Any]:
+    peerings = [
+        {"properties": {"peeringState": state, "remoteVirtualNetwork": {"id": remote}}}
+        for remote, state in peers
+    ]
+    return {
+        "id": vnet_id,
+        "name": vnet_id.rsplit("/", 1)[-1],
+        "type": "microsoft.network/virtualnetworks",
+        "properties": {"virtualNetworkPeerings": peerings},
+    }
+
+
+def _access(rows: list[dict[str, Any]], policies: list[dict[str, Any]]) -> Finding:
+    vm = _vm(networkProfile={"networkInterfaces": [{"id": NIC_ID}]})
+    body = {"resource": vm, "resources": rows, "scopes": {SUB_SCOPE: {JIT: {"value": policies}}}}
+    return _one(ACCESS, body)
+
+
+def test_jit_policy_must_list_this_vm_and_be_provisioned() -> None:
+    assert _access([_nic()], [_policy(VM_ID.upper())]).status is Status.PASS
+    assert _access([_nic()], [_policy(VM_ID + "0")]).status is Status.FAIL
+    assert _access([_nic()], [_policy(VM_ID, "Failed")]).status is Status.FAIL
+
+
+def test_developer_bastion_names_its_network() -> None:
+    developer = _bastion(virtualNetwork={"id": SPOKE.upper()})
+    assert _access([_nic(), developer], []).status is Status.PASS
+
+
+def test_bastion_in_a_peered_hub_serves_the_spoke_only_while_connected() -> None:
+    hub_bastion = _bastion(
+        ipConfigurations=[{"properties": {"subnet": {"id": f"{HUB}/subnets/AzureBastionSubnet"}}}]
+    )
+    connected = [_nic(), _vnet(SPOKE, (HUB, "Connected")), hub_bastion]
+    assert _access(connected, []).status is Status.PASS
+    initiated = [_nic(), _vnet(SPOKE, (HUB, "Initiated")), hub_bastion]
+    assert _access(initiated, []).status is Status.FAIL
+
+
+def test_vm_without_public_ip_is_not_judged() -> None:
+    assert _access([_nic(public=False)], []).status is Status.NOT_APPLICABLE
+
+
+def test_jit_policy_without_provisioning_state_is_an_error() -> None:
+    policy = _policy(VM_ID)
+    del policy["properties"]["provisioningState"]
+    assert _access([_nic()], [policy]).status is Status.ERROR

@@ -216,3 +216,203 @@ def test_unknown_severity_threshold_is_an_error() -> None:
         builtin_check("mdc_security_contacts"), body, min_alert_severity="Severe"
     )
     assert finding.status is Status.ERROR
+
+
+# -- Defender for Endpoint integration ---------------------------------------------------------
+
+SETTINGS = "providers/Microsoft.Security/settings"
+ENDPOINT = builtin_check("mdc_endpoint_protection")
+
+
+def _setting(name: str, enabled: Any) -> dict[str, Any]:
+    """One item of Microsoft's Settings_List example (2022-05-01)."""
+    return {
+        "id": f"{SUB}/providers/Microsoft.Security/settings/{name}",
+        "name": name,
+        "kind": "DataExportSettings",
+        "type": "Microsoft.Security/settings",
+        "properties": {"enabled": enabled},
+    }
+
+
+def _endpoint(*settings: dict[str, Any], tier: str = "Standard") -> Any:
+    body = {
+        "details": {
+            SETTINGS: {"value": list(settings)},
+            PRICINGS: {"value": [_pricing("VirtualMachines", tier, subPlan="P1")]},
+        }
+    }
+    (finding,) = run_check(ENDPOINT, body)
+    return finding
+
+
+def test_endpoint_integration_needs_wdatp_and_the_servers_plan() -> None:
+    assert _endpoint(_setting("WDATP", True)).status is Status.PASS
+    assert _endpoint(_setting("WDATP", False)).status is Status.FAIL
+    free = _endpoint(_setting("WDATP", True), tier="Free")
+    assert free.status is Status.FAIL
+    assert "Free tier" in free.message
+
+
+def test_linux_exclusion_fails_and_its_absence_does_not() -> None:
+    excluded = _endpoint(
+        _setting("WDATP", True), _setting("WDATP_EXCLUDE_LINUX_PUBLIC_PREVIEW", True)
+    )
+    assert excluded.status is Status.FAIL
+    assert "Linux" in excluded.message
+    included = _endpoint(
+        _setting("WDATP", True), _setting("WDATP_EXCLUDE_LINUX_PUBLIC_PREVIEW", False)
+    )
+    assert included.status is Status.PASS
+
+
+def test_missing_wdatp_setting_is_no_evidence() -> None:
+    finding = _endpoint(_setting("MCAS", True))
+    assert finding.status is Status.FAIL
+    assert "not reported" in finding.message
+
+
+def test_wdatp_flag_of_wrong_type_is_an_error() -> None:
+    assert _endpoint(_setting("WDATP", "True")).status is Status.ERROR
+
+
+# -- assessments ----------------------------------------------------------------------------------
+
+ASSESSMENTS = "providers/Microsoft.Security/assessments"
+METADATA = "providers/Microsoft.Security/assessmentMetadata"
+RG = f"{SUB}/resourceGroups/rg-case/providers"
+VM1 = f"{RG}/Microsoft.Compute/virtualMachines/vm1"
+VM2 = f"{RG}/Microsoft.Compute/virtualMachines/vm2"
+VA = "ffff0522-1e88-47fc-8382-2a80ba848f5d"
+VULN = "1195afff-c881-495e-9bc5-1486211ae03f"
+UPDATES = "e1145ab1-eb4f-43d8-911b-36ddf771d13f"
+OLD_UPDATES = "4ab6e3c5-74dd-8b35-9ab9-f61b30875b27"
+PORTS = "bc303248-3d14-44c2-96a0-55f5c326b5fe"
+
+
+def _assessment(resource: str, key: str, code: Any, name: str = "") -> dict[str, Any]:
+    """One item of Microsoft's Assessments_List example (2021-06-01)."""
+    return {
+        "id": f"{resource}/providers/Microsoft.Security/assessments/{key}",
+        "name": key,
+        "type": "Microsoft.Security/assessments",
+        "properties": {
+            "resourceDetails": {"source": "Azure", "id": resource},
+            "displayName": name or key,
+            "status": {"code": code},
+        },
+    }
+
+
+def _metadata(key: str, severity: str) -> dict[str, Any]:
+    return {
+        "id": f"/providers/Microsoft.Security/assessmentMetadata/{key}",
+        "name": key,
+        "type": "Microsoft.Security/assessmentMetadata",
+        "properties": {"displayName": key, "severity": severity, "assessmentType": "BuiltIn"},
+    }
+
+
+SEVERITY = [_metadata(VULN, "High"), _metadata(PORTS, "High"), _metadata(VA, "Medium")]
+
+
+def _high(*items: dict[str, Any], metadata: list[dict[str, Any]] | None = None) -> list[Any]:
+    body = {
+        "details": {
+            ASSESSMENTS: {"value": list(items)},
+            METADATA: {"value": SEVERITY if metadata is None else metadata},
+        }
+    }
+    return run_check(builtin_check("mdc_high_sev_recommendations"), body)
+
+
+def test_high_severity_recommendations_are_grouped_per_resource() -> None:
+    findings = _high(
+        _assessment(VM1, VULN, "Unhealthy", "Vulnerabilities"),
+        _assessment(VM1, PORTS, "Unhealthy", "Close management ports"),
+        _assessment(VM1, VA, "Unhealthy", "Vulnerability assessment"),
+        _assessment(VM2, VULN, "Healthy"),
+    )
+    (finding,) = findings
+    assert finding.status is Status.FAIL
+    assert finding.resource_id == VM1
+    assert finding.resource_type == "Microsoft.Compute/virtualMachines"
+    assert finding.observed == ["Close management ports", "Vulnerabilities"]
+
+
+def test_unknown_severity_is_an_error_for_its_resource_only() -> None:
+    findings = _high(
+        _assessment(VM1, "custom-key", "Unhealthy"), _assessment(VM2, VULN, "Unhealthy")
+    )
+    by_resource = {f.resource_id: f.status for f in findings}
+    assert by_resource == {VM1: Status.ERROR, VM2: Status.FAIL}
+
+
+def test_no_pass_while_one_resource_cannot_be_judged() -> None:
+    findings = _high(_assessment(VM1, VULN, "Broken"), _assessment(VM2, VA, "Unhealthy"))
+    assert statuses(findings) == [Status.ERROR]
+
+
+def test_assessment_id_without_a_resource_is_an_error_for_the_subscription() -> None:
+    odd = _assessment(VM1, VULN, "Healthy")
+    odd["id"] = f"/providers/Microsoft.Security/assessments/{VULN}"
+    (finding,) = _high(odd)
+    assert finding.status is Status.ERROR
+    assert finding.resource_id == SUB
+
+
+def _vm_row(vm_id: str) -> dict[str, Any]:
+    return {
+        "id": vm_id,
+        "name": vm_id.rsplit("/", 1)[-1],
+        "type": "microsoft.compute/virtualmachines",
+        "location": "eastus",
+        "properties": {},
+    }
+
+
+def _machines(*items: dict[str, Any]) -> dict[str, Any]:
+    body = {
+        "resources": [_vm_row(VM1), _vm_row(VM2)],
+        "details": {ASSESSMENTS: {"value": list(items)}},
+    }
+    findings = run_check(builtin_check("mdc_vm_vuln_and_updates"), body)
+    return {f.resource_id: f for f in findings}
+
+
+def test_each_vm_is_its_own_finding_and_any_update_assessment_answers() -> None:
+    found = _machines(
+        _assessment(VM1, VA, "Healthy"),
+        _assessment(VM1, VULN, "Healthy"),
+        _assessment(VM1, OLD_UPDATES, "Healthy"),
+        _assessment(VM2, VA, "Healthy"),
+        _assessment(VM2, VULN, "Healthy"),
+        _assessment(VM2, UPDATES, "NotApplicable"),
+    )
+    assert found[VM1].status is Status.PASS
+    assert found[VM2].status is Status.FAIL
+    assert "system updates installed: not assessed healthy (notapplicable)" in found[VM2].message
+
+
+def test_one_unhealthy_key_of_a_group_fails_it() -> None:
+    found = _machines(
+        _assessment(VM1, VA, "Healthy"),
+        _assessment(VM1, VULN, "Healthy"),
+        _assessment(VM1, UPDATES, "Healthy"),
+        _assessment(VM1, OLD_UPDATES, "Unhealthy"),
+    )
+    assert found[VM1].status is Status.FAIL
+    assert found[VM2].status is Status.FAIL
+    assert "no assessment" in found[VM2].message
+
+
+def test_odd_status_is_an_error_for_that_vm_only() -> None:
+    found = _machines(
+        _assessment(VM1, VA, "Healthy"),
+        _assessment(VM1, VULN, "Healthy"),
+        _assessment(VM1, UPDATES, "Healthy"),
+        _assessment(VM2, VA, "Healthy"),
+        _assessment(VM2, VULN, 1),
+    )
+    assert found[VM1].status is Status.PASS
+    assert found[VM2].status is Status.ERROR

@@ -419,3 +419,35 @@ def test_jit_policy_without_provisioning_state_is_an_error() -> None:
     policy = _policy(VM_ID)
     del policy["properties"]["provisioningState"]
     assert _access([_nic()], [policy]).status is Status.ERROR
+
+
+# -- managed disks of scale sets ------------------------------------------------------------------
+
+MANAGED = builtin_check("ear_vm_managed_disks")
+
+
+@pytest.mark.parametrize(
+    ("os_disk", "status"),
+    [
+        (
+            {"createOption": "FromImage", "managedDisk": {"storageAccountType": "Premium_LRS"}},
+            "PASS",
+        ),
+        ({"name": "os", "vhdContainers": ["https://st.blob.core.windows.net/vhds"]}, "FAIL"),
+        ({"name": "os", "image": {"uri": "https://st.blob.core.windows.net/img/os.vhd"}}, "FAIL"),
+        ({"name": "os", "createOption": "FromImage"}, "FAIL"),
+        ({"name": "os", "vhdContainers": "https://st.blob.core.windows.net/vhds"}, "ERROR"),
+    ],
+)
+def test_scale_set_disks_are_judged_on_the_instance_model(
+    os_disk: dict[str, Any], status: str
+) -> None:
+    finding = _one(MANAGED, {"resource": _vmss({"storageProfile": {"osDisk": os_disk}})})
+    assert finding.status is Status(status)
+    if status == "FAIL":
+        assert finding.property_path == "properties.virtualMachineProfile.storageProfile"
+
+
+def test_flexible_scale_set_without_a_model_has_no_disks_of_its_own() -> None:
+    flexible = _vmss(None, orchestrationMode="Flexible")
+    assert _one(MANAGED, {"resource": flexible}).status is Status.NOT_APPLICABLE

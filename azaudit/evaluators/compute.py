@@ -71,7 +71,7 @@ class Machine:
     kind: str
 
 
-def _machine(ctx: EvalContext) -> Machine | None:
+def _machine(ctx: EvalContext, *, extensions: bool = True) -> Machine | None:
     """The target as a `Machine`, or None for a flexible scale set without an instance model.
 
     A flexible scale set may carry no `virtualMachineProfile`: its instances are ordinary VMs in
@@ -88,28 +88,23 @@ def _machine(ctx: EvalContext) -> Machine | None:
                 return None
             raise ShapeError("properties.virtualMachineProfile", "an object", "absent")
         at = "properties.virtualMachineProfile"
-        listed = optional_list(profile, "extensionProfile.extensions", at=at)
-        extensions = []
+        listed = optional_list(profile, "extensionProfile.extensions", at=at) if extensions else []
+        inline: list[Extension] = []
         for index, item in enumerate(objects(listed, at=f"{at}.extensionProfile.extensions")):
             item_at = f"{at}.extensionProfile.extensions[{index}]"
             name = require_str(item, "name", at=item_at)
-            extensions.append(
-                Extension(
-                    name, require_obj(item, "properties", at=item_at), f"{item_at}.properties"
-                )
-            )
-        return Machine(profile, at, tuple(extensions), "scale set")
+            props_at = f"{item_at}.properties"
+            inline.append(Extension(name, require_obj(item, "properties", at=item_at), props_at))
+        return Machine(profile, at, tuple(inline), "scale set")
     if rtype != VM_TYPE:
         raise ShapeError("resource.type", "a virtual machine or scale set", rtype)
-    rows = ctx.child_resources(ctx.scope_id, VM_EXTENSION_TYPE)
-    extensions = []
+    rows = ctx.child_resources(ctx.scope_id, VM_EXTENSION_TYPE) if extensions else []
+    found: list[Extension] = []
     for row in rows:
         name = require_str(row, "name", at="extensions[]")
         at = f"extensions[name={name}]"
-        extensions.append(
-            Extension(name, require_obj(row, "properties", at=at), f"{at}.properties")
-        )
-    return Machine(props, "properties", tuple(extensions), "virtual machine")
+        found.append(Extension(name, require_obj(row, "properties", at=at), f"{at}.properties"))
+    return Machine(props, "properties", tuple(found), "virtual machine")
 
 
 def _data_disk_count(machine: Machine) -> int:
@@ -278,6 +273,74 @@ def _vm_host_encryption(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
         expected,
         f"{path} is {show_value(at_host)} and no Azure Disk Encryption extension is installed: the "
         "temp disk and OS/data disk caches on the host are not encrypted at rest",
+    )
+
+
+# -- managed disks --------------------------------------------------------------------------------
+
+
+def _disk_is_managed(disk: Mapping[str, Any], where: str) -> bool:
+    """Whether a disk of the model is a managed disk.
+
+    A VM disk carries `vhd` (unmanaged) or `managedDisk`, not both
+    (https://learn.microsoft.com/rest/api/compute/virtual-machines/get); an unmanaged scale set
+    keeps its OS disks in the storage containers of `vhdContainers` or boots from `image.uri`
+    (https://learn.microsoft.com/rest/api/compute/virtual-machine-scale-sets/get).
+    """
+    vhd = optional_obj(disk, "vhd", at=where)
+    if vhd is not None and vhd.get("uri"):
+        return False
+    if optional_list(disk, "vhdContainers", at=where):
+        return False
+    if optional_str(disk, "image.uri", at=where):
+        return False
+    return optional_obj(disk, "managedDisk", at=where) is not None
+
+
+def _vm_managed_disks(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """PASS when the OS disk and every data disk are managed disks (no VHD blob in an account).
+
+    An unmanaged disk is a page blob in a customer storage account: its encryption, network access
+    and keys follow that account, and it escapes disk-level controls (disk encryption sets, disk
+    network access policies, disk backups). Scale sets are judged on their instance model.
+    """
+    machine = _machine(ctx, extensions=False)
+    expected = "OS and data disks are managed disks (managedDisk set, no vhd.uri / vhdContainers)"
+    if machine is None:
+        yield Outcome(
+            Status.NOT_APPLICABLE,
+            "properties.virtualMachineProfile",
+            None,
+            expected,
+            "flexible scale set without an instance model: its VMs are judged one by one",
+        )
+        return
+    path = f"{machine.at}.storageProfile"
+    storage = require_obj(machine.model, "storageProfile", at=machine.at)
+    os_disk = require_obj(storage, "osDisk", at=path)
+    data_disks = objects(optional_list(storage, "dataDisks", at=path), at=f"{path}.dataDisks")
+    disks = [("osDisk", os_disk)] + [(f"dataDisks[{i}]", d) for i, d in enumerate(data_disks)]
+    unmanaged: dict[str, JSON] = {}
+    for where, disk in disks:
+        if _disk_is_managed(disk, f"{path}.{where}"):
+            continue
+        vhd = optional_obj(disk, "vhd", at=f"{path}.{where}") or {}
+        containers = optional_list(disk, "vhdContainers", at=f"{path}.{where}")
+        located: JSON = vhd.get("uri") or (list(containers) if containers else None)
+        unmanaged[f"{where} ({disk.get('name', '?')})"] = located
+    if unmanaged:
+        listed = ", ".join(
+            f"{k} {'at ' + str(v) if v else 'has no managedDisk reference'}"
+            for k, v in unmanaged.items()
+        )
+        yield Outcome(Status.FAIL, path, unmanaged, expected, f"unmanaged disk(s): {listed}")
+        return
+    yield Outcome(
+        Status.PASS,
+        path,
+        {where: "managed" for where, _ in disks},
+        expected,
+        f"all {len(disks)} disk(s) are managed disks",
     )
 
 
@@ -557,6 +620,14 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         "PASS when a VM or scale set has encryption at host, a succeeded Azure Disk Encryption of "
         "every volume, or confidential disk encryption (temp disk and caches encrypted); a CMK on "
         "the disks alone does not count.",
+    ),
+    EvaluatorSpec(
+        "vm_managed_disks",
+        _vm_managed_disks,
+        {},
+        RESOURCE_ONLY,
+        "PASS when a VM's or scale set's OS and data disks are all managed disks (no vhd.uri, "
+        "no vhdContainers).",
     ),
     EvaluatorSpec(
         "vm_monitoring_agent",

@@ -1,4 +1,4 @@
-"""Encryption evaluators: managed and unattached disks, TLS settings (host encryption: compute.py).
+"""Encryption evaluators: unattached disks, TLS settings (VM and scale set disks: compute.py).
 
 The property-set evaluators (`properties_meet`, `server_parameters_meet`) let one check demand
 several settings at once (a cache's non-TLS port closed *and* its TLS floor at 1.2; a database
@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from azaudit.evaluators.access import optional_obj
 from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome, Param, list_values
 from azaudit.evaluators.common import (
     ALL_TARGETS,
@@ -51,56 +50,6 @@ def _text(value: JSON) -> str:
 
 
 # -- virtual machines ---------------------------------------------------------------------------
-
-
-def _disk_is_managed(disk: Mapping[str, Any], where: str) -> bool:
-    # A disk carries `vhd` (unmanaged) or `managedDisk`, not both:
-    # https://learn.microsoft.com/rest/api/compute/virtual-machines/get
-    vhd = optional_obj(disk, "vhd", at=where)
-    if vhd is not None and vhd.get("uri"):
-        return False
-    return optional_obj(disk, "managedDisk", at=where) is not None
-
-
-def _vm_managed_disks(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
-    """PASS when the OS disk and every data disk are managed disks (no VHD blob in an account).
-
-    An unmanaged disk is a page blob in a customer storage account: its encryption, network access
-    and keys follow that account, and it escapes disk-level controls (disk encryption sets, disk
-    network access policies, disk backups).
-    """
-    props = resource_properties(ctx)
-    storage = as_object(props.get("storageProfile"), "properties.storageProfile")
-    os_disk = as_object(storage.get("osDisk"), "properties.storageProfile.osDisk")
-    data_disks = storage.get("dataDisks") or []
-    if not isinstance(data_disks, list):
-        raise ValueError("properties.storageProfile.dataDisks: expected a list")
-    disks = [("osDisk", os_disk)] + [
-        (f"dataDisks[{i}]", as_object(d, f"dataDisks[{i}]")) for i, d in enumerate(data_disks)
-    ]
-    unmanaged = {
-        f"{where} ({disk.get('name', '?')})": (disk.get("vhd") or {}).get("uri")
-        if isinstance(disk.get("vhd"), Mapping)
-        else None
-        for where, disk in disks
-        if not _disk_is_managed(disk, where)
-    }
-    path = "properties.storageProfile"
-    expected = "OS and data disks are managed disks (managedDisk set, no vhd.uri)"
-    if unmanaged:
-        listed = ", ".join(
-            f"{k} {'at ' + str(v) if v else 'has no managedDisk reference'}"
-            for k, v in unmanaged.items()
-        )
-        yield Outcome(Status.FAIL, path, unmanaged, expected, f"unmanaged disk(s): {listed}")
-        return
-    yield Outcome(
-        Status.PASS,
-        path,
-        {where: "managed" for where, _ in disks},
-        expected,
-        f"all {len(disks)} disk(s) are managed disks",
-    )
 
 
 def _unattached_disk(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -251,13 +200,6 @@ def _server_parameters_meet(ctx: EvalContext, params: Mapping[str, Any]) -> Iter
 
 
 SPECS: tuple[EvaluatorSpec, ...] = (
-    EvaluatorSpec(
-        "vm_managed_disks",
-        _vm_managed_disks,
-        {},
-        RESOURCE_ONLY,
-        "PASS when a VM's OS and data disks are all managed disks (no vhd.uri).",
-    ),
     EvaluatorSpec(
         "unattached_disk",
         _unattached_disk,

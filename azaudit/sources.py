@@ -296,6 +296,18 @@ _SOURCES: tuple[DataSource, ...] = (
         "Custom domains of an Azure Front Door Standard/Premium profile (host name, TLS settings).",
         resource_types=("Microsoft.Cdn/profiles",),
     ),
+    DataSource(
+        "providers/Microsoft.Insights/dataCollectionRuleAssociations",
+        TargetKind.RESOURCE,
+        "2022-06-01",
+        True,
+        "Data collection rule associations of a virtual machine or scale set (which rules the "
+        "Azure Monitor Agent runs).",
+        resource_types=(
+            "Microsoft.Compute/virtualMachines",
+            "Microsoft.Compute/virtualMachineScaleSets",
+        ),
+    ),
     # -- subscription-scoped ARM documents -----------------------------------------------------
     DataSource(
         DIAGNOSTIC_SETTINGS,
@@ -310,6 +322,34 @@ _SOURCES: tuple[DataSource, ...] = (
         "2024-01-01",
         True,
         "Microsoft Defender for Cloud plans of a subscription.",
+    ),
+    DataSource(
+        "providers/Microsoft.Security/settings",
+        TargetKind.SUBSCRIPTION,
+        "2022-05-01",
+        True,
+        "Defender for Cloud settings (Defender for Endpoint integration WDATP, Linux inclusion).",
+    ),
+    DataSource(
+        "providers/Microsoft.Security/assessments",
+        TargetKind.SUBSCRIPTION,
+        "2021-06-01",
+        True,
+        "Defender for Cloud assessments (recommendation status per resource) of a subscription.",
+    ),
+    DataSource(
+        "providers/Microsoft.Security/assessmentMetadata",
+        TargetKind.SUBSCRIPTION,
+        "2021-06-01",
+        True,
+        "Defender for Cloud assessment types visible to a subscription (display name, severity).",
+    ),
+    DataSource(
+        "providers/Microsoft.Security/jitNetworkAccessPolicies",
+        TargetKind.SUBSCRIPTION,
+        "2020-01-01",
+        True,
+        "Just-in-time VM access policies of a subscription (the VMs and ports each covers).",
     ),
     DataSource(
         "providers/Microsoft.Security/securityContacts",

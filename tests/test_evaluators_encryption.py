@@ -13,81 +13,12 @@ from azaudit.models import Finding, Status
 from tests.evaluator_support import builtin_check, run_check, with_params
 
 RG = f"/subscriptions/{CASE_SUBSCRIPTION}/resourceGroups/rg-case/providers"
-VM_ID = f"{RG}/Microsoft.Compute/virtualMachines/vm1"
-OTHER_SUB = "99999999-0000-0000-0000-000000000099"
 
 
 def _one(check: Check, body: dict[str, Any], params: dict[str, Any] | None = None) -> Finding:
     """The single finding of `check` on `body`; `params` replace the rule's parameters entirely."""
     (finding,) = run_check(check if params is None else with_params(check, params), body)
     return finding
-
-
-# -- encryption at host -------------------------------------------------------------------------
-
-HOST = builtin_check("ear_vm_encryption_at_host")
-
-
-def _vm(**props: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"storageProfile": {"osDisk": {"name": "os", "managedDisk": {}}}}
-    base.update(props)
-    return {"id": VM_ID, "name": "vm1", "properties": base}
-
-
-def _extension(
-    vm_id: str, publisher: str, kind: str, sub: str = CASE_SUBSCRIPTION
-) -> dict[str, Any]:
-    return {
-        "id": f"{vm_id}/extensions/{kind}",
-        "name": kind,
-        "type": "Microsoft.Compute/virtualMachines/extensions",
-        "subscriptionId": sub,
-        "properties": {"publisher": publisher, "type": kind},
-    }
-
-
-def test_ade_extension_matches_case_insensitively() -> None:
-    ext = _extension(VM_ID.upper(), "microsoft.azure.security", "azurediskencryption")
-    finding = _one(HOST, {"resource": _vm(), "resources": [ext]})
-    assert finding.status is Status.PASS
-    assert "Azure Disk Encryption" in finding.message
-
-
-def test_extension_from_another_publisher_is_not_ade() -> None:
-    ext = _extension(VM_ID, "Contoso.Security", "AzureDiskEncryption")
-    assert _one(HOST, {"resource": _vm(), "resources": [ext]}).status is Status.FAIL
-
-
-def test_extension_of_a_vm_with_a_longer_name_is_not_this_vms() -> None:
-    ext = _extension(VM_ID + "0", "Microsoft.Azure.Security", "AzureDiskEncryption")
-    assert _one(HOST, {"resource": _vm(), "resources": [ext]}).status is Status.FAIL
-
-
-def test_legacy_encryption_settings_on_the_os_disk_count_as_ade() -> None:
-    storage = {"osDisk": {"managedDisk": {}, "encryptionSettings": {"enabled": True}}}
-    assert _one(HOST, {"resource": _vm(storageProfile=storage)}).status is Status.PASS
-
-
-def test_string_true_is_not_positive_evidence() -> None:
-    finding = _one(HOST, {"resource": _vm(securityProfile={"encryptionAtHost": "true"})})
-    assert finding.status is Status.FAIL
-
-
-def test_confidential_vm_without_disk_encryption_is_not_enough() -> None:
-    storage = {
-        "osDisk": {
-            "managedDisk": {"securityProfile": {"securityEncryptionType": "VMGuestStateOnly"}}
-        }
-    }
-    body = {
-        "resource": _vm(securityProfile={"securityType": "ConfidentialVM"}, storageProfile=storage)
-    }
-    assert _one(HOST, body).status is Status.FAIL
-
-
-def test_security_profile_of_wrong_shape_is_an_error() -> None:
-    finding = _one(HOST, {"resource": _vm(securityProfile=["encryptionAtHost"])})
-    assert finding.status is Status.ERROR
 
 
 # -- managed disks ------------------------------------------------------------------------------

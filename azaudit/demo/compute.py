@@ -7,9 +7,14 @@ the Recovery Services `backupProtectedItems` list.
 
 The story: the EHR application servers run with encryption at host, customer-managed disk keys and
 daily backup into an immutable vault. The PACS gateway was built by the imaging vendor: no
-encryption at host, a public IP, disks reachable from any network and no backup. In dev, the data
-science VM still uses an unmanaged VHD, the jump box is not backed up, an orphaned OS disk was
-never deleted, and the dev vault has soft delete switched off.
+encryption at host, Azure Disk Encryption of its OS volume only (its image cache data disk is
+not encrypted), a public IP, disks reachable from any network and no backup. In dev, the data
+science VM still uses an unmanaged VHD, the jump box (no data disks) relies on Azure Disk
+Encryption and is not backed up, an orphaned OS disk was never deleted, and the dev vault has
+soft delete switched off. Every VM runs the Azure Monitor Agent with the security data
+collection rule, except the PACS gateway (still the retired Log Analytics agent), the data
+science VM (no agent) and the jump box (agent but no rule). The FHIR export workers are a scale
+set with encryption at host and the agent.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from azaudit.demo.network import Network
 from azaudit.demo.org import CLINICAL, DEV, PLATFORM, Subscription, days_ago, guid, hexid
 
 VM = "Microsoft.Compute/virtualMachines"
+VM_EXTENSION = "Microsoft.Compute/virtualMachines/extensions"
+VMSS = "Microsoft.Compute/virtualMachineScaleSets"
+DCR_ASSOCIATIONS = "providers/Microsoft.Insights/dataCollectionRuleAssociations"
 DISK = "Microsoft.Compute/disks"
 VAULT = "Microsoft.RecoveryServices/vaults"
 DES = "Microsoft.Compute/diskEncryptionSets"
@@ -99,6 +107,12 @@ class VMSpec:
     data_disks: int = 1
     managed: bool = True
     disks_private: bool = True
+    ade_volumes: str | None = None
+    """`VolumeType` of an Azure Disk Encryption extension, when the VM has one."""
+    agent: str | None = "AMA"
+    """Monitoring agent: AMA (Azure Monitor Agent), MMA (the retired Log Analytics agent), None."""
+    dcr: bool = True
+    """Whether the security data collection rule is associated with the VM."""
 
 
 _CLINICAL_APP = ("rg-clinical-network-eus", "vnet-nw-clinical-eus", "snet-ehr-app")
@@ -181,6 +195,9 @@ VMS: tuple[VMSpec, ...] = (
         encryption_at_host=False,
         public_ip="203.0.113.25",
         disks_private=False,
+        ade_volumes="OS",
+        agent="MMA",
+        dcr=False,
     ),
     VMSpec(
         DEV,
@@ -196,6 +213,8 @@ VMS: tuple[VMSpec, ...] = (
         public_ip="203.0.113.77",
         data_disks=0,
         disks_private=False,
+        ade_volumes="OS",
+        dcr=False,
     ),
     VMSpec(
         DEV,
@@ -211,6 +230,8 @@ VMS: tuple[VMSpec, ...] = (
         nic_nsg=("rg-dev-network-eus", "nsg-dev-data-legacy-eus"),
         data_disks=0,
         managed=False,
+        agent=None,
+        dcr=False,
     ),
     VMSpec(
         DEV,
@@ -461,6 +482,193 @@ def _add_vm(estate: Estate, network: Network, spec: VMSpec) -> None:
             zones=[spec.zone] if spec.zone else None,
         )
     )
+    if spec.ade_volumes is not None:
+        estate.resources.append(_ade_extension(spec, spec.ade_volumes))
+    if spec.agent is not None:
+        estate.resources.append(_agent_extension(spec, spec.agent))
+    estate.doc(vm_id, DCR_ASSOCIATIONS, arm_list([_dcr_association(vm_id)] if spec.dcr else []))
+
+
+def _extension_row(spec: VMSpec, name: str, props: Doc) -> Doc:
+    """A VM extension as Resource Graph lists it: its own row below the VM."""
+    row = arg_row(spec.sub, spec.rg, VM_EXTENSION, (spec.name, name), spec.location, props)
+    row["tags"] = {}
+    return row
+
+
+def _ade_extension(spec: VMSpec, volumes: str) -> Doc:
+    """Azure Disk Encryption with its public settings (the extension reference's v2.2/v1.1
+    schema); protected settings are never returned by ARM."""
+    os_type, _ = IMAGES[spec.image]
+    kind = "AzureDiskEncryption" if os_type == "Windows" else "AzureDiskEncryptionForLinux"
+    vault = "kv-nw-clinical-eus" if spec.sub is CLINICAL else "kv-nw-dev-eus"
+    vault_rg = "rg-clinical-security-eus" if spec.sub is CLINICAL else "rg-dev-analytics-eus"
+    return _extension_row(
+        spec,
+        kind,
+        {
+            "publisher": "Microsoft.Azure.Security",
+            "type": kind,
+            "typeHandlerVersion": "2.2" if os_type == "Windows" else "1.1",
+            "autoUpgradeMinorVersion": True,
+            "provisioningState": "Succeeded",
+            "settings": {
+                "EncryptionOperation": "EnableEncryption",
+                "KeyVaultURL": f"https://{vault}.vault.azure.net/",
+                "KeyVaultResourceId": resource_id(
+                    spec.sub, vault_rg, "Microsoft.KeyVault/vaults", vault
+                ),
+                "KeyEncryptionAlgorithm": "RSA-OAEP",
+                "VolumeType": volumes,
+            },
+        },
+    )
+
+
+_AGENTS: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("AMA", "Windows"): ("Microsoft.Azure.Monitor", "AzureMonitorWindowsAgent", "1.30"),
+    ("AMA", "Linux"): ("Microsoft.Azure.Monitor", "AzureMonitorLinuxAgent", "1.33"),
+    ("MMA", "Windows"): ("Microsoft.EnterpriseCloud.Monitoring", "MicrosoftMonitoringAgent", "1.0"),
+    ("MMA", "Linux"): ("Microsoft.EnterpriseCloud.Monitoring", "OmsAgentForLinux", "1.19"),
+}
+_SECURITY_DCR = resource_id(
+    PLATFORM, "rg-nw-management-eus", "Microsoft.Insights/dataCollectionRules", "dcr-nw-vm-security"
+)
+
+
+def _agent_extension(spec: VMSpec, agent: str) -> Doc:
+    os_type, _ = IMAGES[spec.image]
+    publisher, kind, version = _AGENTS[(agent, os_type)]
+    props: Doc = {
+        "publisher": publisher,
+        "type": kind,
+        "typeHandlerVersion": version,
+        "autoUpgradeMinorVersion": True,
+        "provisioningState": "Succeeded",
+    }
+    if agent == "AMA":
+        props["enableAutomaticUpgrade"] = True
+    else:
+        props["settings"] = {"workspaceId": guid("law-nw-security-eus")}
+    return _extension_row(spec, kind, props)
+
+
+def _dcr_association(target_id: str) -> Doc:
+    """A data collection rule association (DataCollectionRuleAssociations_ListByResource)."""
+    return {
+        "id": f"{target_id}/{DCR_ASSOCIATIONS}/dcra-nw-vm-security",
+        "name": "dcra-nw-vm-security",
+        "type": "Microsoft.Insights/dataCollectionRuleAssociations",
+        "etag": f'"{hexid(target_id, 8)}-0000-0100-0000-{hexid(target_id + "e", 12)}"',
+        "properties": {
+            "description": "Security events and syslog to the security workspace",
+            "dataCollectionRuleId": _SECURITY_DCR,
+            "provisioningState": "Succeeded",
+        },
+    }
+
+
+def _add_scale_set(estate: Estate) -> None:
+    """The FHIR export workers: a uniform scale set with encryption at host and the agent."""
+    rg = "rg-clinical-ehr-eus"
+    name = "vmss-nw-fhir-export"
+    vmss_id = resource_id(CLINICAL, rg, VMSS, name)
+    _, image = IMAGES["ubuntu2204"]
+    subnet = (
+        f"{CLINICAL.scope}/resourceGroups/rg-clinical-network-eus/providers/"
+        "Microsoft.Network/virtualNetworks/vnet-nw-clinical-eus/subnets/snet-ehr-app"
+    )
+    profile: Doc = {
+        "osProfile": {
+            "computerNamePrefix": "fhirexp",
+            "adminUsername": "nwlocaladmin",
+            "linuxConfiguration": {"disablePasswordAuthentication": True},
+            "secrets": [],
+        },
+        "storageProfile": {
+            "imageReference": image,
+            "osDisk": {
+                "createOption": "FromImage",
+                "caching": "ReadWrite",
+                "managedDisk": {
+                    "storageAccountType": "Premium_LRS",
+                    "diskEncryptionSet": {"id": _DES_ID},
+                },
+                "diskSizeGB": 64,
+            },
+            "dataDisks": [],
+        },
+        "networkProfile": {
+            "networkInterfaceConfigurations": [
+                {
+                    "name": f"{name}-nic",
+                    "properties": {
+                        "primary": True,
+                        "ipConfigurations": [
+                            {"name": "ipconfig1", "properties": {"subnet": {"id": subnet}}}
+                        ],
+                    },
+                }
+            ]
+        },
+        "securityProfile": {
+            "encryptionAtHost": True,
+            "securityType": "TrustedLaunch",
+            "uefiSettings": {"secureBootEnabled": True, "vTpmEnabled": True},
+        },
+        "extensionProfile": {
+            "extensions": [
+                {
+                    "name": "AzureMonitorLinuxAgent",
+                    "properties": {
+                        "publisher": "Microsoft.Azure.Monitor",
+                        "type": "AzureMonitorLinuxAgent",
+                        "typeHandlerVersion": "1.33",
+                        "autoUpgradeMinorVersion": True,
+                        "enableAutomaticUpgrade": True,
+                        "provisioningState": "Succeeded",
+                    },
+                }
+            ]
+        },
+    }
+    estate.add(
+        arg_row(
+            CLINICAL,
+            rg,
+            VMSS,
+            name,
+            "eastus",
+            {
+                "singlePlacementGroup": False,
+                "orchestrationMode": "Uniform",
+                "upgradePolicy": {"mode": "Rolling"},
+                "virtualMachineProfile": profile,
+                "provisioningState": "Succeeded",
+                "overprovision": False,
+                "uniqueId": guid(f"vmss:{vmss_id}"),
+                "platformFaultDomainCount": 1,
+                "timeCreated": days_ago(200, fraction=True),
+            },
+            sku={"name": "Standard_D4s_v5", "tier": "Standard", "capacity": 3},
+            tags=CLINICAL.tags(role="fhir-export"),
+            zones=["1", "2", "3"],
+            identity=system_identity(name),
+        )
+    )
+    estate.doc(vmss_id, DCR_ASSOCIATIONS, arm_list([_dcr_association(vmss_id)]))
+
+
+def associate_node_pools(estate: Estate) -> None:
+    """Give every scale set without one an (empty) data collection rule association list.
+
+    AKS node pools are added by the services area after this module runs; a collector stores
+    the empty association list it reads for them.
+    """
+    for row in estate.resources:
+        if str(row["type"]).lower() == VMSS.lower():
+            scope = estate.details.setdefault(str(row["id"]), {})
+            scope.setdefault(DCR_ASSOCIATIONS, arm_list([]))
 
 
 def _add_orphaned_disks(estate: Estate) -> None:
@@ -633,6 +841,7 @@ def build(estate: Estate, network: Network) -> None:
     _add_disk_encryption_set(estate)
     for vm in VMS:
         _add_vm(estate, network, vm)
+    _add_scale_set(estate)
     _add_orphaned_disks(estate)
     for vault in VAULTS:
         _add_vault(estate, vault)

@@ -1,21 +1,25 @@
 """Demo Key Vaults, Defender for Cloud plans and contacts, and Azure Policy assignments.
 
 Shapes follow Microsoft's `Vaults_Get` / `Vaults_ListBySubscription`, `Pricings_List`,
-`SecurityContacts_List` and `PolicyAssignments_List` examples.
+`SecurityContacts_List`, `Settings_List`, `Assessments_List`, `AssessmentsMetadata_List`,
+`JitNetworkAccessPolicies_List` and `PolicyAssignments_List` examples.
 
 The story: platform and production vaults use the RBAC model with purge protection and private
 access, and log `AuditEvent`. The EHR team's legacy vault still uses access policies, has no purge
 protection, is public and sends no logs. Defender is fully on in platform and clinical; the portal
 never enabled the open-source database and Cosmos DB plans although it runs both; dev runs on the
-free tier. The HITRUST/HIPAA initiative and a US-only "Allowed locations" policy are assigned on
-the production management group; the dev subscription's "Allowed locations" lists European
-regions for a research collaboration, and the platform subscription has no HIPAA assignment.
+free tier; the portal's Defender for Storage is still the classic per-transaction plan, which scans
+no uploads for malware. The HITRUST/HIPAA initiative and a US-only "Allowed locations" policy are
+assigned on the production management group; the dev subscription's "Allowed locations" lists
+European regions for a research collaboration, and the platform subscription has no HIPAA
+assignment.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from azaudit.demo import compute
 from azaudit.demo.arm import (
     Doc,
     Estate,
@@ -233,7 +237,10 @@ def _pricing(sub: Subscription, plan: str) -> Doc:
         props["enablementTime"] = days_ago(540, fraction=True)
         if plan in _SUB_PLANS:
             props["subPlan"] = _SUB_PLANS[plan]
-        if plan == "StorageAccounts":
+        if plan == "StorageAccounts" and sub is PORTAL:
+            # Enabled years ago and never moved off the classic per-transaction plan.
+            props["subPlan"] = "PerTransaction"
+        elif plan == "StorageAccounts":
             props["extensions"] = [
                 {
                     "name": "OnUploadMalwareScanning",
@@ -282,6 +289,129 @@ def _security_contacts(sub: Subscription) -> Doc:
                 "name": "default",
                 "type": "Microsoft.Security/securityContacts",
                 "properties": props,
+            }
+        ]
+    )
+
+
+def _settings(sub: Subscription) -> Doc:
+    """Defender settings (Settings_List example): the Defender for Endpoint integration is on
+    except in dev; the portal subscription predates Linux support and still excludes Linux."""
+    enabled = {
+        "MCAS": sub is not DEV,
+        "WDATP": sub is not DEV,
+        "WDATP_EXCLUDE_LINUX_PUBLIC_PREVIEW": sub is PORTAL,
+        "WDATP_UNIFIED_SOLUTION": sub is not DEV,
+        "Sentinel": False,
+    }
+    return arm_list(
+        [
+            {
+                "id": f"{sub.scope}/providers/Microsoft.Security/settings/{name}",
+                "name": name,
+                "kind": "AlertSyncSettings" if name == "Sentinel" else "DataExportSettings",
+                "type": "Microsoft.Security/settings",
+                "properties": {"enabled": on},
+            }
+            for name, on in enabled.items()
+        ]
+    )
+
+
+VA_SOLUTION = "ffff0522-1e88-47fc-8382-2a80ba848f5d"
+VULNERABILITIES = "1195afff-c881-495e-9bc5-1486211ae03f"
+SYSTEM_UPDATES = "e1145ab1-eb4f-43d8-911b-36ddf771d13f"
+_ASSESSMENT_TYPES: dict[str, tuple[str, str]] = {
+    VA_SOLUTION: ("Machines should have a vulnerability assessment solution", "Medium"),
+    VULNERABILITIES: ("Machines should have vulnerability findings resolved", "High"),
+    SYSTEM_UPDATES: (
+        "System updates should be installed on your machines (powered by Azure Update Manager)",
+        "Medium",
+    ),
+}
+_UNHEALTHY: dict[str, frozenset[str]] = {
+    "vm-pacs-gw-01": frozenset({VULNERABILITIES, SYSTEM_UPDATES}),
+    "vm-dev-ds-01": frozenset({SYSTEM_UPDATES}),
+    "vm-dev-jumpbox-01": frozenset({VA_SOLUTION}),
+}
+"""Recommendations left unhealthy: the vendor-built PACS gateway has unpatched, exploitable
+software; the data science VM misses updates; the jump box has no vulnerability scanner."""
+
+
+def _assessments(sub: Subscription) -> Doc:
+    """Defender assessments of the subscription's VMs (Assessments_List example shape)."""
+    items = []
+    for vm in compute.VMS:
+        if vm.sub is not sub:
+            continue
+        vm_id = resource_id(sub, vm.rg, compute.VM, vm.name)
+        for key, (display, _) in _ASSESSMENT_TYPES.items():
+            code = "Unhealthy" if key in _UNHEALTHY.get(vm.name, frozenset()) else "Healthy"
+            status: Doc = {"code": code}
+            if code == "Unhealthy":
+                status["cause"] = "Unhealthy"
+                status["description"] = "The resource does not meet the recommendation"
+            items.append(
+                {
+                    "id": f"{vm_id}/providers/Microsoft.Security/assessments/{key}",
+                    "name": key,
+                    "type": "Microsoft.Security/assessments",
+                    "properties": {
+                        "resourceDetails": {"source": "Azure", "id": vm_id},
+                        "displayName": display,
+                        "status": status,
+                    },
+                }
+            )
+    return arm_list(items)
+
+
+def _assessment_metadata() -> Doc:
+    """Assessment types (AssessmentsMetadata_ListBySubscription example shape)."""
+    return arm_list(
+        [
+            {
+                "id": f"/providers/Microsoft.Security/assessmentMetadata/{key}",
+                "name": key,
+                "type": "Microsoft.Security/assessmentMetadata",
+                "properties": {
+                    "displayName": display,
+                    "severity": severity,
+                    "categories": ["Compute"],
+                    "userImpact": "Moderate",
+                    "implementationEffort": "Moderate",
+                    "assessmentType": "BuiltIn",
+                },
+            }
+            for key, (display, severity) in _ASSESSMENT_TYPES.items()
+        ]
+    )
+
+
+def _jit_policies(sub: Subscription) -> Doc:
+    """Just-in-time policies (JitNetworkAccessPolicies_List example shape): only the dev jump
+    box is covered; the PACS gateway's RDP stays exposed."""
+    if sub is not DEV:
+        return arm_list([])
+    rg = "rg-dev-analytics-eus"
+    vm_id = resource_id(DEV, rg, compute.VM, "vm-dev-jumpbox-01")
+    port = {"protocol": "*", "allowedSourceAddressPrefix": "*", "maxRequestAccessDuration": "PT3H"}
+    return arm_list(
+        [
+            {
+                "id": (
+                    f"{DEV.scope}/resourceGroups/{rg}/providers/Microsoft.Security/locations/"
+                    "eastus/jitNetworkAccessPolicies/default"
+                ),
+                "name": "default",
+                "type": "Microsoft.Security/locations/jitNetworkAccessPolicies",
+                "kind": "Basic",
+                "location": "eastus",
+                "properties": {
+                    "virtualMachines": [{"id": vm_id, "ports": [{"number": 22, **port}]}],
+                    "requests": [],
+                    "provisioningState": "Succeeded",
+                },
             }
         ]
     )
@@ -392,6 +522,7 @@ def _policy_assignments(sub: Subscription) -> Doc:
 
 def build(estate: Estate, network: Network) -> None:
     """Add Key Vaults and the per-subscription Defender and Policy documents."""
+    compute.associate_node_pools(estate)
     for vault in VAULTS:
         _add_vault(estate, network, vault)
     for sub in SUBSCRIPTIONS:
@@ -402,6 +533,14 @@ def build(estate: Estate, network: Network) -> None:
         )
         estate.doc(
             sub.scope, "providers/Microsoft.Security/securityContacts", _security_contacts(sub)
+        )
+        estate.doc(sub.scope, "providers/Microsoft.Security/settings", _settings(sub))
+        estate.doc(sub.scope, "providers/Microsoft.Security/assessments", _assessments(sub))
+        estate.doc(
+            sub.scope, "providers/Microsoft.Security/assessmentMetadata", _assessment_metadata()
+        )
+        estate.doc(
+            sub.scope, "providers/Microsoft.Security/jitNetworkAccessPolicies", _jit_policies(sub)
         )
         estate.doc(
             sub.scope,

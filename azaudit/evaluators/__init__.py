@@ -8,7 +8,9 @@ from __future__ import annotations
 from azaudit.evaluators import (
     backup,
     common,
+    compute,
     databases,
+    defender,
     edge,
     encryption,
     identity,
@@ -28,14 +30,16 @@ _MODULES = (
     common,
     web,
     databases,
+    edge,
     encryption,
     identity,
     keyvault,
+    kubernetes,
     monitoring,
     network,
     storage,
-    edge,
-    kubernetes,
+    compute,
+    defender,
 )
 
 

@@ -1,4 +1,4 @@
-"""Encryption evaluators: VM host and disk encryption, managed and unattached disks, TLS settings.
+"""Encryption evaluators: unattached disks, TLS settings (VM and scale set disks: compute.py).
 
 The property-set evaluators (`properties_meet`, `server_parameters_meet`) let one check demand
 several settings at once (a cache's non-TLS port closed *and* its TLS floor at 1.2; a database
@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from azaudit.evaluators.access import optional_obj
 from azaudit.evaluators.base import EvalContext, EvaluatorSpec, Outcome, Param, list_values
 from azaudit.evaluators.common import (
     ALL_TARGETS,
@@ -28,9 +27,6 @@ from azaudit.evaluators.common import (
 )
 from azaudit.models import JSON, Status
 
-VM_EXTENSION_TYPE = "Microsoft.Compute/virtualMachines/extensions"
-ADE_PUBLISHER = "microsoft.azure.security"
-ADE_EXTENSION_TYPES = frozenset({"azurediskencryption", "azurediskencryptionforlinux"})
 CUSTOMER_KEY_TYPES = (
     "EncryptionAtRestWithCustomerKey",
     "EncryptionAtRestWithPlatformAndCustomerKeys",
@@ -54,139 +50,6 @@ def _text(value: JSON) -> str:
 
 
 # -- virtual machines ---------------------------------------------------------------------------
-
-
-def _ade_extension(ctx: EvalContext, vm_id: str) -> str | None:
-    """The name of an Azure Disk Encryption extension installed on the VM, if any.
-
-    Resource Graph lists VM extensions as their own rows; the VM row does not carry them.
-    """
-    for row in ctx.child_resources(vm_id, VM_EXTENSION_TYPE):
-        props = row.get("properties")
-        if not isinstance(props, Mapping):
-            continue
-        publisher = str(props.get("publisher", "")).lower()
-        kind = str(props.get("type", "")).lower()
-        if publisher == ADE_PUBLISHER and kind in ADE_EXTENSION_TYPES:
-            return str(row.get("name", kind))
-    return None
-
-
-def _vm_host_encryption(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
-    """PASS when the VM's temp disk and disk caches are encrypted, not only its managed disks.
-
-    Server-side encryption already encrypts every managed disk at rest in storage; what it does not
-    cover is the temporary disk and the OS/data disk caches on the host. Those are encrypted only by
-    encryption at host, by Azure Disk Encryption inside the guest, or by confidential disk
-    encryption. A customer-managed key on the disks does not change that, so it is not credited.
-    """
-    props = resource_properties(ctx)
-    security = props.get("securityProfile") or {}
-    security = as_object(security, "properties.securityProfile")
-    path = "properties.securityProfile.encryptionAtHost"
-    at_host = security.get("encryptionAtHost")
-    expected = (
-        "encryption at host enabled (or Azure Disk Encryption / confidential disk encryption)"
-    )
-    if at_host is True:
-        yield Outcome(
-            Status.PASS,
-            path,
-            at_host,
-            expected,
-            "encryption at host is enabled (temp disk and disk caches are encrypted on the host)",
-        )
-        return
-    storage = as_object(props.get("storageProfile"), "properties.storageProfile")
-    os_disk = as_object(storage.get("osDisk"), "properties.storageProfile.osDisk")
-    managed = os_disk.get("managedDisk") or {}
-    disk_security = as_object(managed, "osDisk.managedDisk").get("securityProfile") or {}
-    cvm_type = as_object(disk_security, "osDisk.managedDisk.securityProfile").get(
-        "securityEncryptionType"
-    )
-    if (
-        str(security.get("securityType", "")).lower() == "confidentialvm"
-        and str(cvm_type).lower() == "diskwithvmgueststate"
-    ):
-        yield Outcome(
-            Status.PASS,
-            "properties.storageProfile.osDisk.managedDisk.securityProfile.securityEncryptionType",
-            cvm_type,
-            expected,
-            "confidential VM with confidential OS disk encryption (DiskWithVMGuestState)",
-        )
-        return
-    settings = os_disk.get("encryptionSettings")
-    ade = _ade_extension(ctx, ctx.scope_id)
-    if ade is not None or (isinstance(settings, Mapping) and settings.get("enabled") is True):
-        where = f"extension {ade!r}" if ade else "osDisk.encryptionSettings"
-        yield Outcome(
-            Status.PASS,
-            path,
-            at_host,
-            expected,
-            f"Azure Disk Encryption is in use ({where}); Microsoft has announced its retirement, "
-            "so plan the move to encryption at host",
-        )
-        return
-    yield Outcome(
-        Status.FAIL,
-        path,
-        at_host,
-        expected,
-        f"{path} is {show_value(at_host)} and no Azure Disk Encryption extension is installed: the "
-        "temp disk and OS/data disk caches on the host are not encrypted at rest",
-    )
-
-
-def _disk_is_managed(disk: Mapping[str, Any], where: str) -> bool:
-    # A disk carries `vhd` (unmanaged) or `managedDisk`, not both:
-    # https://learn.microsoft.com/rest/api/compute/virtual-machines/get
-    vhd = optional_obj(disk, "vhd", at=where)
-    if vhd is not None and vhd.get("uri"):
-        return False
-    return optional_obj(disk, "managedDisk", at=where) is not None
-
-
-def _vm_managed_disks(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
-    """PASS when the OS disk and every data disk are managed disks (no VHD blob in an account).
-
-    An unmanaged disk is a page blob in a customer storage account: its encryption, network access
-    and keys follow that account, and it escapes disk-level controls (disk encryption sets, disk
-    network access policies, disk backups).
-    """
-    props = resource_properties(ctx)
-    storage = as_object(props.get("storageProfile"), "properties.storageProfile")
-    os_disk = as_object(storage.get("osDisk"), "properties.storageProfile.osDisk")
-    data_disks = storage.get("dataDisks") or []
-    if not isinstance(data_disks, list):
-        raise ValueError("properties.storageProfile.dataDisks: expected a list")
-    disks = [("osDisk", os_disk)] + [
-        (f"dataDisks[{i}]", as_object(d, f"dataDisks[{i}]")) for i, d in enumerate(data_disks)
-    ]
-    unmanaged = {
-        f"{where} ({disk.get('name', '?')})": (disk.get("vhd") or {}).get("uri")
-        if isinstance(disk.get("vhd"), Mapping)
-        else None
-        for where, disk in disks
-        if not _disk_is_managed(disk, where)
-    }
-    path = "properties.storageProfile"
-    expected = "OS and data disks are managed disks (managedDisk set, no vhd.uri)"
-    if unmanaged:
-        listed = ", ".join(
-            f"{k} {'at ' + str(v) if v else 'has no managedDisk reference'}"
-            for k, v in unmanaged.items()
-        )
-        yield Outcome(Status.FAIL, path, unmanaged, expected, f"unmanaged disk(s): {listed}")
-        return
-    yield Outcome(
-        Status.PASS,
-        path,
-        {where: "managed" for where, _ in disks},
-        expected,
-        f"all {len(disks)} disk(s) are managed disks",
-    )
 
 
 def _unattached_disk(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -337,21 +200,6 @@ def _server_parameters_meet(ctx: EvalContext, params: Mapping[str, Any]) -> Iter
 
 
 SPECS: tuple[EvaluatorSpec, ...] = (
-    EvaluatorSpec(
-        "vm_host_encryption",
-        _vm_host_encryption,
-        {},
-        RESOURCE_ONLY,
-        "PASS when a VM has encryption at host, Azure Disk Encryption or confidential disk "
-        "encryption (temp disk and caches encrypted); a CMK on the disks alone does not count.",
-    ),
-    EvaluatorSpec(
-        "vm_managed_disks",
-        _vm_managed_disks,
-        {},
-        RESOURCE_ONLY,
-        "PASS when a VM's OS and data disks are all managed disks (no vhd.uri).",
-    ),
     EvaluatorSpec(
         "unattached_disk",
         _unattached_disk,

@@ -99,7 +99,24 @@ def _add_workspace(
             "modifiedDate": days_ago(60),
         },
     )
-    estate.add_logged(row, [log_group("audit")], enabled=sub.phi or sub is PLATFORM)
+    workspace_id = estate.add_logged(row, [log_group("audit")], enabled=sub.phi or sub is PLATFORM)
+    estate.doc(
+        workspace_id,
+        "tables/AzureDiagnostics",
+        {
+            "id": f"{workspace_id}/tables/AzureDiagnostics",
+            "name": "AzureDiagnostics",
+            "properties": {
+                "retentionInDays": retention,
+                "totalRetentionInDays": retention,
+                "archiveRetentionInDays": 0,
+                "plan": "Analytics",
+                "retentionInDaysAsDefault": True,
+                "totalRetentionInDaysAsDefault": True,
+                "provisioningState": "Succeeded",
+            },
+        },
+    )
 
 
 def _add_app_insights(estate: Estate) -> None:

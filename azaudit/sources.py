@@ -150,6 +150,68 @@ _SOURCES: tuple[DataSource, ...] = (
         "2021-11-01",
         False,
         "Transparent data encryption state of an Azure SQL database.",
+        resource_types=(
+            "Microsoft.Sql/servers/databases",
+            "Microsoft.Sql/managedInstances/databases",
+        ),
+    ),
+    DataSource(
+        "databases/master/" + DIAGNOSTIC_SETTINGS,
+        TargetKind.RESOURCE,
+        "2021-05-01-preview",
+        True,
+        "Diagnostic settings of an Azure SQL server's master database: where server-level audit "
+        "events go when auditing targets Azure Monitor (Log Analytics or Event Hubs).",
+        resource_types=("Microsoft.Sql/servers",),
+    ),
+    DataSource(
+        "encryptionProtector/current",
+        TargetKind.RESOURCE,
+        "2021-11-01",
+        False,
+        "TDE protector of an Azure SQL server or managed instance (service- or customer-managed "
+        "key; the key's URI, never key material).",
+        resource_types=("Microsoft.Sql/servers", "Microsoft.Sql/managedInstances"),
+    ),
+    DataSource(
+        "administrators",
+        TargetKind.RESOURCE,
+        "2021-11-01",
+        True,
+        "Microsoft Entra administrator of an Azure SQL server or managed instance.",
+        resource_types=("Microsoft.Sql/servers", "Microsoft.Sql/managedInstances"),
+    ),
+    DataSource(
+        "azureADOnlyAuthentications/Default",
+        TargetKind.RESOURCE,
+        "2021-11-01",
+        False,
+        "Whether an Azure SQL server or managed instance accepts Microsoft Entra logins only.",
+        resource_types=("Microsoft.Sql/servers", "Microsoft.Sql/managedInstances"),
+    ),
+    DataSource(
+        "sqlVulnerabilityAssessments/default",
+        TargetKind.RESOURCE,
+        "2023-08-01",
+        False,
+        "Express-configuration vulnerability assessment state of an Azure SQL server.",
+        resource_types=("Microsoft.Sql/servers",),
+    ),
+    DataSource(
+        "vulnerabilityAssessments/default",
+        TargetKind.RESOURCE,
+        "2021-11-01",
+        False,
+        "Classic-configuration vulnerability assessment of an Azure SQL server (recurring scans; "
+        "the storage container path, never its SAS key, which ARM does not return).",
+        resource_types=("Microsoft.Sql/servers",),
+    ),
+    DataSource(
+        "backupLongTermRetentionPolicies/default",
+        TargetKind.RESOURCE,
+        "2021-11-01",
+        False,
+        "Long-term backup retention policy of an Azure SQL database.",
         resource_types=("Microsoft.Sql/servers/databases",),
     ),
     DataSource(
@@ -307,6 +369,15 @@ _SOURCES: tuple[DataSource, ...] = (
             "Microsoft.Compute/virtualMachines",
             "Microsoft.Compute/virtualMachineScaleSets",
         ),
+    ),
+    DataSource(
+        "tables/AzureDiagnostics",
+        TargetKind.RESOURCE,
+        "2022-10-01",
+        False,
+        "Retention of a Log Analytics workspace's AzureDiagnostics table (where Azure SQL audit "
+        "events sent to Azure Monitor land).",
+        resource_types=("Microsoft.OperationalInsights/workspaces",),
     ),
     # -- subscription-scoped ARM documents -----------------------------------------------------
     DataSource(

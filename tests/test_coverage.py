@@ -71,7 +71,10 @@ def test_target_rows_must_be_implemented_or_decided(tmp_path: Path) -> None:
     text = (data_dir() / "coverage_target.yaml").read_text(encoding="utf-8")
     broken = tmp_path / "target.yaml"
     broken.write_text(text.replace("  decision: planned\n", "", 1))
-    with pytest.raises(InputError, match=r"rows\[6\]: expected either 'checks' or a 'decision'"):
+    first_planned = text[: text.index("  decision: planned\n")].count("\n- row:") - 1
+    with pytest.raises(
+        InputError, match=rf"rows\[{first_planned}\]: expected either 'checks' or a 'decision'"
+    ):
         load_target(broken)
 
 

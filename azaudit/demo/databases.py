@@ -1,19 +1,28 @@
-"""Demo databases: Azure SQL servers and databases, PostgreSQL and MySQL flexible servers, Cosmos
-DB, Azure Cache for Redis and Azure Managed Redis.
+"""Demo databases: Azure SQL servers and managed instances, PostgreSQL and MySQL flexible servers,
+Cosmos DB, Azure Cache for Redis and Azure Managed Redis.
 
 Shapes follow Microsoft's `Servers_List`, `FirewallRules_ListByServer`,
-`ServerBlobAuditingPolicies_Get`, `TransparentDataEncryptions_Get`, `FlexibleServers_List`,
+`ServerBlobAuditingPolicies_Get`, `TransparentDataEncryptions_Get`, `EncryptionProtectors_Get`,
+`ServerAzureADAdministrators_ListByServer`, `ServerAzureADOnlyAuthentications_Get`,
+`SqlVulnerabilityAssessmentsSettings_Get`, `ServerVulnerabilityAssessments_Get`,
+`LongTermRetentionPolicies_Get`, `ManagedInstances_Get`, `FlexibleServers_List`,
 `Configurations_Get`, `DatabaseAccounts_List`, `AzureADAdministrators_Get`, `RedisEnterprise_List`
 and `Databases_ListByCluster` examples.
 
-The story: the clinical data warehouse server is private, audited and TLS 1.2-only. A legacy
-imaging-index server migrated from on premises still has an "allow all" firewall rule, no auditing
-and one database without TDE. The portal's PostgreSQL server is private with geo-redundant backup;
-the clinical reporting server relies on zone redundancy only. Dev has a TLS 1.0 SQL server, a
-public PostgreSQL server without secure transport, a Cosmos account replicated to northeurope and
-a Redis cache with the non-TLS port open. The portal's MySQL scheduling server is private, CMK-
-encrypted, TLS 1.2+ only, audited and has an Entra administrator; dev's MySQL intake server is
-open to the internet with none of that, and dev's Managed Redis database accepts plaintext.
+The story: the clinical data warehouse server is private, audited to storage and Log Analytics,
+TLS 1.2-only, Entra-only, protected by a customer-managed TDE key and scanned for
+vulnerabilities. A legacy imaging-index server migrated from on premises still has an "allow all"
+firewall rule, no auditing, no Entra administrator, no long-term backups and one database without
+TDE. The portal's billing server audits to Log Analytics only and kept an "Allow Azure services"
+rule from its launch, dormant since public access was disabled. The PACS archive runs on a private
+managed instance; a dev managed instance copied from the legacy EHR has its public data endpoint
+open and a database without TDE. The portal's PostgreSQL server is private with geo-redundant
+backup; the clinical reporting server relies on zone redundancy only. Dev has a TLS 1.0 SQL server
+auditing only to a 30-day workspace, a public PostgreSQL server without secure transport, a Cosmos
+account replicated to northeurope and a Redis cache with the non-TLS port open. The portal's MySQL
+scheduling server is private, CMK-encrypted, TLS 1.2+ only, audited and has an Entra
+administrator; dev's MySQL intake server is open to the internet with none of that, and dev's
+Managed Redis database accepts plaintext.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from azaudit.demo.arm import (
     Estate,
     arg_row,
     arm_list,
+    diagnostic_setting,
     log_category,
     log_group,
     resource_id,
@@ -35,15 +45,21 @@ from azaudit.demo.org import (
     ACTIVITY_ARCHIVE_ID,
     CLINICAL,
     DEV,
+    DEV_WORKSPACE_ID,
     PORTAL,
+    SECURITY_WORKSPACE_ID,
     TENANT_ID,
     Subscription,
     days_ago,
     guid,
+    hexid,
 )
+from azaudit.sources import DIAGNOSTIC_SETTINGS
 
 SQL = "Microsoft.Sql/servers"
 SQL_DB = "Microsoft.Sql/servers/databases"
+SQL_MI = "Microsoft.Sql/managedInstances"
+SQL_MI_DB = "Microsoft.Sql/managedInstances/databases"
 PG = "Microsoft.DBforPostgreSQL/flexibleServers"
 MYSQL = "Microsoft.DBforMySQL/flexibleServers"
 COSMOS = "Microsoft.DocumentDB/databaseAccounts"
@@ -58,7 +74,11 @@ ANY_IPV4 = "0.0.0.0"  # noqa: S104 - a SQL firewall rule bound, not a listening 
 
 @dataclass(frozen=True, slots=True)
 class SqlSpec:
-    """An Azure SQL logical server, its databases (name -> TDE on) and firewall rules."""
+    """An Azure SQL logical server, its databases (name -> TDE on) and firewall rules.
+
+    `audit_storage` and `audit_workspace` are the auditing destinations (storage with
+    `audit_retention_days`; Log Analytics through a diagnostic setting of the master database).
+    """
 
     sub: Subscription
     rg: str
@@ -69,10 +89,16 @@ class SqlSpec:
     public_network: str = "Disabled"
     firewall: tuple[tuple[str, str, str], ...] = ()
     auditing: bool = True
+    audit_storage: bool = True
+    audit_workspace: str | None = SECURITY_WORKSPACE_ID
     audit_retention_days: int = 0
     private_endpoint: bool = True
+    entra_admin: bool = True
     entra_only: bool = True
     diagnostics: bool = True
+    customer_key: bool = False
+    vulnerability_assessment: str = "express"  # or "classic", "none"
+    long_term_retention: bool = True
 
 
 SQL_SERVERS: tuple[SqlSpec, ...] = (
@@ -82,6 +108,7 @@ SQL_SERVERS: tuple[SqlSpec, ...] = (
         "sql-nw-clinical-eus",
         "eastus",
         {"ClinicalDW": True, "EHRStaging": True, "QualityReporting": True},
+        customer_key=True,
     ),
     SqlSpec(
         CLINICAL,
@@ -96,8 +123,11 @@ SQL_SERVERS: tuple[SqlSpec, ...] = (
         ),
         auditing=False,
         private_endpoint=False,
+        entra_admin=False,
         entra_only=False,
         diagnostics=False,
+        vulnerability_assessment="none",
+        long_term_retention=False,
     ),
     SqlSpec(
         PORTAL,
@@ -105,7 +135,10 @@ SQL_SERVERS: tuple[SqlSpec, ...] = (
         "sql-nw-portal-billing",
         "eastus2",
         {"PatientBilling": True},
-        audit_retention_days=365,
+        # Public access was disabled after go-live; the rule from the launch weekend stayed.
+        firewall=(("AllowAllWindowsAzureIps", ANY_IPV4, ANY_IPV4),),
+        audit_storage=False,
+        vulnerability_assessment="classic",
     ),
     SqlSpec(
         DEV,
@@ -115,43 +148,45 @@ SQL_SERVERS: tuple[SqlSpec, ...] = (
         {"CohortSandbox": True, "DeidentifiedExtract": True},
         tls="1.0",
         public_network="Enabled",
-        firewall=(
-            ("AllowAllWindowsAzureIps", ANY_IPV4, ANY_IPV4),
-            ("research-office", "198.51.100.0", "198.51.100.255"),
-        ),
-        audit_retention_days=30,
+        firewall=(("research-office", "198.51.100.0", "198.51.100.255"),),
+        # Log Analytics only: retentionDays 0 reads "forever", the 30-day workspace decides.
+        audit_storage=False,
+        audit_workspace=DEV_WORKSPACE_ID,
         private_endpoint=False,
         entra_only=False,
         diagnostics=False,
+        vulnerability_assessment="none",
     ),
 )
 
 
 def _sql_server_row(spec: SqlSpec) -> Doc:
+    properties: Doc = {
+        "administratorLogin": "nwsqladmin",
+        "version": "12.0",
+        "state": "Ready",
+        "fullyQualifiedDomainName": f"{spec.name}.database.windows.net",
+        "privateEndpointConnections": [],
+        "minimalTlsVersion": spec.tls,
+        "publicNetworkAccess": spec.public_network,
+        "restrictOutboundNetworkAccess": "Disabled",
+    }
+    if spec.entra_admin:
+        properties["administrators"] = {
+            "administratorType": "ActiveDirectory",
+            "principalType": "Group",
+            "login": "sg-nw-sql-admins",
+            "sid": guid("group:sg-nw-sql-admins"),
+            "tenantId": TENANT_ID,
+            "azureADOnlyAuthentication": spec.entra_only,
+        }
     return arg_row(
         spec.sub,
         spec.rg,
         SQL,
         spec.name,
         spec.location,
-        {
-            "administratorLogin": "nwsqladmin",
-            "version": "12.0",
-            "state": "Ready",
-            "fullyQualifiedDomainName": f"{spec.name}.database.windows.net",
-            "privateEndpointConnections": [],
-            "minimalTlsVersion": spec.tls,
-            "publicNetworkAccess": spec.public_network,
-            "restrictOutboundNetworkAccess": "Disabled",
-            "administrators": {
-                "administratorType": "ActiveDirectory",
-                "principalType": "Group",
-                "login": "sg-nw-sql-admins",
-                "sid": guid("group:sg-nw-sql-admins"),
-                "tenantId": TENANT_ID,
-                "azureADOnlyAuthentication": spec.entra_only,
-            },
-        },
+        properties,
         kind="v12.0",
         identity=system_identity(spec.name),
     )
@@ -194,7 +229,10 @@ def _sql_database_row(spec: SqlSpec, db: str) -> Doc:
 
 
 def _auditing(spec: SqlSpec, server_id: str) -> Doc:
+    """Shaped like `ServerBlobAuditingPolicies_Get`; Log Analytics-only servers have no
+    storage endpoint (the portal leaves `retentionDays` at 0)."""
     enabled = spec.auditing
+    storage = enabled and spec.audit_storage
     return {
         "id": f"{server_id}/auditingSettings/Default",
         "name": "Default",
@@ -202,9 +240,9 @@ def _auditing(spec: SqlSpec, server_id: str) -> Doc:
         "properties": {
             "state": "Enabled" if enabled else "Disabled",
             "storageEndpoint": "https://stnwactlogarchive.blob.core.windows.net/"
-            if enabled
+            if storage
             else "",
-            "retentionDays": spec.audit_retention_days if enabled else 0,
+            "retentionDays": spec.audit_retention_days if storage else 0,
             "auditActionsAndGroups": (
                 [
                     "SUCCESSFUL_DATABASE_AUTHENTICATION_GROUP",
@@ -216,13 +254,146 @@ def _auditing(spec: SqlSpec, server_id: str) -> Doc:
             ),
             "storageAccountSubscriptionId": (
                 ACTIVITY_ARCHIVE_ID.split("/")[2]
-                if enabled
+                if storage
                 else "00000000-0000-0000-0000-000000000000"
             ),
             "isStorageSecondaryKeyInUse": False,
-            "isAzureMonitorTargetEnabled": enabled,
-            "isManagedIdentityInUse": enabled,
+            "isAzureMonitorTargetEnabled": enabled and spec.audit_workspace is not None,
+            "isManagedIdentityInUse": storage,
             "isDevopsAuditEnabled": False,
+        },
+    }
+
+
+def _master_diagnostics(spec: SqlSpec, server_id: str) -> Doc:
+    """The master database's diagnostic settings: the one the portal creates for auditing to
+    Log Analytics (`SQLSecurityAuditEvents_<guid>`), when the server audits there."""
+    if not spec.auditing or spec.audit_workspace is None:
+        return arm_list([])
+    return arm_list(
+        [
+            diagnostic_setting(
+                f"{server_id}/databases/master",
+                [log_category("SQLSecurityAuditEvents")],
+                name=f"SQLSecurityAuditEvents_{guid(f'audit:{server_id}')}",
+                workspace=spec.audit_workspace,
+                metrics=False,
+            )
+        ]
+    )
+
+
+def _encryption_protector(owner_id: str, owner_type: str, customer_key: bool) -> Doc:
+    """Shaped like `EncryptionProtectors_Get` (a key URI and name, never key material)."""
+    if customer_key:
+        key = "kv-nw-clinical-eus_tde-protector_6f0c4f8a3b2d4e1c9a7b5d3e1f0a2c4b"
+        return {
+            "id": f"{owner_id}/encryptionProtector/current",
+            "name": "current",
+            "type": f"{owner_type}/encryptionProtector",
+            "kind": "azurekeyvault",
+            "properties": {
+                "serverKeyName": key,
+                "serverKeyType": "AzureKeyVault",
+                "uri": "https://kv-nw-clinical-eus.vault.azure.net/keys/tde-protector/"
+                "6f0c4f8a3b2d4e1c9a7b5d3e1f0a2c4b",
+                "autoRotationEnabled": True,
+            },
+        }
+    return {
+        "id": f"{owner_id}/encryptionProtector/current",
+        "name": "current",
+        "type": f"{owner_type}/encryptionProtector",
+        "kind": "servicemanaged",
+        "properties": {
+            "serverKeyName": "ServiceManaged",
+            "serverKeyType": "ServiceManaged",
+            "autoRotationEnabled": False,
+        },
+    }
+
+
+def _entra_docs(estate: Estate, owner_id: str, owner_type: str, *, admin: bool, only: bool) -> None:
+    """`administrators` (as `ServerAzureADAdministrators_ListByServer`) and
+    `azureADOnlyAuthentications/Default` (as `ServerAzureADOnlyAuthentications_Get`)."""
+    admins = (
+        [
+            {
+                "id": f"{owner_id}/administrators/ActiveDirectory",
+                "name": "ActiveDirectory",
+                "type": f"{owner_type}/administrators",
+                "properties": {
+                    "administratorType": "ActiveDirectory",
+                    "login": "sg-nw-sql-admins",
+                    "sid": guid("group:sg-nw-sql-admins"),
+                    "tenantId": TENANT_ID,
+                    "azureADOnlyAuthentication": only,
+                },
+            }
+        ]
+        if admin
+        else []
+    )
+    estate.doc(owner_id, "administrators", arm_list(admins))
+    estate.doc(
+        owner_id,
+        "azureADOnlyAuthentications/Default",
+        {
+            "id": f"{owner_id}/azureADOnlyAuthentications/Default",
+            "name": "Default",
+            "type": f"{owner_type}/azureADOnlyAuthentications",
+            "properties": {"azureADOnlyAuthentication": only},
+        },
+    )
+
+
+def _vulnerability_assessment(estate: Estate, spec: SqlSpec, server_id: str) -> None:
+    """Express (`SqlVulnerabilityAssessmentsSettings_Get`) and classic
+    (`ServerVulnerabilityAssessments_Get`) settings; only one of them is on at a time."""
+    mode = spec.vulnerability_assessment
+    estate.doc(
+        server_id,
+        "sqlVulnerabilityAssessments/default",
+        {
+            "id": f"{server_id}/sqlVulnerabilityAssessments/default",
+            "name": "default",
+            "type": "Microsoft.Sql/servers/sqlVulnerabilityAssessments",
+            "properties": {"state": "Enabled" if mode == "express" else "Disabled"},
+        },
+    )
+    classic: Doc = {"recurringScans": {"isEnabled": False, "emailSubscriptionAdmins": True}}
+    if mode == "classic":
+        classic = {
+            "storageContainerPath": "https://stnwvascans.blob.core.windows.net/vulnerability-assessment/",
+            "recurringScans": {
+                "isEnabled": True,
+                "emailSubscriptionAdmins": True,
+                "emails": ["secops@northwind-health.example"],
+            },
+        }
+    estate.doc(
+        server_id,
+        "vulnerabilityAssessments/default",
+        {
+            "id": f"{server_id}/vulnerabilityAssessments/default",
+            "name": "default",
+            "type": "Microsoft.Sql/servers/vulnerabilityAssessments",
+            "properties": classic,
+        },
+    )
+
+
+def _long_term_retention(db_id: str, enabled: bool) -> Doc:
+    """Shaped like `LongTermRetentionPolicies_Get` (`PT0S` where no LTR is kept)."""
+    return {
+        "id": f"{db_id}/backupLongTermRetentionPolicies/default",
+        "name": "default",
+        "type": "Microsoft.Sql/servers/databases/backupLongTermRetentionPolicies",
+        "properties": {
+            "weeklyRetention": "P12W" if enabled else "PT0S",
+            "monthlyRetention": "P12M" if enabled else "PT0S",
+            "yearlyRetention": "P7Y" if enabled else "PT0S",
+            "weekOfYear": 1 if enabled else 0,
         },
     }
 
@@ -233,6 +404,16 @@ def _add_sql(estate: Estate, network: Network, spec: SqlSpec) -> None:
         network.private_endpoint(row, "sqlServer", SQL)
     server_id = estate.add(row)
     estate.doc(server_id, "auditingSettings/default", _auditing(spec, server_id))
+    estate.doc(
+        server_id, "databases/master/" + DIAGNOSTIC_SETTINGS, _master_diagnostics(spec, server_id)
+    )
+    estate.doc(
+        server_id,
+        "encryptionProtector/current",
+        _encryption_protector(server_id, SQL, spec.customer_key),
+    )
+    _entra_docs(estate, server_id, SQL, admin=spec.entra_admin, only=spec.entra_only)
+    _vulnerability_assessment(estate, spec, server_id)
     estate.doc(
         server_id,
         "firewallRules",
@@ -261,6 +442,134 @@ def _add_sql(estate: Estate, network: Network, spec: SqlSpec) -> None:
                 "id": f"{db_id}/transparentDataEncryption/Current",
                 "name": "current",
                 "type": "Microsoft.Sql/servers/databases/transparentDataEncryption",
+                "properties": {"state": "Enabled" if tde else "Disabled"},
+            },
+        )
+        estate.doc(
+            db_id,
+            "backupLongTermRetentionPolicies/default",
+            _long_term_retention(db_id, spec.long_term_retention),
+        )
+
+
+# -- Azure SQL Managed Instance --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SqlMiSpec:
+    """An Azure SQL managed instance in a virtual network subnet, and its databases (TDE on)."""
+
+    sub: Subscription
+    rg: str
+    name: str
+    location: str
+    subnet: tuple[str, str, str]
+    databases: dict[str, bool]
+    public_data_endpoint: bool = False
+    tls: str = "1.2"
+    customer_key: bool = False
+    entra_only: bool = True
+
+
+SQL_MANAGED_INSTANCES: tuple[SqlMiSpec, ...] = (
+    SqlMiSpec(
+        CLINICAL,
+        "rg-clinical-data-eus",
+        "sqlmi-nw-pacs-eus",
+        "eastus",
+        ("rg-clinical-network-eus", "vnet-nw-clinical-eus", "snet-sqlmi"),
+        {"PacsArchive": True},
+        customer_key=True,
+    ),
+    SqlMiSpec(
+        DEV,
+        "rg-dev-analytics-eus",
+        "sqlmi-nw-dev-migration",
+        "eastus",
+        ("rg-dev-network-eus", "vnet-nw-dev-eus", "snet-sqlmi"),
+        {"LegacyEhrCopy": False},
+        public_data_endpoint=True,
+        entra_only=False,
+    ),
+)
+
+
+def _add_sql_mi(estate: Estate, network: Network, spec: SqlMiSpec) -> None:
+    """A managed instance shaped like `ManagedInstances_Get`, with its TDE protector, Entra
+    documents and databases (`ManagedDatabaseTransparentDataEncryption_Get`)."""
+    subnet = network.subnet_id(spec.sub, *spec.subnet)
+    row = arg_row(
+        spec.sub,
+        spec.rg,
+        SQL_MI,
+        spec.name,
+        spec.location,
+        {
+            "provisioningState": "Succeeded",
+            "fullyQualifiedDomainName": f"{spec.name}.{hexid(f'dns:{spec.name}')[:12]}"
+            ".database.windows.net",
+            "administratorLogin": "nwmiadmin",
+            "subnetId": subnet,
+            "state": "Ready",
+            "licenseType": "LicenseIncluded",
+            "vCores": 8,
+            "storageSizeInGB": 1024,
+            "collation": "SQL_Latin1_General_CP1_CI_AS",
+            "dnsZone": hexid(f"dns:{spec.name}")[:12],
+            "publicDataEndpointEnabled": spec.public_data_endpoint,
+            "proxyOverride": "Proxy" if spec.public_data_endpoint else "Redirect",
+            "timezoneId": "UTC",
+            "minimalTlsVersion": spec.tls,
+            "requestedBackupStorageRedundancy": "Geo" if spec.sub.phi else "Local",
+            "currentBackupStorageRedundancy": "Geo" if spec.sub.phi else "Local",
+            "zoneRedundant": False,
+            "administrators": {
+                "administratorType": "ActiveDirectory",
+                "principalType": "Group",
+                "login": "sg-nw-sql-admins",
+                "sid": guid("group:sg-nw-sql-admins"),
+                "tenantId": TENANT_ID,
+                "azureADOnlyAuthentication": spec.entra_only,
+            },
+        },
+        sku={"name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 8},
+        identity=system_identity(spec.name),
+    )
+    mi_id = estate.add_logged(
+        row,
+        [log_category("SQLSecurityAuditEvents"), log_category("ResourceUsageStats")],
+        enabled=spec.sub.phi,
+    )
+    estate.doc(
+        mi_id,
+        "encryptionProtector/current",
+        _encryption_protector(mi_id, SQL_MI, spec.customer_key),
+    )
+    _entra_docs(estate, mi_id, SQL_MI, admin=True, only=spec.entra_only)
+    for db, tde in spec.databases.items():
+        db_id = estate.add(
+            arg_row(
+                spec.sub,
+                spec.rg,
+                SQL_MI_DB,
+                (spec.name, db),
+                spec.location,
+                {
+                    "collation": "SQL_Latin1_General_CP1_CI_AS",
+                    "status": "Online",
+                    "creationDate": days_ago(400, fraction=True),
+                    "earliestRestorePoint": days_ago(7, fraction=True),
+                    "defaultSecondaryLocation": "westus",
+                },
+            )
+        )
+        estate.doc(
+            db_id,
+            "transparentDataEncryption/current",
+            {
+                "id": f"{db_id}/transparentDataEncryption/current",
+                "name": "current",
+                "type": f"{SQL_MI_DB}/transparentDataEncryption",
                 "properties": {"state": "Enabled" if tde else "Disabled"},
             },
         )
@@ -885,6 +1194,8 @@ def build(estate: Estate, network: Network) -> None:
     """Add the SQL, PostgreSQL, Cosmos DB and Redis resources with their documents."""
     for sql in SQL_SERVERS:
         _add_sql(estate, network, sql)
+    for instance in SQL_MANAGED_INSTANCES:
+        _add_sql_mi(estate, network, instance)
     for pg in POSTGRES:
         _add_postgres(estate, network, pg)
     for mysql in MYSQL_SERVERS:

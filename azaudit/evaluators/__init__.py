@@ -18,18 +18,18 @@ from azaudit.evaluators import (
     kubernetes,
     monitoring,
     network,
+    sql,
     storage,
     web,
 )
 from azaudit.evaluators.base import EvaluatorSpec
 
-
-
 _MODULES = (
     backup,
     common,
-    web,
+    compute,
     databases,
+    defender,
     edge,
     encryption,
     identity,
@@ -38,8 +38,8 @@ _MODULES = (
     monitoring,
     network,
     storage,
-    compute,
-    defender,
+    web,
+    sql,
 )
 
 

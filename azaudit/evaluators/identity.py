@@ -1069,9 +1069,14 @@ def _role_assignments_principal_state(
     roles, unknown = judged_roles(params, "roles", lambda: ctx.subscription_doc(ROLE_DEFINITIONS))
     sub_id = str(ctx.subscription_id)
     scopes = _scope_filter(params)
-    assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
     users = _by_id(ctx.graph_values(USERS), "users")
     judge = partial(_principal_state_outcome, condition, users)
+    try:
+        assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
+    except MissingData as missing:
+        # The eligible holders are still judged; the active ones are one ERROR.
+        yield _source_unknown(missing, "active role holders")
+        assignments = []
     for assignment, props, role_name in _matching_assignments(assignments, roles, sub_id, scopes):
         yield from judge(
             str(props["principalId"]),

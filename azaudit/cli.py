@@ -120,6 +120,7 @@ _SETTING_OF = {
     "only": "scan.checks",
     "baa_list_file": "scan.baa_list",
     "allowed_regions": "scan.allowed_regions",
+    "break_glass_account": "scan.break_glass_accounts",
     "waivers": "scan.waivers",
     "attestations": "scan.attestations",
     "history": "scan.history",
@@ -214,6 +215,15 @@ def scan(
             "--allowed-regions",
             metavar="REGIONS",
             help="Comma-separated ARM locations allowed for PHI (default: every US region).",
+        ),
+    ] = None,
+    break_glass_account: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--break-glass-account",
+            metavar="ID|UPN",
+            help="An emergency-access account that Conditional Access may exclude and that may "
+            "hold a standing privileged role (object id or user principal name; repeatable).",
         ),
     ] = None,
     phi_subscription: Annotated[

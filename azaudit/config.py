@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from azaudit.check_params import invalid_account
 from azaudit.collect.options import LiveOptions, LogFormat
 from azaudit.errors import InputError
 from azaudit.phi import parse_phi_scope
@@ -93,6 +94,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scan.checks", "--check", Kind.TEXTS, ()),
     Setting("scan.baa_list", "--baa-list", Kind.PATH, None),
     Setting("scan.allowed_regions", "--allowed-regions", Kind.TEXTS, None),
+    Setting("scan.break_glass_accounts", "--break-glass-account", Kind.TEXTS, ()),
     Setting("scan.waivers", "--waivers", Kind.PATH, None),
     Setting("scan.attestations", "--attestations", Kind.PATH, None),
     Setting("scan.history", "--history", Kind.TEXT, None),
@@ -390,6 +392,7 @@ def to_request(effective: Effective) -> ScanRequest:
         only_checks=tuple(v["scan.checks"]),
         baa_list=v["scan.baa_list"],
         allowed_regions=v["scan.allowed_regions"],
+        break_glass_accounts=_break_glass(effective),
         phi=parse_phi_scope(v["phi.subscriptions"], v["phi.resource_groups"], v["phi.tags"]),
         waivers=v["scan.waivers"],
         attestations=v["scan.attestations"],
@@ -402,6 +405,25 @@ def to_request(effective: Effective) -> ScanRequest:
         web_max_pages=int(v["scan.web_max_pages"]),
         paper=Paper(v["scan.paper"]),
     )
+
+
+def _break_glass(effective: Effective) -> tuple[str, ...]:
+    """The declared break-glass accounts: object ids (GUIDs) or user principal names.
+
+    Raises:
+        InputError: `<where>: scan.break_glass_accounts: ...` naming the bad entry.
+    """
+    key = "scan.break_glass_accounts"
+    values = tuple(effective.values[key])
+    for value in values:
+        if invalid_account(value):
+            origin = effective.origins[key].removeprefix("file ").removeprefix("option ")
+            origin = origin.removeprefix("environment ")
+            raise InputError(
+                f"{origin}: {key}: expected object ids (GUIDs) or user principal names "
+                f"(name@domain), got {value!r}"
+            )
+    return values
 
 
 def _smtp(v: Mapping[str, Any]) -> dict[str, str]:

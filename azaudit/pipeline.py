@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from azaudit import __version__
 from azaudit.attestations import Attestations, apply_attestations, load_attestations
 from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.check_params import BREAK_GLASS, with_scan_params
 from azaudit.collect.options import LiveDeps, LiveOptions, LogFormat
 from azaudit.deliver.mail import MailRequest, mail_reports
 from azaudit.deliver.settings import SmtpSettings, load_smtp_settings
@@ -108,6 +109,8 @@ class ScanRequest:
         only_checks: run only these check ids (empty: all).
         baa_list: the organisation's BAA list file (None: the shipped list).
         allowed_regions: ARM locations allowed for PHI (None: every US region).
+        break_glass_accounts: emergency-access accounts (object ids or user principal names)
+            added to every check whose evaluator accepts `break_glass_accounts`.
         phi: where PHI lives (empty: everything is PHI).
         waivers: the waivers file, if any.
         attestations: the attestations file for the administrative safeguards, if any.
@@ -130,6 +133,7 @@ class ScanRequest:
     only_checks: tuple[str, ...] = ()
     baa_list: Path | None = None
     allowed_regions: tuple[str, ...] | None = None
+    break_glass_accounts: tuple[str, ...] = ()
     phi: PhiScope = field(default_factory=PhiScope)
     waivers: Path | None = None
     attestations: Path | None = None
@@ -193,7 +197,9 @@ def load_inputs(request: ScanRequest) -> ScanInputs:
     if isinstance(request.source, LiveSource):
         request.source.options.validate_scan()  # before anything is loaded or collected
     check_output_dir("--out", request.out)
-    catalogue = load_catalogue(request.checks_dirs)
+    catalogue = with_scan_params(
+        load_catalogue(request.checks_dirs), {BREAK_GLASS: request.break_glass_accounts}
+    )
     scoped = select_checks(catalogue, request.only_checks)
     baa_list = load_baa_list(request.baa_list) if request.baa_list else default_baa_list()
     regions = allowed_regions(request.allowed_regions)

@@ -437,6 +437,22 @@ _SOURCES: tuple[DataSource, ...] = (
         "Azure RBAC role assignments at or above the subscription.",
     ),
     DataSource(
+        "providers/Microsoft.Authorization/roleEligibilityScheduleInstances",
+        TargetKind.SUBSCRIPTION,
+        "2020-10-01",
+        True,
+        "Eligible Azure role assignments (Privileged Identity Management) at, above or below the "
+        "subscription: principal, role, scope and end time of each eligibility.",
+    ),
+    DataSource(
+        "providers/Microsoft.Authorization/roleAssignmentScheduleInstances",
+        TargetKind.SUBSCRIPTION,
+        "2020-10-01",
+        True,
+        "Active Azure role assignment instances (Privileged Identity Management): whether each "
+        "active assignment is permanently assigned or activated from an eligibility.",
+    ),
+    DataSource(
         "providers/Microsoft.Authorization/roleDefinitions",
         TargetKind.SUBSCRIPTION,
         "2022-04-01",
@@ -490,6 +506,23 @@ _SOURCES: tuple[DataSource, ...] = (
         per_item=ItemRelation(
             "members", "$select=id,displayName,userPrincipalName,userType,accountEnabled"
         ),
+    ),
+    DataSource(
+        "graph:roleManagement/directory/roleEligibilityScheduleInstances",
+        TargetKind.TENANT,
+        None,
+        True,
+        "Eligible Entra directory role assignments (Privileged Identity Management): principal, "
+        "role, directory scope and end time of each eligibility, with the principal's kind.",
+        query="$expand=principal($select=id,displayName)",
+    ),
+    DataSource(
+        "graph:policies/authorizationPolicy",
+        TargetKind.TENANT,
+        None,
+        False,
+        "Entra authorization policy: who may invite guests and which permission grant (user "
+        "consent) policies apply to users.",
     ),
     DataSource(
         "graph:users",

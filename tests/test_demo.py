@@ -42,6 +42,8 @@ TENANT_STORY: dict[str, Status] = {
     "idn_global_admin_count": Status.FAIL,  # five Global Administrators
     "idn_mfa_privileged": Status.FAIL,  # Raj Patel has no MFA method registered
     "idn_stale_privileged": Status.FAIL,  # Tom Becker last signed in 187 days ago
+    "idn_guest_invite_restricted": Status.PASS,  # adminsAndGuestInviters
+    "idn_user_consent_restricted": Status.FAIL,  # microsoft-user-default-legacy
 }
 
 GAP_SITE_NAME = "app-nw-dev-etl-api"

@@ -35,6 +35,9 @@ USERS = "graph:users"
 ASSIGNMENTS = "providers/Microsoft.Authorization/roleAssignments"
 MG = "/providers/Microsoft.Management/managementGroups/mg"
 DEFINITIONS = "providers/Microsoft.Authorization/roleDefinitions"
+ELIGIBLE_DIRECTORY = "graph:roleManagement/directory/roleEligibilityScheduleInstances"
+ELIGIBLE_AZURE = "providers/Microsoft.Authorization/roleEligibilityScheduleInstances"
+NO_ELIGIBILITY: dict[str, Any] = {"value": []}
 
 
 def _assignment(
@@ -320,12 +323,16 @@ def _tenant_body(
     users: list[dict[str, Any]] | None = None,
     definitions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    graph: dict[str, Any] = {ROLES: {"value": roles}}
+    graph: dict[str, Any] = {ROLES: {"value": roles}, ELIGIBLE_DIRECTORY: NO_ELIGIBILITY}
     if registrations is not None:
         graph[REG] = {"value": registrations}
     if users is not None:
         graph[USERS] = {"value": users}
-    docs = {ASSIGNMENTS: {"value": assignments}, DEFINITIONS: {"value": definitions or []}}
+    docs = {
+        ASSIGNMENTS: {"value": assignments},
+        DEFINITIONS: {"value": definitions or []},
+        ELIGIBLE_AZURE: NO_ELIGIBILITY,
+    }
     return {"graph": graph, "scopes": {SUB: docs}}
 
 
@@ -432,11 +439,17 @@ def _two_subscription_snapshot(extra_gap: bool) -> Snapshot:
             SUB: {
                 ASSIGNMENTS: {"value": [_assignment("ra1", OWNER, "u-1")]},
                 DEFINITIONS: {"value": []},
+                ELIGIBLE_AZURE: NO_ELIGIBILITY,
             },
-            subscription_scope(other): {ASSIGNMENTS: {"value": []}, DEFINITIONS: {"value": []}},
+            subscription_scope(other): {
+                ASSIGNMENTS: {"value": []},
+                DEFINITIONS: {"value": []},
+                ELIGIBLE_AZURE: NO_ELIGIBILITY,
+            },
         },
         graph={
             ROLES: {"value": []},
+            ELIGIBLE_DIRECTORY: NO_ELIGIBILITY,
             REG: {"value": [{"id": "u-1", "isMfaRegistered": False}]},
         },
         gaps=gaps,
@@ -507,11 +520,17 @@ def test_stale_threshold_is_a_parameter() -> None:
 def test_global_admin_count_flags_groups_for_manual_review_only_within_bounds() -> None:
     group = {"@odata.type": "#microsoft.graph.group", "id": "g-1", "displayName": "Tier0"}
     check = builtin_check("idn_global_admin_count")
-    body = {"graph": {ROLES: {"value": [_ga_role(_user("a"), _user("b"), group)]}}}
+    body = {
+        "graph": {
+            ROLES: {"value": [_ga_role(_user("a"), _user("b"), group)]},
+            ELIGIBLE_DIRECTORY: NO_ELIGIBILITY,
+        }
+    }
     (within,) = run_check(check, body)
     assert within.status is Status.MANUAL
     many = [_user(str(i)) for i in range(5)]
-    (over,) = run_check(check, {"graph": {ROLES: {"value": [_ga_role(*many, group)]}}})
+    roles = {ROLES: {"value": [_ga_role(*many, group)]}, ELIGIBLE_DIRECTORY: NO_ELIGIBILITY}
+    (over,) = run_check(check, {"graph": roles})
     assert over.status is Status.FAIL
 
 
@@ -531,7 +550,11 @@ def _rbac_body(
     users: list[dict[str, Any]] | None = None,
     definitions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    details = {ASSIGNMENTS: {"value": assignments}, DEFINITIONS: {"value": definitions or []}}
+    details = {
+        ASSIGNMENTS: {"value": assignments},
+        DEFINITIONS: {"value": definitions or []},
+        ELIGIBLE_AZURE: NO_ELIGIBILITY,
+    }
     body: dict[str, Any] = {"details": details}
     if users is not None:
         body["graph"] = {USERS: {"value": users}}
@@ -589,7 +612,12 @@ def test_owner_count_counts_a_principal_once_across_scopes() -> None:
     )
     (finding,) = run_check(builtin_check("idn_owner_count"), body)
     assert finding.status is Status.PASS
-    assert finding.observed == {"users": ["u-1", "u-2"], "groups": [], "servicePrincipals": []}
+    assert finding.observed == {
+        "users": ["u-1", "u-2"],
+        "eligibleUsers": [],
+        "groups": [],
+        "servicePrincipals": [],
+    }
 
 
 def test_break_glass_principal_may_hold_user_access_administrator() -> None:

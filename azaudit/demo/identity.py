@@ -13,6 +13,13 @@ signed in since (he is still Contributor on the platform subscription). The data
 owns the dev subscription, administers its access and has never registered MFA. A consultant guest
 was made Owner of the patient portal during go-live; an engineer who left in September is disabled
 but still Contributor on the clinical subscription. Dev has a custom role granting `*`.
+
+Privileged Identity Management is in use, patchily: the CISO is eligible for Global Administrator
+(a sixth holder), the clinical applications engineer is eligible for Owner of the clinical
+subscription, and the platform lead activated her Owner role on the platform subscription this
+morning; every other privileged assignment is standing. Guest invitations are limited to
+administrators and Guest Inviters, but users may still consent to any application (the legacy
+default).
 """
 
 from __future__ import annotations
@@ -369,6 +376,23 @@ INHERITED: tuple[tuple[str, str, str], ...] = (
 )
 
 
+ACTIVATED: tuple[tuple[Subscription, str, str], ...] = (
+    # (subscription, principal, role): active assignments activated from a PIM eligibility
+    (PLATFORM, "priya.natarajan", "Owner"),
+)
+
+ELIGIBLE: tuple[tuple[Subscription, str, str], ...] = (
+    # (subscription, principal, role): eligible Azure role assignments at subscription scope
+    (PLATFORM, "priya.natarajan", "Owner"),
+    (CLINICAL, "samira.haddad", "Owner"),
+)
+
+DIRECTORY_ELIGIBLE: tuple[tuple[str, str], ...] = (
+    # (user, directory role): eligible Entra role assignments (tenant-wide)
+    ("dana.whitfield", GLOBAL_ADMIN),
+)
+
+
 def _role_guid(sub: Subscription, role: str) -> str:
     if role in BUILT_IN_ROLES:
         return BUILT_IN_ROLES[role][0]
@@ -419,6 +443,114 @@ def role_assignments(sub: Subscription) -> Doc:
     for principal, role, kind in INHERITED:
         definition = f"/providers/Microsoft.Authorization/roleDefinitions/{BUILT_IN_ROLES[role][0]}"
         items.append(_assignment_doc(ROOT_MANAGEMENT_GROUP, principal, definition, kind, 900))
+    return arm_list(items)
+
+
+def _user_named(key: str) -> User:
+    return next(u for u in USERS if u.key == key)
+
+
+def assignment_schedule_instances(sub: Subscription) -> Doc:
+    """`roleAssignmentScheduleInstances` at a subscription: one per active assignment, after
+    the REST spec's `GetRoleAssignmentScheduleInstancesByScope`; `Activated` for those in
+    `ACTIVATED`, `Assigned` (standing) for the rest."""
+    items = []
+    for assignment in role_assignments(sub)["value"]:
+        props = assignment["properties"]
+        key = next(
+            (
+                a.principal
+                for a in ASSIGNMENTS
+                if a.sub is sub and _principal_id(a.principal) == props["principalId"]
+            ),
+            "",
+        )
+        role = props["roleDefinitionId"].rsplit("/", 1)[-1]
+        activated = any(
+            s is sub and p == key and BUILT_IN_ROLES[r][0] == role for s, p, r in ACTIVATED
+        )
+        name = assignment["name"]
+        items.append(
+            {
+                "properties": {
+                    "originRoleAssignmentId": assignment["id"],
+                    "linkedRoleEligibilityScheduleId": guid(f"elig:{sub.key}:{key}:{role}")
+                    if activated
+                    else None,
+                    "assignmentType": "Activated" if activated else "Assigned",
+                    "scope": props["scope"],
+                    "roleDefinitionId": props["roleDefinitionId"],
+                    "principalId": props["principalId"],
+                    "principalType": props["principalType"],
+                    "status": "Provisioned",
+                    "roleAssignmentScheduleId": f"{sub.scope}/providers/Microsoft.Authorization/"
+                    f"RoleAssignmentSchedules/{name}",
+                    "startDateTime": days_ago(0.1) if activated else props["createdOn"],
+                    "endDateTime": days_ago(-0.2) if activated else None,
+                    "memberType": "Direct" if props["scope"] == sub.scope else "Inherited",
+                    "createdOn": props["createdOn"],
+                },
+                "name": name,
+                "id": f"{sub.scope}/providers/Microsoft.Authorization/"
+                f"RoleAssignmentScheduleInstances/{name}",
+                "type": "Microsoft.Authorization/RoleAssignmentScheduleInstances",
+            }
+        )
+    return arm_list(items)
+
+
+def eligibility_schedule_instances(sub: Subscription) -> Doc:
+    """`roleEligibilityScheduleInstances` at a subscription, after the REST spec's
+    `GetRoleEligibilityScheduleInstancesByScope`."""
+    items = []
+    for s, key, role in ELIGIBLE:
+        if s is not sub:
+            continue
+        role_id = BUILT_IN_ROLES[role][0]
+        user = _user_named(key)
+        name = guid(f"eligi:{sub.key}:{key}:{role_id}")
+        definition = f"{sub.scope}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
+        items.append(
+            {
+                "properties": {
+                    "scope": sub.scope,
+                    "roleDefinitionId": definition,
+                    "principalId": user.id,
+                    "principalType": "User",
+                    "status": "Provisioned",
+                    "roleEligibilityScheduleId": f"{sub.scope}/providers/Microsoft.Authorization/"
+                    f"RoleEligibilitySchedules/{guid(f'elig:{sub.key}:{key}:{role_id}')}",
+                    "startDateTime": days_ago(200, fraction=True),
+                    "endDateTime": days_ago(-165, fraction=True),
+                    "memberType": "Direct",
+                    "createdOn": days_ago(200, fraction=True),
+                    "condition": None,
+                    "conditionVersion": None,
+                    "expandedProperties": {
+                        "scope": {
+                            "id": sub.scope,
+                            "displayName": sub.display_name,
+                            "type": "subscription",
+                        },
+                        "roleDefinition": {
+                            "id": definition,
+                            "displayName": role,
+                            "type": "BuiltInRole",
+                        },
+                        "principal": {
+                            "id": user.id,
+                            "displayName": user.display,
+                            "email": user.mail,
+                            "type": "User",
+                        },
+                    },
+                },
+                "name": name,
+                "id": f"{sub.scope}/providers/Microsoft.Authorization/"
+                f"RoleEligibilityScheduleInstances/{name}",
+                "type": "Microsoft.Authorization/RoleEligibilityScheduleInstances",
+            }
+        )
     return arm_list(items)
 
 
@@ -598,6 +730,67 @@ def directory_roles_document() -> Doc:
     return {"@odata.context": f"{GRAPH}#directoryRoles(members())", "value": roles}
 
 
+def directory_eligibility_document() -> Doc:
+    """`GET /roleManagement/directory/roleEligibilityScheduleInstances?$expand=principal`."""
+    items = []
+    for key, role in DIRECTORY_ELIGIBLE:
+        user = _user_named(key)
+        template = DIRECTORY_ROLE_TEMPLATES[role][0]
+        items.append(
+            {
+                "id": guid(f"dir-eligi:{key}:{template}"),
+                "principalId": user.id,
+                "roleDefinitionId": template,
+                "directoryScopeId": "/",
+                "appScopeId": None,
+                "startDateTime": days_ago(90),
+                "endDateTime": None,
+                "memberType": "Direct",
+                "roleEligibilityScheduleId": guid(f"dir-elig:{key}:{template}"),
+                "principal": {
+                    "@odata.type": "#microsoft.graph.user",
+                    "id": user.id,
+                    "displayName": user.display,
+                },
+            }
+        )
+    return {
+        "@odata.context": f"{GRAPH}#roleManagement/directory/roleEligibilityScheduleInstances"
+        "(principal(id,displayName))",
+        "value": items,
+    }
+
+
+def authorization_policy_document() -> Doc:
+    """`GET /policies/authorizationPolicy` (v1.0 returns the single policy object)."""
+    return {
+        "@odata.context": f"{GRAPH}#policies/authorizationPolicy/$entity",
+        "@odata.id": "https://graph.microsoft.com/v2/"
+        "00000000-0000-0000-0000-000000000000/authorizationPolicy/authorizationPolicy",
+        "id": "authorizationPolicy",
+        "allowInvitesFrom": "adminsAndGuestInviters",
+        "allowedToSignUpEmailBasedSubscriptions": True,
+        "allowedToUseSSPR": True,
+        "allowEmailVerifiedUsersToJoinOrganization": False,
+        "allowUserConsentForRiskyApps": None,
+        "blockMsolPowerShell": False,
+        "description": "Used to manage authorization related settings across the company.",
+        "displayName": "Authorization Policy",
+        "guestUserRoleId": "10dae51f-b6af-4016-8d66-8c2a99b929b3",
+        "defaultUserRolePermissions": {
+            "allowedToCreateApps": True,
+            "allowedToCreateSecurityGroups": True,
+            "allowedToCreateTenants": True,
+            "allowedToReadBitlockerKeysForOwnedDevice": True,
+            "allowedToReadOtherUsers": True,
+            "permissionGrantPoliciesAssigned": [
+                "ManagePermissionGrantsForSelf.microsoft-user-default-legacy",
+                "ManagePermissionGrantsForOwnedResource.microsoft-dynamically-managed-permissions-for-team",
+            ],
+        },
+    }
+
+
 def _ca_policy(
     name: str,
     state: str,
@@ -739,6 +932,10 @@ def graph_documents() -> dict[str, Doc]:
         "graph:reports/authenticationMethods/userRegistrationDetails": registration_document(),
         "graph:directoryRoles": directory_roles_document(),
         "graph:users": users_document(),
+        "graph:roleManagement/directory/roleEligibilityScheduleInstances": (
+            directory_eligibility_document()
+        ),
+        "graph:policies/authorizationPolicy": authorization_policy_document(),
     }
 
 
@@ -748,6 +945,12 @@ def rbac_documents() -> dict[str, dict[str, Doc]]:
         sub.scope: {
             "providers/Microsoft.Authorization/roleAssignments": role_assignments(sub),
             "providers/Microsoft.Authorization/roleDefinitions": role_definitions(sub),
+            "providers/Microsoft.Authorization/roleEligibilityScheduleInstances": (
+                eligibility_schedule_instances(sub)
+            ),
+            "providers/Microsoft.Authorization/roleAssignmentScheduleInstances": (
+                assignment_schedule_instances(sub)
+            ),
         }
         for sub in SUBSCRIPTIONS
     }

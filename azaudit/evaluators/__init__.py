@@ -18,15 +18,19 @@ from azaudit.evaluators import (
     kubernetes,
     monitoring,
     network,
+    privilege,
     sql,
     storage,
     web,
 )
 from azaudit.evaluators.base import EvaluatorSpec
 
+
+
 _MODULES = (
     backup,
     common,
+    web,
     compute,
     databases,
     defender,
@@ -37,9 +41,9 @@ _MODULES = (
     kubernetes,
     monitoring,
     network,
-    storage,
-    web,
     sql,
+    storage,
+    privilege,
 )
 
 

@@ -38,6 +38,12 @@ from azaudit.evaluators.base import (
     shape_error_outcome,
 )
 from azaudit.evaluators.common import SUBSCRIPTION_ONLY, TENANT_ONLY
+from azaudit.evaluators.eligibility import (
+    ELIGIBILITY_TYPE,
+    azure_eligibilities,
+    directory_eligibilities,
+    eligibility_unknown,
+)
 from azaudit.models import JSON, Status
 from azaudit.snapshot import subscription_scope
 
@@ -479,7 +485,9 @@ def _ca_grant_problems(grant: Mapping[str, Any] | None, wanted: str) -> list[str
     return []
 
 
-def _ca_policy_problems(policy: Mapping[str, Any], params: Mapping[str, Any]) -> list[str]:
+def _ca_policy_problems(
+    policy: Mapping[str, Any], params: Mapping[str, Any], break_glass: set[str]
+) -> list[str]:
     """Why a Conditional Access policy does not enforce what the check wants (empty: it does)."""
     problems = []
     at = f"conditionalAccess/policies[{policy.get('displayName') or policy.get('id')!r}]"
@@ -513,7 +521,7 @@ def _ca_policy_problems(policy: Mapping[str, Any], params: Mapping[str, Any]) ->
     problems.extend(_ca_conditions_problems(conditions))
     gaps = _unaccepted_exclusions(
         _ca_exclusions(conditions, f"{at}.conditions"),
-        _break_glass(params),
+        break_glass,
         "all" in wanted_apps,
     )
     problems.extend(
@@ -524,9 +532,30 @@ def _ca_policy_problems(policy: Mapping[str, Any], params: Mapping[str, Any]) ->
     return problems
 
 
-def _break_glass(params: Mapping[str, Any]) -> set[str]:
-    """The declared break-glass accounts' object ids (lower case)."""
-    return {str(v).lower() for v in params.get("break_glass_accounts", [])}
+def break_glass_ids(ctx: EvalContext, params: Mapping[str, Any]) -> set[str]:
+    """The declared break-glass accounts' object ids (lower case).
+
+    Entries are object ids or user principal names (`name@domain`, from the scan setting
+    `scan.break_glass_accounts` or the check's own `break_glass_accounts`). A name is resolved
+    through the collected users; one that cannot be resolved (users not collected, or no such
+    user) matches nobody, so the exclusion or assignment it was meant to allow is reported
+    rather than accepted.
+    """
+    declared = [str(v) for v in params.get("break_glass_accounts", [])]
+    ids = {v.lower() for v in declared if "@" not in v}
+    names = {v.lower() for v in declared if "@" in v}
+    if names:
+        try:
+            users = ctx.graph_values(USERS)
+        except MissingData:
+            users = []
+        for user in users:
+            if not isinstance(user, Mapping):
+                continue
+            upn, object_id = user.get("userPrincipalName"), user.get("id")
+            if isinstance(upn, str) and isinstance(object_id, str) and upn.lower() in names:
+                ids.add(object_id.lower())
+    return ids
 
 
 def _conditional_access(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -557,8 +586,9 @@ def _conditional_access(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
         )
         return
     observed = []
+    break_glass = break_glass_ids(ctx, params)
     for policy in ctx.graph_values(CA_POLICIES):
-        problems = _ca_policy_problems(policy, params)
+        problems = _ca_policy_problems(policy, params, break_glass)
         name = str(policy.get("displayName") or policy.get("id"))
         if not problems:
             exclusions = _ca_exclusions(policy["conditions"], "conditions")
@@ -607,10 +637,13 @@ class _Holder:
 def _privileged_holders(
     ctx: EvalContext, params: Mapping[str, Any]
 ) -> tuple[dict[str, _Holder], list[Outcome]]:
-    """Every holder of the configured directory roles and Azure roles, plus ERRORs per scope.
+    """Every active or eligible holder of the configured directory and Azure roles, plus
+    ERRORs for what could not be read.
 
-    A subscription whose role assignments could not be read gets its own ERROR outcome instead
-    of failing the whole tenant: the holders found elsewhere are still evaluated.
+    Each source is read on its own: active directory roles, eligible directory roles, and per
+    subscription active and eligible Azure roles. A source that was not collected becomes one
+    ERROR outcome naming what it hides, and the holders the other sources prove are still
+    judged (an Owner without MFA fails even when the directory roles could not be listed).
     """
     holders: dict[str, _Holder] = {}
     errors: list[Outcome] = []
@@ -618,25 +651,50 @@ def _privileged_holders(
 
     def add(object_id: str, kind: str, label: str, role: str) -> None:
         holder = holders.setdefault(object_id.lower(), _Holder(object_id, kind, label))
+        if holder.label == holder.object_id and label != object_id:
+            holder.label = label
         if role not in holder.roles:
             holder.roles.append(role)
 
-    for role in ctx.graph_values(DIRECTORY_ROLES):
-        # Every activated directory role names its template; one that does not could be any role.
-        template = require_str(role, "roleTemplateId", at="directoryRoles[]").lower()
-        if template not in directory_roles:
-            continue
-        members = role.get("members")
-        if not isinstance(members, list):
-            raise ValueError(f"directory role {role.get('displayName')!r}: members not expanded")
-        for index, member in enumerate(members):
-            at = f"directoryRoles[{role.get('displayName')!r}].members[{index}]"
-            kind = _principal_kind(require_obj(member, at=at), "@odata.type", at=at)
-            object_id = require_str(member, "id", at=at)
-            add(object_id, kind, _user_label(member, object_id), directory_roles[template])
+    try:
+        for role in ctx.graph_values(DIRECTORY_ROLES):
+            # Every activated directory role names its template; one without could be any role.
+            template = require_str(role, "roleTemplateId", at="directoryRoles[]").lower()
+            if template not in directory_roles:
+                continue
+            members = role.get("members")
+            if not isinstance(members, list):
+                raise ValueError(
+                    f"directory role {role.get('displayName')!r}: members not expanded"
+                )
+            for index, member in enumerate(members):
+                at = f"directoryRoles[{role.get('displayName')!r}].members[{index}]"
+                kind = _principal_kind(require_obj(member, at=at), "@odata.type", at=at)
+                object_id = require_str(member, "id", at=at)
+                add(object_id, kind, _user_label(member, object_id), directory_roles[template])
+    except MissingData as missing:
+        errors.append(_source_unknown(missing, "active directory role holders"))
+
+    try:
+        for eligible in directory_eligibilities(ctx):
+            if eligible.role in directory_roles:
+                scope = "" if eligible.scope == "/" else f" over {eligible.scope}"
+                add(
+                    eligible.principal_id,
+                    eligible.kind,
+                    eligible.label,
+                    f"{directory_roles[eligible.role]}{scope} (eligible {eligible.until})",
+                )
+    except MissingData as missing:
+        errors.append(eligibility_unknown(missing, "directory role holders"))
 
     for sub_id in ctx.snapshot.subscription_ids():
         scope = subscription_scope(sub_id)
+        azure_roles, unknown = judged_roles(
+            params, "azure_roles", partial(ctx.detail, scope, ROLE_DEFINITIONS)
+        )
+        if unknown is not None:
+            errors.append(_custom_roles_unknown(unknown, scope))
         try:
             assignments = list_values(ctx.detail(scope, ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
         except MissingData as missing:
@@ -651,12 +709,7 @@ def _privileged_holders(
                     resource_type=SUBSCRIPTION_TYPE,
                 )
             )
-            continue
-        azure_roles, unknown = judged_roles(
-            params, "azure_roles", partial(ctx.detail, scope, ROLE_DEFINITIONS)
-        )
-        if unknown is not None:
-            errors.append(_custom_roles_unknown(unknown, scope))
+            assignments = []
         for _, props, role_name in _matching_assignments(
             assignments, azure_roles, sub_id, "subscription_or_above"
         ):
@@ -667,7 +720,34 @@ def _privileged_holders(
                 principal,
                 f"{role_name} on {props.get('scope')}",
             )
+        try:
+            for eligible in azure_eligibilities(ctx, scope):
+                if eligible.role in azure_roles and at_or_above_subscription(
+                    eligible.scope, sub_id
+                ):
+                    add(
+                        eligible.principal_id,
+                        eligible.kind,
+                        eligible.label,
+                        f"{azure_roles[eligible.role]} on {eligible.scope} "
+                        f"(eligible {eligible.until})",
+                    )
+        except MissingData as missing:
+            errors.append(eligibility_unknown(missing, "Azure role holders", resource_id=scope))
     return holders, errors
+
+
+def _source_unknown(missing: MissingData, what: str) -> Outcome:
+    """ERROR for the part of a check's evidence that was not collected (the rest is judged)."""
+    return Outcome(
+        Status.ERROR,
+        missing.source,
+        None,
+        f"{missing.source} collected",
+        f"cannot list {what}: {missing.source} at {missing.scope}: {missing.reason}; the "
+        "holders other sources prove are judged, these are not",
+        sub_item=missing.source,
+    )
 
 
 def _holder_outcome(
@@ -879,9 +959,15 @@ def _privileged_recent_sign_in(ctx: EvalContext, params: Mapping[str, Any]) -> I
 
 
 def _directory_role_member_count(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Active members plus eligible holders (PIM) of one directory role, counted once each.
+
+    An eligible Global Administrator is one activation away from the role, so counts as one.
+    When the eligibility list was not collected, a count above the maximum is still a FAIL
+    (more holders can only add to it); anything else is ERROR, never a PASS on half a count.
+    """
     template = str(params["role_template_id"]).lower()
     minimum, maximum = int(params["min"]), int(params["max"])
-    expected = f"between {minimum} and {maximum} members"
+    expected = f"between {minimum} and {maximum} members, active or eligible"
     roles = [
         r
         for r in ctx.graph_values(DIRECTORY_ROLES)
@@ -899,29 +985,61 @@ def _directory_role_member_count(ctx: EvalContext, params: Mapping[str, Any]) ->
         _principal_kind(require_obj(m, at=f"{at}[{i}]"), "@odata.type", at=f"{at}[{i}]")
         for i, m in enumerate(members)
     ]
-    for i, member in enumerate(members):
-        require_str(member, "id", at=f"{at}[{i}]")
-    users = [m for m, k in zip(members, kinds, strict=True) if k == "user"]
-    groups = [m for m, k in zip(members, kinds, strict=True) if k == "group"]
-    labels = sorted(
-        str(m.get("userPrincipalName") or m.get("displayName") or m["id"]) for m in users
-    )
+    users: dict[str, str] = {}
+    groups: dict[str, str] = {}
+    for i, (member, kind) in enumerate(zip(members, kinds, strict=True)):
+        object_id = require_str(member, "id", at=f"{at}[{i}]").lower()
+        label = str(member.get("userPrincipalName") or member.get("displayName") or member["id"])
+        if kind == "user":
+            users[object_id] = label
+        elif kind == "group":
+            groups[object_id] = str(member.get("displayName") or member["id"])
+    eligible: dict[str, str] = {}
+    unknown: MissingData | None = None
+    try:
+        for item in directory_eligibilities(ctx):
+            if item.role != template or item.kind == "servicePrincipal":
+                continue
+            key = item.principal_id.lower()
+            if item.kind == "group":
+                groups.setdefault(key, item.label)
+            elif key not in users:
+                eligible[key] = f"{item.label} (eligible {item.until})"
+    except MissingData as missing:
+        unknown = missing
     observed: JSON = {
-        "users": labels,
-        "groups": [str(g.get("displayName") or g["id"]) for g in groups],
+        "users": sorted(users.values()),
+        "eligibleUsers": sorted(eligible.values()),
+        "groups": sorted(groups.values()),
     }
-    count = len(users)
+    count = len(users) + len(eligible)
+    held = f"{name} has {_users(count)}" + (
+        f" ({len(users)} active, {len(eligible)} eligible through PIM)" if eligible else ""
+    )
+    path = f"directoryRoles[{name!r}].members"
+    if unknown is not None and count <= maximum:
+        outcome = eligibility_unknown(unknown, f"{name} holders")
+        yield Outcome(
+            Status.ERROR,
+            outcome.path,
+            observed,
+            expected,
+            f"{held} active; {outcome.message}",
+        )
+        return
     status, message = _holder_count_verdict(
         count,
         len(groups),
         minimum,
         maximum,
-        held=f"{name} has {_users(count)}",
-        groups_message=f"{name} has {_users(count)} plus {len(groups)} group(s) whose members "
-        "are not collected: count the group members and confirm the total",
+        held=held,
+        groups_message=f"{held} plus {len(groups)} group(s) whose members are not collected: "
+        "count the group members and confirm the total",
         too_few_note=", no redundancy",
     )
-    yield Outcome(status, f"directoryRoles[{name!r}].members", observed, expected, message)
+    if unknown is not None:
+        message += "; eligible holders could not be listed and can only add to this"
+    yield Outcome(status, path, observed, expected, message)
 
 
 # -- Azure RBAC (per subscription) ---------------------------------------------------------------
@@ -941,81 +1059,129 @@ def _user_type(user: Mapping[str, Any], at: str) -> str:
 def _role_assignments_principal_state(
     ctx: EvalContext, params: Mapping[str, Any]
 ) -> Iterator[Outcome]:
+    """One finding per active or eligible privileged assignment: is its holder a guest, or
+    disabled? Eligible assignments (PIM) count: a guest eligible for Owner activates it at will.
+    When eligibility was not collected, the active assignments are still judged and one ERROR
+    says what is unknown."""
     condition = str(params["condition"])
     if condition not in _PRINCIPAL_CONDITIONS:
         raise ValueError(f"condition must be one of {', '.join(_PRINCIPAL_CONDITIONS)}")
     roles, unknown = judged_roles(params, "roles", lambda: ctx.subscription_doc(ROLE_DEFINITIONS))
     sub_id = str(ctx.subscription_id)
-    assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
+    scopes = _scope_filter(params)
     users = _by_id(ctx.graph_values(USERS), "users")
-    path, expected = (
-        ("userType", "a member account (userType Member)")
-        if condition == "guest"
-        else ("accountEnabled", "an enabled account (accountEnabled true)")
-    )
-    for assignment, props, role_name in _matching_assignments(
-        assignments, roles, sub_id, _scope_filter(params)
-    ):
-        principal = str(props["principalId"])
-        kind = _principal_kind(props, "principalType", at="roleAssignments")
-        where = f"{role_name} on {props.get('scope')}"
-        rid = str(assignment["id"])
-        if kind == "servicePrincipal":
+    judge = partial(_principal_state_outcome, condition, users)
+    try:
+        assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
+    except MissingData as missing:
+        # The eligible holders are still judged; the active ones are one ERROR.
+        yield _source_unknown(missing, "active role holders")
+        assignments = []
+    for assignment, props, role_name in _matching_assignments(assignments, roles, sub_id, scopes):
+        yield from judge(
+            str(props["principalId"]),
+            _principal_kind(props, "principalType", at="roleAssignments"),
+            f"{role_name} on {props.get('scope')}",
+            str(assignment["id"]),
+            ASSIGNMENT_TYPE,
+        )
+    try:
+        eligibilities = azure_eligibilities(ctx, subscription_scope(sub_id))
+    except MissingData as missing:
+        yield eligibility_unknown(missing, "role holders")
+        eligibilities = []
+    for eligible in eligibilities:
+        if eligible.role not in roles:
             continue
-        if kind == "group":
-            yield Outcome(
-                Status.MANUAL,
-                "principalId",
-                principal,
-                expected,
-                f"group {principal} holds {where}; group members are not collected: confirm it "
-                f"has no {'guest' if condition == 'guest' else 'disabled'} members",
-                resource_id=rid,
-                resource_type=ASSIGNMENT_TYPE,
-            )
+        if scopes == "subscription_or_above" and not at_or_above_subscription(
+            eligible.scope, sub_id
+        ):
             continue
-        user = users.get(principal.lower())
-        if user is None:
-            yield Outcome(
-                Status.ERROR,
-                "principalId",
-                principal,
-                expected,
-                f"principal {principal} ({props.get('principalType')}) holds {where} but is not "
-                "in the collected Entra users (deleted, or not a user)",
-                resource_id=rid,
-                resource_type=ASSIGNMENT_TYPE,
-            )
-            continue
-        label = _user_label(user, principal)
-        value: str | bool
-        try:
-            if condition == "guest":
-                value = _user_type(user, f"users[{principal}]")
-                ok = value.lower() != "guest"
-                message = f"{label} is a {value} account holding {where}"
-            else:
-                value = require_bool(user, "accountEnabled", at=f"users[{principal}]")
-                ok = value
-                message = f"{label} ({'enabled' if value else 'disabled'}) holds {where}"
-        except ShapeError as error:
-            yield shape_error_outcome(error, resource_id=rid, resource_type=ASSIGNMENT_TYPE)
-            continue
-        yield Outcome(
-            passed(ok),
-            path,
-            value,
-            expected,
-            message,
-            resource_id=rid,
-            resource_type=ASSIGNMENT_TYPE,
-            resource_name=f"{label} ({rid.rstrip('/').rsplit('/', 1)[-1]})",
+        yield from judge(
+            eligible.principal_id,
+            eligible.kind,
+            f"{roles[eligible.role]} on {eligible.scope} (eligible {eligible.until})",
+            eligible.instance_id,
+            ELIGIBILITY_TYPE,
         )
     if unknown is not None:
         yield _custom_roles_unknown(unknown)
 
 
+def _principal_state_outcome(
+    condition: str,
+    users: Mapping[str, Mapping[str, Any]],
+    principal: str,
+    kind: str,
+    where: str,
+    rid: str,
+    rtype: str,
+) -> Iterator[Outcome]:
+    """The verdict on one holder of a privileged role (guest or disabled `condition`)."""
+    path, expected = (
+        ("userType", "a member account (userType Member)")
+        if condition == "guest"
+        else ("accountEnabled", "an enabled account (accountEnabled true)")
+    )
+    if kind == "servicePrincipal":
+        return
+    if kind == "group":
+        yield Outcome(
+            Status.MANUAL,
+            "principalId",
+            principal,
+            expected,
+            f"group {principal} holds {where}; group members are not collected: confirm it "
+            f"has no {'guest' if condition == 'guest' else 'disabled'} members",
+            resource_id=rid,
+            resource_type=rtype,
+        )
+        return
+    user = users.get(principal.lower())
+    if user is None:
+        yield Outcome(
+            Status.ERROR,
+            "principalId",
+            principal,
+            expected,
+            f"principal {principal} ({kind}) holds {where} but is not in the collected Entra "
+            "users (deleted, or not a user)",
+            resource_id=rid,
+            resource_type=rtype,
+        )
+        return
+    label = _user_label(user, principal)
+    value: str | bool
+    try:
+        if condition == "guest":
+            value = _user_type(user, f"users[{principal}]")
+            ok = value.lower() != "guest"
+            message = f"{label} is a {value} account holding {where}"
+        else:
+            value = require_bool(user, "accountEnabled", at=f"users[{principal}]")
+            ok = value
+            message = f"{label} ({'enabled' if value else 'disabled'}) holds {where}"
+    except ShapeError as error:
+        yield shape_error_outcome(error, resource_id=rid, resource_type=rtype)
+        return
+    yield Outcome(
+        passed(ok),
+        path,
+        value,
+        expected,
+        message,
+        resource_id=rid,
+        resource_type=rtype,
+        resource_name=f"{label} ({rid.rstrip('/').rsplit('/', 1)[-1]})",
+    )
+
+
 def _role_holder_count(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Users holding the roles at subscription scope or above, active or eligible (PIM).
+
+    Without the eligibility list, a count above the maximum still FAILs (eligible holders can
+    only add to it); any other count is ERROR, because it might be too high.
+    """
     roles = _role_names(params, "roles")
     minimum, maximum = int(params["min"]), int(params["max"])
     sub_id = str(ctx.subscription_id)
@@ -1023,34 +1189,63 @@ def _role_holder_count(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[
     users: set[str] = set()
     groups: set[str] = set()
     others: set[str] = set()
-    for _, props, _ in _matching_assignments(assignments, roles, sub_id, "subscription_or_above"):
-        principal = str(props["principalId"]).lower()
-        kind = _principal_kind(props, "principalType", at="roleAssignments")
+    eligible: set[str] = set()
+
+    def add(principal: str, kind: str) -> None:
         (users if kind == "user" else groups if kind == "group" else others).add(principal)
+
+    for _, props, _ in _matching_assignments(assignments, roles, sub_id, "subscription_or_above"):
+        add(
+            str(props["principalId"]).lower(),
+            _principal_kind(props, "principalType", at="roleAssignments"),
+        )
+    unknown: MissingData | None = None
+    try:
+        for item in azure_eligibilities(ctx, subscription_scope(sub_id)):
+            if item.role in roles and at_or_above_subscription(item.scope, sub_id):
+                add(item.principal_id.lower(), item.kind)
+                if item.kind == "user":
+                    eligible.add(item.principal_id.lower())
+    except MissingData as missing:
+        unknown = missing
     role_label = " or ".join(sorted(set(roles.values())))
-    expected = f"between {minimum} and {maximum} user principals with {role_label}"
+    expected = (
+        f"between {minimum} and {maximum} user principals with {role_label}, active or eligible"
+    )
     observed: JSON = {
         "users": sorted(users),
+        "eligibleUsers": sorted(eligible),
         "groups": sorted(groups),
         "servicePrincipals": sorted(others),
     }
     count = len(users)
     scope_text = "at subscription scope or above"
+    held = f"{role_label} is held by {_users(count)} {scope_text}" + (
+        f" ({len(eligible)} of them eligible through PIM)" if eligible else ""
+    )
+    path = "roleAssignments[roleDefinitionId]"
+    if unknown is not None and count <= maximum:
+        outcome = eligibility_unknown(unknown, f"{role_label} holders")
+        yield Outcome(Status.ERROR, outcome.path, observed, expected, f"{held}; {outcome.message}")
+        return
     status, message = _holder_count_verdict(
         count,
         len(groups),
         minimum,
         maximum,
-        held=f"{role_label} is held by {_users(count)} {scope_text}",
-        groups_message=f"{role_label} is held by {_users(count)} plus {len(groups)} group(s) "
-        f"{scope_text}; group members are not collected: count them and confirm the total",
+        held=held,
+        groups_message=f"{held} plus {len(groups)} group(s) {scope_text}; group members are not "
+        "collected: count them and confirm the total",
     )
-    yield Outcome(status, "roleAssignments[roleDefinitionId]", observed, expected, message)
+    if unknown is not None:
+        message += "; eligible holders could not be listed and can only add to this"
+    yield Outcome(status, path, observed, expected, message)
 
 
 def _role_assignments_absent(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
     roles, unknown = judged_roles(params, "roles", lambda: ctx.subscription_doc(ROLE_DEFINITIONS))
     allowed = {str(p).lower() for p in params.get("allowed_principals", [])}
+    allowed |= break_glass_ids(ctx, params)
     sub_id = str(ctx.subscription_id)
     assignments = list_values(ctx.subscription_doc(ROLE_ASSIGNMENTS), ROLE_ASSIGNMENTS)
     role_label = " or ".join(sorted(set(roles.values())))
@@ -1173,7 +1368,8 @@ SPECS: tuple[EvaluatorSpec, ...] = (
             "break_glass_accounts": Param(
                 (list,),
                 required=False,
-                doc="object ids of the emergency-access users a policy may exclude; empty "
+                doc="emergency-access users (object ids or user principal names) a policy may "
+                "exclude; the scan setting scan.break_glass_accounts adds to it; empty "
                 "(default): any exclusion makes a policy partial",
             ),
         },
@@ -1232,6 +1428,12 @@ SPECS: tuple[EvaluatorSpec, ...] = (
         {
             "roles": _ROLE_SET,
             "allowed_principals": Param((list,), required=False, doc="break-glass principal ids"),
+            "break_glass_accounts": Param(
+                (list,),
+                required=False,
+                doc="emergency-access users (object ids or user principal names) allowed to "
+                "hold the roles; the scan setting scan.break_glass_accounts adds to it",
+            ),
             "scopes": Param((str,), required=False),
         },
         SUBSCRIPTION_ONLY,

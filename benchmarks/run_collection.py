@@ -15,12 +15,18 @@ the collector and of the emulator, and the CPU steal the machine suffered (`/pro
     python -m benchmarks.run_collection --subscriptions 1 --resources 10000 --limits enforce \
         --no-replay
 
+`--baseline DIR` first collects with the azaudit source tree in DIR (for example
+`git archive <commit> | tar -x -C DIR`) against the same emulator, so a before/after pair comes
+from one run on a noisy machine; `--profile FILE` writes the collector's cProfile statistics.
+Each collector run also reports event-loop wake-ups and timers per request.
+
 Benchmarks are run by hand; they are not part of the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import dataclasses
 import json
 import os
@@ -81,10 +87,12 @@ def _collector_child(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="run_collection (collector)")
     parser.add_argument("--concurrency", type=int)
     parser.add_argument("--per-scope-concurrency", type=int)
+    parser.add_argument("--profile", type=Path)
     args = parser.parse_args(argv)
 
     from azure.identity.aio import ClientSecretCredential
 
+    import azaudit
     from azaudit.catalogue import load_catalogue
     from azaudit.collect.live import collect_live
     from azaudit.collect.options import LiveDeps, LiveOptions
@@ -107,14 +115,26 @@ def _collector_child(argv: Sequence[str]) -> int:
         options = dataclasses.replace(options, concurrency=args.concurrency)
     if args.per_scope_concurrency is not None:
         options = dataclasses.replace(options, per_scope_concurrency=args.per_scope_concurrency)
+    loop_counter = _LoopCounter()
+    # CPU time, not wall time: on a loaded machine a send() that wakes the emulator is often
+    # descheduled, which a wall-clock profile would blame on the send.
+    profiler = cProfile.Profile(time.process_time) if args.profile is not None else None
     started_cpu = time.process_time()  # the collection only, not the imports
     started = time.perf_counter()
-    snapshot = collect_live(
-        options,
-        catalogue,
-        deps=LiveDeps(credential_factory=credential, environ=env),
-    )
+    with loop_counter:
+        if profiler is not None:
+            profiler.enable()
+        snapshot = collect_live(
+            options,
+            catalogue,
+            deps=LiveDeps(credential_factory=credential, environ=env),
+        )
+        if profiler is not None:
+            profiler.disable()
     elapsed = time.perf_counter() - started
+    cpu_seconds = time.process_time() - started_cpu
+    if profiler is not None:
+        profiler.dump_stats(str(args.profile))
     report = {
         "collect_seconds": elapsed,
         "subscriptions": len(snapshot.subscriptions),
@@ -123,12 +143,55 @@ def _collector_child(argv: Sequence[str]) -> int:
         "gaps": len(snapshot.gaps),
         "gap_examples": [g.to_json() for g in snapshot.gaps[:3]],
         "peak_rss_mb": _peak_rss_mb(resource.RUSAGE_SELF),
-        "cpu_seconds": time.process_time() - started_cpu,
+        "cpu_seconds": cpu_seconds,
+        "loop_iterations": loop_counter.iterations,
+        "timers": loop_counter.timers,
         "concurrency": options.concurrency,
         "per_scope_concurrency": options.per_scope_concurrency,
+        "azaudit": str(Path(azaudit.__file__).parent.parent),
     }
     print(json.dumps(report))
     return 0
+
+
+class _LoopCounter:
+    """Counts event-loop iterations (each one a wake-up from `select`) and timers scheduled.
+
+    Patches the class for the duration of a `with` block: the collector's loop is created inside
+    it by `asyncio.run`. Each count costs one Python call per iteration, far below a request's.
+    """
+
+    def __init__(self) -> None:
+        self.iterations = 0
+        self.timers = 0
+        self._saved: tuple[Any, Any] | None = None
+
+    def __enter__(self) -> _LoopCounter:
+        import asyncio.base_events as base
+
+        cls: Any = base.BaseEventLoop
+        run_once, call_at = cls._run_once, cls.call_at
+        self._saved = (run_once, call_at)
+        counter = self
+
+        def counted_run_once(loop: Any) -> None:
+            counter.iterations += 1
+            run_once(loop)
+
+        def counted_call_at(loop: Any, when: float, callback: Any, *args: Any, **kw: Any) -> Any:
+            counter.timers += 1
+            return call_at(loop, when, callback, *args, **kw)
+
+        cls._run_once = counted_run_once
+        cls.call_at = counted_call_at
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import asyncio.base_events as base
+
+        assert self._saved is not None
+        cls: Any = base.BaseEventLoop
+        cls._run_once, cls.call_at = self._saved
 
 
 def _replay_child(argv: Sequence[str]) -> int:
@@ -189,20 +252,67 @@ def _replay_child(argv: Sequence[str]) -> int:
     return 0
 
 
-def _child(flag: str, args: Sequence[str], env: dict[str, str], stdin: str = "") -> Any:
+def _child(
+    flag: str,
+    args: Sequence[str],
+    env: dict[str, str],
+    stdin: str = "",
+    source_tree: Path | None = None,
+) -> Any:
+    """Run a child; with `source_tree`, this file runs over the azaudit package found there."""
+    if source_tree is None:
+        command = [sys.executable, "-m", "benchmarks.run_collection", flag, *args]
+    else:
+        # This script by path (so the measurement harness is the same), azaudit from the tree.
+        command = [sys.executable, str(Path(__file__).resolve()), flag, *args]
+        env = {**env, "PYTHONPATH": str(source_tree.resolve())}
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run_collection", flag, *args],
+        command,
         input=stdin,
         capture_output=True,
         text=True,
         env=env,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=source_tree or Path(__file__).resolve().parent.parent,
         check=False,
         timeout=3600,
     )
     if result.returncode != 0:
         raise RuntimeError(f"{flag} failed ({result.returncode}): {result.stderr.strip()}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@dataclass(slots=True)
+class _Collection:
+    """One collector run against the emulator and what the emulator saw of it."""
+
+    child: dict[str, Any]
+    wall: float
+    steal: float
+    stats: Any
+    recorded: list[Any]
+
+
+def _collect(
+    emulator: Emulator,
+    env: dict[str, str],
+    tuning: Sequence[str],
+    limits: LimitMode,
+    source_tree: Path | None = None,
+) -> _Collection:
+    """Collect once with fresh emulator counters and fresh read budgets."""
+    from azaudit.emulator.limits import Limits
+
+    emulator.reset_stats()
+    emulator.limits = Limits(limits)
+    cpu_before = CpuSample.read()
+    wall_started = time.perf_counter()
+    child = _child(CHILD_FLAG, tuning, env, source_tree=source_tree)
+    wall = time.perf_counter() - wall_started
+    steal = CpuSample.read().steal_since(cpu_before)
+    recorded = [
+        r for r in emulator.requests if r.family in {"arm", "arg", "graph"} and r.status < 400
+    ]
+    return _Collection(child, wall, steal, emulator.stats(), recorded)
 
 
 # -- the harness (parent process) ---------------------------------------------------------------
@@ -218,8 +328,10 @@ def run(
     per_scope_concurrency: int | None,
     seed: int,
     replay_concurrency: int | None,
+    baseline: Path | None = None,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
-    """Generate the tenant, serve it, collect it once, replay its requests, and measure."""
+    """Generate the tenant, serve it, collect it (also with `baseline`), replay, and measure."""
     started = time.perf_counter()
     snapshot = generate(subscriptions, resources, seed)
     generate_seconds = time.perf_counter() - started
@@ -230,17 +342,14 @@ def run(
     if per_scope_concurrency is not None:
         tuning += ["--per-scope-concurrency", str(per_scope_concurrency)]
     replay: dict[str, Any] | None = None
+    before: _Collection | None = None
     with Emulator(snapshot, plan, limits=limits) as emulator:
         env = {**os.environ, **emulator.environment()}
-        cpu_before = CpuSample.read()
-        wall_started = time.perf_counter()
-        child = _child(CHILD_FLAG, tuning, env)
-        wall = time.perf_counter() - wall_started
-        cpu_after = CpuSample.read()
-        stats = emulator.stats()
-        recorded = [
-            r for r in emulator.requests if r.family in {"arm", "arg", "graph"} and r.status < 400
-        ]
+        if baseline is not None:
+            before = _collect(emulator, env, tuning, limits, source_tree=baseline)
+        profiling = ["--profile", str(profile.resolve())] if profile is not None else []
+        after = _collect(emulator, env, [*tuning, *profiling], limits)
+        child, wall, stats, recorded = after.child, after.wall, after.stats, after.recorded
         if replay_concurrency is not None:
             lines = "\n".join(
                 json.dumps(
@@ -293,13 +402,10 @@ def run(
             "per_second": round(stats.total / child["collect_seconds"], 1),
             "writes": stats.write_attempts,
         },
-        "collector": {
-            "peak_rss_mb": round(child["peak_rss_mb"], 1),
-            "cpu_seconds": round(child["cpu_seconds"], 2),
-            "cpu_ms_per_request": round(1000 * child["cpu_seconds"] / max(stats.total, 1), 3),
-        },
+        "collector": _collector_figures(child, stats.total),
         "emulator_peak_rss_mb": round(_peak_rss_mb(resource.RUSAGE_SELF), 1),
-        "cpu_steal": round(cpu_after.steal_since(cpu_before), 4),
+        "cpu_steal": round(after.steal, 4),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
     }
     if replay is not None:
@@ -313,7 +419,33 @@ def run(
             ),
             "ratio": round(child["collect_seconds"] / replay["seconds"], 2),
         }
+    if before is not None:
+        report["baseline"] = {
+            "source_tree": before.child["azaudit"],
+            "collect_seconds": round(before.child["collect_seconds"], 3),
+            "requests": before.stats.total,
+            "by_status": {str(k): v for k, v in sorted(before.stats.by_status.items())},
+            "documents": before.child["documents"],
+            "gaps": before.child["gaps"],
+            "collector": _collector_figures(before.child, before.stats.total),
+            "cpu_steal": round(before.steal, 4),
+        }
+        if replay is not None:
+            report["baseline"]["ratio"] = round(
+                before.child["collect_seconds"] / replay["seconds"], 2
+            )
     return report
+
+
+def _collector_figures(child: dict[str, Any], requests: int) -> dict[str, Any]:
+    per = max(requests, 1)
+    return {
+        "peak_rss_mb": round(child["peak_rss_mb"], 1),
+        "cpu_seconds": round(child["cpu_seconds"], 2),
+        "cpu_ms_per_request": round(1000 * child["cpu_seconds"] / per, 3),
+        "loop_iterations_per_request": round(child.get("loop_iterations", 0) / per, 2),
+        "timers_per_request": round(child.get("timers", 0) / per, 2),
+    }
 
 
 def table(report: dict[str, Any]) -> str:
@@ -357,7 +489,13 @@ def table(report: dict[str, Any]) -> str:
         ),
         ("emulator", f"peak RSS {report['emulator_peak_rss_mb']:.0f} MB"),
         ("client CPU", f"{report['collector']['cpu_ms_per_request']:.2f} ms per request"),
+        (
+            "event loop",
+            f"{report['collector']['loop_iterations_per_request']:.2f} wake-ups and "
+            f"{report['collector']['timers_per_request']:.2f} timers per request",
+        ),
         ("CPU steal", f"{report['cpu_steal'] * 100:.1f} %"),
+        ("load average", " ".join(f"{x:.2f}" for x in report["load_average"])),
         ("writes", str(requests["writes"])),
     ]
     if "replay" in report:
@@ -368,6 +506,19 @@ def table(report: dict[str, Any]) -> str:
                 f"{floor['seconds']:.1f} s for {floor['requests']} requests at "
                 f"{floor['concurrency']} in flight ({floor['failures']} failed); "
                 f"collection / floor = {floor['ratio']:.2f}",
+            )
+        )
+    if "baseline" in report:
+        base = report["baseline"]
+        ratio = f"; collection / floor = {base['ratio']:.2f}" if "ratio" in base else ""
+        rows.append(
+            (
+                "baseline",
+                f"{base['source_tree']}: {base['collect_seconds']:.1f} s, "
+                f"{base['requests']} requests, "
+                f"client CPU {base['collector']['cpu_ms_per_request']:.2f} ms per request, "
+                f"{base['collector']['loop_iterations_per_request']:.2f} wake-ups per request"
+                f"{ratio}",
             )
         )
     width = max(len(k) for k, _ in rows)
@@ -409,6 +560,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1, help="runs (steal varies; compare)")
     parser.add_argument("--json", type=Path, help="also write the reports to this file")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a source tree of another azaudit version (e.g. from 'git archive'): collected "
+        "first against the same emulator, so both figures come from one run",
+    )
+    parser.add_argument("--profile", type=Path, help="write the collector's cProfile stats here")
     args = parser.parse_args(args_list)
     reports = []
     sizes = [int(n) for n in str(args.resources).split(",") if n.strip()]
@@ -423,6 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 per_scope_concurrency=args.per_scope_concurrency,
                 seed=args.seed,
                 replay_concurrency=None if args.no_replay else args.replay_concurrency,
+                baseline=args.baseline,
+                profile=args.profile,
             )
             reports.append(report)
             print(f"-- run {index + 1}/{args.repeat}, {args.subscriptions} x {size}")

@@ -16,7 +16,7 @@ from azaudit.collect.auth import token_claims
 from azaudit.collect.clouds import CLOUDS, resolve_endpoints
 from azaudit.collect.doctor import IdentityKind, _identity
 from azaudit.collect.fetch import arm_next_link, clean, describe_status
-from azaudit.collect.pipeline import BlockedRequestError, ReadOnlyGuardPolicy, pacing_key
+from azaudit.collect.pipeline import BlockedRequestError, PrepareRequestPolicy, pacing_key
 from azaudit.collect.plan import build_plan, graph_item_url, graph_url
 from azaudit.collect.throttle import Pacer, ThrottleSettings, parse_hms, spacing_for_remaining
 from azaudit.errors import InputError
@@ -210,7 +210,7 @@ VAULT = f"{ARM}/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/va
 def test_guard_refuses_writes_other_hosts_and_secrets(
     method: str, url: str, refused: str | None
 ) -> None:
-    guard = ReadOnlyGuardPolicy("management.azure.com")
+    guard = PrepareRequestPolicy("arm", "management.azure.com")
     if refused is None:
         guard.on_request(_request(method, url))
         return
@@ -220,11 +220,11 @@ def test_guard_refuses_writes_other_hosts_and_secrets(
 
 def test_guard_allows_the_resource_graph_query_post_only_when_told() -> None:
     url = "https://management.azure.com/providers/Microsoft.ResourceGraph/resources?api-version=1"
-    ReadOnlyGuardPolicy("management.azure.com", allow_query_post=True).on_request(
+    PrepareRequestPolicy("arm", "management.azure.com", allow_query_post=True).on_request(
         _request("POST", url)
     )
     with pytest.raises(BlockedRequestError):
-        ReadOnlyGuardPolicy("management.azure.com", allow_query_post=True).on_request(
+        PrepareRequestPolicy("arm", "management.azure.com", allow_query_post=True).on_request(
             _request("POST", "https://management.azure.com/subscriptions/s/providers/x/register")
         )
 

@@ -23,9 +23,8 @@ from azure.core.exceptions import (
     ServiceResponseError,
     ServiceResponseTimeoutError,
 )
-from azure.core.rest import AsyncHttpResponse
 
-from azaudit.collect.pipeline import BlockedRequestError
+from azaudit.collect.pipeline import Answer, BlockedRequestError
 from azaudit.models import JSON
 
 MAX_PAGES = 10_000
@@ -98,7 +97,7 @@ def describe_status(status: int, code: str | None, message: str | None) -> str:
     return f"request failed ({label}){detail}"
 
 
-def error_from_response(response: AsyncHttpResponse) -> FetchError:
+def error_from_response(response: Answer) -> FetchError:
     """The `FetchError` of an HTTP error answer (ARM and Graph share the `error` shape)."""
     code: str | None = None
     message: str | None = None
@@ -149,7 +148,7 @@ def error_from_exception(exc: BaseException) -> FetchError:
     return FetchError(f"unexpected failure ({type(exc).__name__}: {clean(str(exc))})")
 
 
-def json_object(response: AsyncHttpResponse) -> dict[str, JSON]:
+def json_object(response: Answer) -> dict[str, JSON]:
     """The JSON object of a successful answer; any other answer raises `FetchError`."""
     if response.status_code >= 400:
         raise error_from_response(response)
@@ -158,7 +157,6 @@ def json_object(response: AsyncHttpResponse) -> dict[str, JSON]:
             f"unexpected HTTP {response.status_code} answer to a read", response.status_code
         )
     try:
-        # From the bytes: response.json() would first decode them into a second copy (str).
         body = json.loads(response.content)
     except ValueError:
         raise FetchError("malformed JSON in the response body", 200, "MalformedJson") from None
@@ -167,7 +165,7 @@ def json_object(response: AsyncHttpResponse) -> dict[str, JSON]:
     return body
 
 
-Getter = Callable[[str], Awaitable[AsyncHttpResponse]]
+Getter = Callable[[str], Awaitable[Answer]]
 
 
 async def get_document(get: Getter, url: str) -> dict[str, JSON]:

@@ -1,56 +1,59 @@
-"""The HTTP machinery of a live collection: one TLS context, one aiohttp session, three clients.
+"""The HTTP machinery of a live collection: one TLS context, one aiohttp session, three pipelines.
 
-- ARM: the `SubscriptionClient` of azure-mgmt-resource-subscriptions used through its
-  `send_request` (raw JSON, every ARM path, azure-mgmt-core pipeline);
-- Resource Graph: an azure-core `AsyncPipelineClient` posting QueryRequest JSON (the SDK's models
-  would walk every value of every row to deserialise what is already JSON);
-- Microsoft Graph: an azure-core `AsyncPipelineClient` (no msgraph-sdk).
+ARM, Resource Graph and Microsoft Graph each get an azure-core `AsyncPipeline` over one shared
+aiohttp session (azure-core's `AioHttpTransport`). Reads return an `Answer` (status, headers,
+body bytes): the collector parses the JSON itself, so no SDK model or `azure.core.rest` response
+object is built per request (the rest layer's compatibility shims cost more CPU than the JSON).
 
-All three run the same policy stack, built here instead of the SDK default so that:
-- `ARMAutoResourceProviderRegistrationPolicy` is absent (it would POST a provider registration);
-- `ReadOnlyGuardPolicy` refuses anything but GET (and the Resource Graph query POST), any host
-  but the configured endpoint (a foreign `nextLink` never receives our token), and paths that
-  lead to secrets;
-- retries are bounded and honour `Retry-After` / `retry-after-ms`;
+The policy stack is built here instead of the SDK default, and kept to what a read needs:
+- `PrepareRequestPolicy` (first, before any token is attached) refuses anything but GET (and the
+  Resource Graph query POST), any host but the configured endpoint (a foreign `nextLink` never
+  receives our token), and paths that lead to secrets; it sets `User-Agent` (resolved once,
+  `AZURE_HTTP_USER_AGENT` included) and a random `x-ms-client-request-id`, and works out which
+  read budget the request draws on, so the URL is parsed once per request;
+- azure-core's `AsyncRetryPolicy`: bounded, honours `Retry-After` / `retry-after-ms`;
 - `MeterPolicy` paces each subscription by its remaining-reads header, holds a slot of the
   adaptive concurrency limit (adaptive.py) only while an attempt is on the wire (never during a
   pacing wait or a retry's backoff), feeds it latency and throttle signals, and reports each
   attempt;
-- proxy settings (`HTTPS_PROXY`, `NO_PROXY`) are resolved once per endpoint rather than by
-  aiohttp's `trust_env` on every request (two thread-pool hops each: netrc and proxy lookup);
-- HTTP logging redacts every header and query value outside azure-core's allow-list (the
-  `Authorization` header included) and never logs bodies.
+- the bearer-token policy (azure-mgmt-core's ARM challenge policy for ARM and Resource Graph);
+- `QuietLoggingPolicy`: azure-core's HTTP logging (which redacts every header and query value
+  outside its allow-list, the `Authorization` header included, and never logs bodies), run only
+  while its logger is enabled.
+Absent on purpose: `ARMAutoResourceProviderRegistrationPolicy` (it would POST a provider
+registration), the redirect policy (the transport never follows a redirect, and a 3xx answer
+to a read is a gap: no token can follow a redirect to another host), distributed tracing and
+the per-request header/proxy lookups of the SDK defaults. Proxy settings (`HTTPS_PROXY`,
+`NO_PROXY`) are resolved once per endpoint rather than by aiohttp's `trust_env` on every
+request (two thread-pool hops each: netrc and proxy lookup).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import urllib.request
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from azure.core import AsyncPipelineClient
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError
-from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline import AsyncPipeline, PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import (
     AsyncBearerTokenCredentialPolicy,
     AsyncHTTPPolicy,
     AsyncRetryPolicy,
     HttpLoggingPolicy,
-    SansIOHTTPPolicy,
     UserAgentPolicy,
 )
-from azure.core.pipeline.transport import AioHttpTransport
-from azure.core.rest import AsyncHttpResponse, HttpRequest
+from azure.core.pipeline.transport import AioHttpTransport, HttpRequest
 from azure.mgmt.core.policies import ARMHttpLoggingPolicy, AsyncARMChallengeAuthenticationPolicy
-from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 
 from azaudit import __version__
 from azaudit.collect.adaptive import AdaptiveLimit
@@ -63,6 +66,8 @@ USER_AGENT = f"azaudit/{__version__}"
 ARG_QUERY_PATH = "/providers/microsoft.resourcegraph/resources"
 ARG_API_VERSION = "2021-03-01"
 ARG_RETRY_METHODS = frozenset({"GET", "POST"})
+PACING_KEY = "azaudit.pacing_key"
+"""Pipeline context entry: the read budget a request draws on (see `pacing_key`)."""
 
 # Paths that lead to secret values (keys, app settings, connection strings, publishing profiles,
 # Key Vault secrets). Most are POST actions and refused anyway; matching them explicitly keeps a
@@ -85,20 +90,21 @@ SECRET_PATHS = re.compile(
 )
 
 
-class ClientRequestIdPolicy(SansIOHTTPPolicy[Any, Any]):
-    """`x-ms-client-request-id` (a random UUID) on every request, for support cases.
-
-    azure-core's `RequestIdPolicy` uses `uuid1`, whose clock-sequence call is measurably slow
-    under load; a random UUID serves the same purpose.
-    """
-
-    def on_request(self, request: PipelineRequest[Any]) -> None:
-        """Set the header."""
-        request.http_request.headers["x-ms-client-request-id"] = str(uuid.uuid4())
-
-
 class BlockedRequestError(AzureError):
     """A request azaudit refused to send (a write, another host, or a path to secrets)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer as the collector reads it: status, headers and the body's bytes."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        """The body as JSON (raises `ValueError` when it is not JSON)."""
+        return json.loads(self.content)
 
 
 @dataclass(slots=True)
@@ -111,15 +117,29 @@ class Meter:
     by_method: dict[str, int] = field(default_factory=dict)
 
 
-class ReadOnlyGuardPolicy(SansIOHTTPPolicy[Any, Any]):
-    """Refuses, before any token is attached, every request an auditor must not make."""
+class PrepareRequestPolicy(AsyncHTTPPolicy[Any, Any]):
+    """Refuses what an auditor must not send; sets the headers; names the request's budget.
 
-    def __init__(self, allowed_netloc: str, allow_query_post: bool = False) -> None:
+    First in the pipeline, so a refused request never reaches the retry or the token policy.
+    One policy with a `send` rather than several sans-I/O policies: azure-core runs each of
+    those through two awaited wrapper calls per request.
+    """
+
+    def __init__(self, api: str, allowed_netloc: str, allow_query_post: bool = False) -> None:
+        super().__init__()
+        self._api = api
         self._netloc = allowed_netloc.lower()
         self._allow_query_post = allow_query_post
+        # azure-core's agent string (with AZURE_HTTP_USER_AGENT), read once, not per request.
+        self._user_agent = UserAgentPolicy(user_agent=USER_AGENT).user_agent
+
+    async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
+        """Check, prepare and pass on the request."""
+        self.on_request(request)
+        return await self.next.send(request)
 
     def on_request(self, request: PipelineRequest[Any]) -> None:
-        """Raise `BlockedRequestError` for a write, a foreign host or a secret path."""
+        """Raise `BlockedRequestError` for a write, a foreign host or a secret path; prepare."""
         http = request.http_request
         parts = urlsplit(http.url)
         path = parts.path.lower().rstrip("/")
@@ -134,6 +154,33 @@ class ReadOnlyGuardPolicy(SansIOHTTPPolicy[Any, Any]):
             raise BlockedRequestError(f"refused {method} {parts.path}: azaudit only reads")
         if path.rsplit("/", 1)[-1] in SECRET_ACTIONS or SECRET_PATHS.search(path):
             raise BlockedRequestError(f"refused {parts.path}: it leads to secret values")
+        headers = http.headers
+        headers["User-Agent"] = self._user_agent
+        # A random UUID: azure-core's RequestIdPolicy uses uuid1, whose clock-sequence call is
+        # measurably slow under load; support cases need only uniqueness.
+        headers["x-ms-client-request-id"] = str(uuid.uuid4())
+        request.context[PACING_KEY] = pacing_key(self._api, parts.path)
+
+
+class QuietLoggingPolicy(AsyncHTTPPolicy[Any, Any]):
+    """azure-core's HTTP logging (redacting), only while its logger is enabled.
+
+    The sans-I/O policy itself would cost two awaited wrapper calls and its context lookups on
+    every request just to find that logging is off.
+    """
+
+    def __init__(self, inner: HttpLoggingPolicy) -> None:
+        super().__init__()
+        self._inner = inner
+
+    async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
+        """Log the request and response when enabled; send."""
+        if not self._inner.logger.isEnabledFor(self._inner.http_logging_level):
+            return await self.next.send(request)
+        self._inner.on_request(request)
+        response = await self.next.send(request)
+        self._inner.on_response(request, response)
+        return response
 
 
 class MeterPolicy(AsyncHTTPPolicy[Any, Any]):
@@ -157,21 +204,21 @@ class MeterPolicy(AsyncHTTPPolicy[Any, Any]):
     async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
         """Pace, take a slot, send, learn, record."""
         http = request.http_request
-        parts = urlsplit(http.url)
-        key = pacing_key(self._api, parts.path)
+        key = request.context.get(PACING_KEY) or pacing_key(self._api, http.url)
         await self._pacer.wait_turn(key)
-        method = http.method.upper()
-        self._meter.requests += 1
-        self._meter.by_method[method] = self._meter.by_method.get(method, 0) + 1
+        method = http.method
+        meter = self._meter
+        meter.requests += 1
+        meter.by_method[method] = meter.by_method.get(method, 0) + 1
         # The inventory is on every subscription's critical path: its queries go first.
         await self._limit.acquire(urgent=self._api == "arg")
         started = time.monotonic()
         try:
             response = await self.next.send(request)
         except AzureError:
-            self._meter.failed += 1
+            meter.failed += 1
             self._observer.request_done(
-                RequestInfo(self._api, method, parts.path, None, time.monotonic() - started)
+                RequestInfo(self._api, method, _path(http.url), None, time.monotonic() - started)
             )
             raise
         finally:
@@ -179,30 +226,45 @@ class MeterPolicy(AsyncHTTPPolicy[Any, Any]):
         elapsed = time.monotonic() - started
         status = response.http_response.status_code
         if status == 429:
-            self._meter.throttled += 1
+            meter.throttled += 1
             self._limit.throttled()
         else:
             if status >= 500:
-                self._meter.failed += 1
+                meter.failed += 1
             self._limit.succeeded(elapsed)
         if self._pacer.observe(key, response.http_response.headers):
             self._limit.budget_low()
-        self._observer.request_done(RequestInfo(self._api, method, parts.path, status, elapsed))
+        self._observer.request_done(
+            RequestInfo(self._api, method, _path(http.url), status, elapsed)
+        )
         return response
+
+
+def _path(url: str) -> str:
+    """The path of an absolute URL, without parsing the whole of it."""
+    start = url.find("/", url.find("//") + 2)
+    if start < 0:
+        return "/"
+    end = url.find("?", start)
+    return url[start:] if end < 0 else url[start:end]
 
 
 def pacing_key(api: str, url: str) -> str:
     """The budget a request (URL or path) draws on: its subscription for ARM, else the family."""
     if api != "arm":
         return api
-    segments = urlsplit(url).path.strip("/").split("/")
+    path = url if url.startswith("/") else _path(url)
+    segments = path.strip("/").split("/", 2)
     if len(segments) >= 2 and segments[0].lower() == "subscriptions":
         return segments[1].lower()
     return "tenant"
 
 
+Pipeline = AsyncPipeline[HttpRequest, Any]
+
+
 class Clients:
-    """The three clients over one shared aiohttp session; an async context manager."""
+    """The three pipelines over one shared aiohttp session; an async context manager."""
 
     def __init__(
         self,
@@ -224,37 +286,27 @@ class Clients:
         self.meter = Meter()
         self._ssl = ssl_context(endpoints.ca_bundle)
         self._connection_limit = max(concurrency, 1) + 4
-        self._arm_proxy = proxy_for(endpoints.arm, environ)
-        self._graph_proxy = proxy_for(endpoints.graph, environ)
+        self._arm_options = self._transport_options(proxy_for(endpoints.arm, environ))
+        self._graph_options = self._transport_options(proxy_for(endpoints.graph, environ))
         self._session: aiohttp.ClientSession | None = None
-        self._arm: SubscriptionClient | None = None
-        self._arg: AsyncPipelineClient[HttpRequest, AsyncHttpResponse] | None = None
-        self._graph: AsyncPipelineClient[HttpRequest, AsyncHttpResponse] | None = None
+        self._arm: Pipeline | None = None
+        self._arg: Pipeline | None = None
+        self._graph: Pipeline | None = None
 
     async def __aenter__(self) -> Clients:
-        connector = aiohttp.TCPConnector(ssl=self._ssl, limit=self._connection_limit)
+        # Keep-alive connections are reused across all three pipelines; one per request in
+        # flight (plus a few for token refreshes) so the adaptive limit is never capped here.
+        connector = aiohttp.TCPConnector(
+            ssl=self._ssl, limit=self._connection_limit, keepalive_timeout=30
+        )
         # trust_env=False: the proxy is resolved once (proxy_for), not on every request.
         self._session = aiohttp.ClientSession(
             connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
         )
         arm_netloc = urlsplit(self.endpoints.arm).netloc
-        self._arm = SubscriptionClient(
-            self.credential,
-            base_url=self.endpoints.arm,
-            credential_scopes=[self.endpoints.arm_scope],
-            policies=self._policies("arm", arm_netloc, arm_auth=True),
-            transport=self._transport(),
-        )
-        self._arg = AsyncPipelineClient(
-            base_url=self.endpoints.arm,
-            policies=self._policies("arg", arm_netloc, arm_auth=True, query_post=True),
-            transport=self._transport(),
-        )
-        self._graph = AsyncPipelineClient(
-            base_url=self.endpoints.graph,
-            policies=self._policies("graph", urlsplit(self.endpoints.graph).netloc),
-            transport=self._transport(),
-        )
+        self._arm = self._pipeline("arm", arm_netloc, arm_auth=True)
+        self._arg = self._pipeline("arg", arm_netloc, arm_auth=True, query_post=True)
+        self._graph = self._pipeline("graph", urlsplit(self.endpoints.graph).netloc)
         return self
 
     async def __aexit__(
@@ -263,18 +315,18 @@ class Clients:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for client in (self._arm, self._arg, self._graph):
-            if client is not None:
-                await client.close()
         if self._session is not None:
             await self._session.close()
 
-    def _transport(self) -> AioHttpTransport:
-        return AioHttpTransport(session=self._session, session_owner=False)
+    def _pipeline(
+        self, api: str, netloc: str, arm_auth: bool = False, query_post: bool = False
+    ) -> Pipeline:
+        transport = AioHttpTransport(session=self._session, session_owner=False)
+        return AsyncPipeline(transport, self._policies(api, netloc, arm_auth, query_post))
 
     def _policies(
         self, api: str, netloc: str, arm_auth: bool = False, query_post: bool = False
-    ) -> list[Any]:
+    ) -> list[AsyncHTTPPolicy[Any, Any]]:
         scope = self.endpoints.arm_scope if arm_auth else self.endpoints.graph_scope
         auth: AsyncHTTPPolicy[Any, Any] = (
             AsyncARMChallengeAuthenticationPolicy(self.credential, scope)
@@ -283,9 +335,7 @@ class Clients:
         )
         logging_policy = ARMHttpLoggingPolicy() if arm_auth else HttpLoggingPolicy()
         return [
-            ReadOnlyGuardPolicy(netloc, allow_query_post=query_post),
-            ClientRequestIdPolicy(),
-            UserAgentPolicy(user_agent=USER_AGENT),
+            PrepareRequestPolicy(api, netloc, allow_query_post=query_post),
             AsyncRetryPolicy(
                 retry_total=self.retry.total,
                 retry_connect=self.retry.total,
@@ -296,29 +346,22 @@ class Clients:
             ),
             MeterPolicy(api, self.pacer, self.meter, self.observer, self.limit),
             auth,
-            logging_policy,
+            QuietLoggingPolicy(logging_policy),
         ]
 
-    @property
-    def arm(self) -> SubscriptionClient:
-        """The ARM client (use `send_request` for raw JSON)."""
-        assert self._arm is not None, "Clients used outside 'async with'"
-        return self._arm
-
-    def request_options(self, graph: bool = False) -> dict[str, Any]:
-        """Per-request transport options (timeouts, the endpoint's proxy if any)."""
+    def _transport_options(self, proxy: str | None) -> dict[str, Any]:
         options: dict[str, Any] = {
             "connection_timeout": self.retry.connect_timeout,
             "read_timeout": self.retry.read_timeout,
         }
-        proxy = self._graph_proxy if graph else self._arm_proxy
         if proxy is not None:
             options["proxy"] = proxy
         return options
 
-    async def arm_get(self, url: str) -> AsyncHttpResponse:
+    async def arm_get(self, url: str) -> Answer:
         """GET an absolute ARM URL through the ARM pipeline."""
-        return await self._send(self.arm.send_request, url, self.request_options())
+        assert self._arm is not None, "Clients used outside 'async with'"
+        return await _send(self._arm, HttpRequest("GET", url, _ACCEPT_JSON), self._arm_options)
 
     async def arg_query(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST one Resource Graph QueryRequest and return the QueryResponse JSON.
@@ -331,27 +374,28 @@ class Clients:
             "POST",
             f"{self.endpoints.arm}/providers/Microsoft.ResourceGraph/resources"
             f"?api-version={ARG_API_VERSION}",
-            json=body,
-            headers={"Accept": "application/json"},
+            {"Accept": "application/json"},
         )
-        # azure-core retries POSTs only on 500/503/504 by default, yet the query only reads.
+        request.set_json_body(body)
         assert self._arg is not None, "Clients used outside 'async with'"
-        response = await self._arg.send_request(
-            request, retry_on_methods=ARG_RETRY_METHODS, **self.request_options()
-        )
-        return json_object(response)
+        # azure-core retries POSTs only on 500/503/504 by default, yet the query only reads.
+        options = {**self._arm_options, "retry_on_methods": ARG_RETRY_METHODS}
+        return json_object(await _send(self._arg, request, options))
 
-    async def graph_get(self, url: str) -> AsyncHttpResponse:
+    async def graph_get(self, url: str) -> Answer:
         """GET an absolute Microsoft Graph URL through the Graph pipeline."""
         assert self._graph is not None, "Clients used outside 'async with'"
-        return await self._send(self._graph.send_request, url, self.request_options(graph=True))
+        return await _send(self._graph, HttpRequest("GET", url, _ACCEPT_JSON), self._graph_options)
 
-    @staticmethod
-    async def _send(
-        send: Callable[..., Awaitable[AsyncHttpResponse]], url: str, options: dict[str, Any]
-    ) -> AsyncHttpResponse:
-        request = HttpRequest("GET", url, headers={"Accept": "application/json"})
-        return await send(request, **options)
+
+_ACCEPT_JSON = {"Accept": "application/json"}
+
+
+async def _send(pipeline: Pipeline, request: HttpRequest, options: dict[str, Any]) -> Answer:
+    """Run `request` through `pipeline` with the body read; the answer as plain data."""
+    result = await pipeline.run(request, stream=False, **options)
+    response = result.http_response
+    return Answer(response.status_code, response.headers, response.body())
 
 
 def proxy_for(endpoint: str, environ: Mapping[str, str] | None = None) -> str | None:

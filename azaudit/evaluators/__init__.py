@@ -25,8 +25,6 @@ from azaudit.evaluators import (
 )
 from azaudit.evaluators.base import EvaluatorSpec
 
-
-
 _MODULES = (
     backup,
     common,

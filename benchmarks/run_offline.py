@@ -51,6 +51,18 @@ def _cpu() -> float:
 
 
 def _peak_rss_mb() -> float:
+    """Peak RSS of this process's own address space (`VmHWM`).
+
+    `ru_maxrss` is not used where `/proc` is available: Linux carries it over from the parent
+    through fork and exec, so a child would report the parent's peak (here: generating the
+    synthetic snapshot) when that was higher.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

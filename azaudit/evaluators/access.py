@@ -30,6 +30,7 @@ from azaudit.models import JSON
 
 T = TypeVar("T")
 _MISSING = object()
+_OBJECT: tuple[type, ...] = (Mapping,)
 
 
 class ShapeError(ValueError):
@@ -82,7 +83,7 @@ def _walk(obj: object, path: str, at: str) -> object:
     for key in path.split(".") if path else []:
         if node is None or node is _MISSING:
             return _MISSING
-        if not isinstance(node, Mapping):
+        if type(node) is not dict and not isinstance(node, Mapping):  # dict: skip the ABC check
             raise ShapeError(_label(at, ".".join(walked)) or "document", "an object", kind_of(node))
         walked.append(key)
         node = node.get(key, _MISSING)
@@ -90,6 +91,8 @@ def _walk(obj: object, path: str, at: str) -> object:
 
 
 def _typed(value: object, path: str, at: str, types: tuple[type, ...], expected: str) -> Any:
+    if type(value) is dict and types is _OBJECT:  # the common case, without the ABC check
+        return value
     if value is _MISSING or value is None:
         raise ShapeError(_label(at, path), expected, kind_of(value))
     if isinstance(value, bool) and bool not in types:
@@ -109,7 +112,7 @@ def require(obj: object, path: str, *, at: str = "") -> JSON:
 
 def require_obj(obj: object, path: str = "", *, at: str = "") -> Mapping[str, Any]:
     """The object at `path` (an empty path checks `obj` itself)."""
-    result: Mapping[str, Any] = _typed(_walk(obj, path, at), path, at, (Mapping,), "an object")
+    result: Mapping[str, Any] = _typed(_walk(obj, path, at), path, at, _OBJECT, "an object")
     return result
 
 
@@ -156,7 +159,7 @@ def _optional(
 
 def optional_obj(obj: object, path: str, *, at: str = "") -> Mapping[str, Any] | None:
     """The object at `path`, or None when absent or null (wrong type raises)."""
-    result: Mapping[str, Any] | None = _optional(obj, path, at, None, (Mapping,), "an object")
+    result: Mapping[str, Any] | None = _optional(obj, path, at, None, _OBJECT, "an object")
     return result
 
 

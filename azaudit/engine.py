@@ -10,15 +10,18 @@ Fail-closed rules live here, once, for every check:
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from azaudit.catalogue import Check, source_scope_kind
 from azaudit.evaluators import get_evaluator
 from azaudit.evaluators.access import ShapeError, strict_search
 from azaudit.evaluators.base import EvalContext, MissingData, Outcome, ScanConfig
-from azaudit.models import JSON, Finding, Status, TargetKind
+from azaudit.models import JSON, Finding, Severity, Status, TargetKind
 from azaudit.snapshot import Snapshot, resource_subscription, subscription_scope
 from azaudit.sources import INVENTORY
 
@@ -48,21 +51,36 @@ def evaluate(
         clock: the monotonic clock `deadline` refers to (injected so that tests are exact).
     """
     findings: list[Finding] = []
+    targets = _Targets(snapshot, config)
     # Evaluation allocates a finding per check and target and makes no reference cycles worth
     # collecting; left on, the cyclic collector re-traverses the whole snapshot and every finding
     # so far at each full collection, which grows faster than the tenant.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         for check in checks:
             if deadline is not None and clock() >= deadline:
                 findings.extend(_not_evaluated(snapshot, check))
                 continue
-            findings.extend(evaluate_check(snapshot, check, config))
+            if check.meta.target is TargetKind.RESOURCE:
+                _resource_check(snapshot, _Plan.of(check), targets, findings)
+            else:
+                findings.extend(evaluate_check(snapshot, check, config))
+    return findings
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector off for the block (and back on after, if it was on).
+
+    Reference counting still frees everything that is not in a cycle; only the periodic
+    traversal of every live container (the whole snapshot, every finding so far) is skipped.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
     finally:
         if collecting:
             gc.enable()
-    return findings
 
 
 def _not_evaluated(snapshot: Snapshot, check: Check) -> Iterator[Finding]:
@@ -102,54 +120,127 @@ def evaluate_check(snapshot: Snapshot, check: Check, config: ScanConfig) -> Iter
     """All findings of one check."""
     kind = check.meta.target
     if kind is TargetKind.RESOURCE:
-        yield from _resource_check(snapshot, check, config)
+        found: list[Finding] = []
+        _resource_check(snapshot, _Plan.of(check), _Targets(snapshot, config), found)
+        yield from found
     elif kind is TargetKind.SUBSCRIPTION:
+        plan = _Plan.of(check)
         for sub in snapshot.subscriptions:
             sub_id = str(sub["subscriptionId"])
-            ctx = EvalContext(
-                snapshot, config, kind, subscription_scope(sub_id), sub_id, resource={}
+            scope = subscription_scope(sub_id)
+            ctx = EvalContext(snapshot, config, kind, scope, sub_id, resource={})
+            target: _Target = (
+                scope,
+                SUBSCRIPTION_RESOURCE_TYPE,
+                _subscription_name(sub),
+                sub_id,
+                None,
             )
-            yield from _run(check, ctx, SUBSCRIPTION_RESOURCE_TYPE, _subscription_name(sub), None)
+            found = []
+            _run(plan, ctx, target, found)
+            yield from found
     else:
+        plan = _Plan.of(check)
         ctx = EvalContext(snapshot, config, kind, "/", None, resource={})
         name = str(snapshot.tenant.get("displayName") or snapshot.tenant_id or "tenant")
-        yield from _run(check, ctx, TENANT_RESOURCE_TYPE, name, None)
+        tenant: _Target = (tenant_resource_id(snapshot), TENANT_RESOURCE_TYPE, name, None, None)
+        found = []
+        _run(plan, ctx, tenant, found)
+        yield from found
 
 
-def _resource_check(snapshot: Snapshot, check: Check, config: ScanConfig) -> Iterator[Finding]:
+_Target = tuple[str, str, str, str | None, str | None]
+"""What every finding on one target repeats: (resource id, type, name, subscription, location)."""
+
+
+class _Targets:
+    """The `_Target` and `EvalContext` of each inventory row, built once per scan rather than
+    once per check and row (both are immutable, so every check can share them)."""
+
+    __slots__ = ("_config", "_known", "_snapshot")
+
+    def __init__(self, snapshot: Snapshot, config: ScanConfig) -> None:
+        self._snapshot = snapshot
+        self._config = config
+        self._known: dict[int, tuple[Mapping[str, JSON], _Target, EvalContext]] = {}
+
+    def of(self, resource: Mapping[str, JSON]) -> tuple[_Target, EvalContext]:
+        known = self._known.get(id(resource))
+        # The row itself is kept beside its target, so its id cannot be reused while cached.
+        if known is not None and known[0] is resource:
+            return known[1], known[2]
+        target = (
+            str(resource["id"]),
+            str(resource.get("type", "")),
+            str(resource.get("name", "")),
+            resource_subscription(resource),
+            _location(resource),
+        )
+        ctx = EvalContext(
+            self._snapshot, self._config, TargetKind.RESOURCE, target[0], target[3], resource
+        )
+        self._known[id(resource)] = (resource, target, ctx)
+        return target, ctx
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the engine needs of one check, looked up once per check instead of per target."""
+
+    check: Check
+    check_id: str
+    severity: Severity
+    func: Callable[[EvalContext, Mapping[str, Any]], Iterable[Outcome]] | None
+    params: Mapping[str, Any]
+    requires: tuple[tuple[TargetKind, str], ...]
+    not_applicable: Outcome
+
+    @classmethod
+    def of(cls, check: Check) -> _Plan:
+        spec = get_evaluator(check.rule.evaluator)
+        kind = check.meta.target
+        return cls(
+            check=check,
+            check_id=check.id,
+            severity=check.meta.severity,
+            func=spec.func if spec is not None else None,
+            params=check.rule.params,
+            requires=tuple((source_scope_kind(kind, s), s) for s in check.requires),
+            not_applicable=Outcome(
+                Status.NOT_APPLICABLE, "", None, "", f"not applicable: {check.applies_if}"
+            ),
+        )
+
+
+def _resource_check(snapshot: Snapshot, plan: _Plan, targets: _Targets, out: list[Finding]) -> None:
+    check = plan.check
     wanted = {t.lower() for t in check.meta.resource_types}
     for sub in snapshot.subscriptions:
         sub_id = str(sub["subscriptionId"])
         scope = subscription_scope(sub_id)
         gap = snapshot.gap_for(scope, INVENTORY)
         if gap is not None:
-            yield Finding(
-                check_id=check.id,
-                status=Status.ERROR,
-                resource_id=scope,
-                resource_type=SUBSCRIPTION_RESOURCE_TYPE,
-                resource_name=_subscription_name(sub),
-                subscription_id=sub_id,
-                location=None,
-                property_path="",
-                observed=None,
-                expected="resource inventory collected",
-                message=f"inventory of the subscription could not be collected: {gap.reason}",
-                severity=check.meta.severity,
+            out.append(
+                Finding(
+                    check_id=check.id,
+                    status=Status.ERROR,
+                    resource_id=scope,
+                    resource_type=SUBSCRIPTION_RESOURCE_TYPE,
+                    resource_name=_subscription_name(sub),
+                    subscription_id=sub_id,
+                    location=None,
+                    property_path="",
+                    observed=None,
+                    expected="resource inventory collected",
+                    message=f"inventory of the subscription could not be collected: {gap.reason}",
+                    severity=check.meta.severity,
+                )
             )
-    targets = snapshot.resources if "*" in wanted else snapshot.resources_of_type(wanted, None)
-    for resource in targets:
-        rid = str(resource["id"])
-        ctx = EvalContext(
-            snapshot, config, TargetKind.RESOURCE, rid, resource_subscription(resource), resource
-        )
-        yield from _run(
-            check,
-            ctx,
-            str(resource.get("type", "")),
-            str(resource.get("name", "")),
-            _location(resource),
-        )
+    rows = snapshot.resources if "*" in wanted else snapshot.resources_of_type(wanted, None)
+    target_of = targets.of
+    for resource in rows:
+        target, ctx = target_of(resource)
+        _run(plan, ctx, target, out)
 
 
 def _applies(check: Check, resource: Mapping[str, JSON]) -> bool:
@@ -157,22 +248,27 @@ def _applies(check: Check, resource: Mapping[str, JSON]) -> bool:
     return check.applies_if is None or strict_search(check.applies_if, resource) is True
 
 
-def _run(
-    check: Check, ctx: EvalContext, rtype: str, name: str, location: str | None
-) -> Iterator[Finding]:
+def _run(plan: _Plan, ctx: EvalContext, target: _Target, out: list[Finding]) -> None:
+    """Append the findings of one check on one target to `out`.
+
+    Every outcome is collected before any is appended: an evaluator that fails half-way gives
+    one ERROR finding, never some findings and then an ERROR.
+    """
+    check = plan.check
     try:
         if ctx.kind is TargetKind.RESOURCE and not _applies(check, ctx.resource):
-            outcome = Outcome(
-                Status.NOT_APPLICABLE, "", None, "", f"not applicable: {check.applies_if}"
-            )
-            yield _finding(check, ctx, outcome, rtype, name, location)
+            out.append(_finding(plan, ctx, plan.not_applicable, target))
             return
-        for source in check.requires:
-            _require(check, ctx, source)
-        spec = get_evaluator(check.rule.evaluator)
-        if spec is None:  # the catalogue loader rejects this; keep the engine total anyway
+        for scope_kind, source in plan.requires:
+            if scope_kind is TargetKind.TENANT:
+                ctx.graph(source)
+            elif scope_kind is TargetKind.SUBSCRIPTION:
+                ctx.subscription_doc(source)
+            else:
+                ctx.own(source)
+        if plan.func is None:  # the catalogue loader rejects this; keep the engine total anyway
             raise ValueError(f"unknown evaluator {check.rule.evaluator!r}")
-        outcomes = list(spec.func(ctx, check.rule.params))
+        outcomes = list(plan.func(ctx, plan.params))
     except MissingData as missing:
         outcome = Outcome(
             Status.ERROR,
@@ -181,7 +277,7 @@ def _run(
             "data collected",
             f"cannot evaluate: {missing.source} at {missing.scope}: {missing.reason}",
         )
-        yield _finding(check, ctx, outcome, rtype, name, location)
+        out.append(_finding(plan, ctx, outcome, target))
         return
     except ShapeError as shape:
         outcome = Outcome(
@@ -192,7 +288,7 @@ def _run(
             f"cannot evaluate: unexpected data shape at {shape.path}: expected {shape.expected}, "
             f"got {shape.observed}",
         )
-        yield _finding(check, ctx, outcome, rtype, name, location)
+        out.append(_finding(plan, ctx, outcome, target))
         return
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         outcome = Outcome(
@@ -202,7 +298,7 @@ def _run(
             "data in the documented Azure shape",
             f"cannot evaluate: unexpected data shape ({type(exc).__name__}: {exc})",
         )
-        yield _finding(check, ctx, outcome, rtype, name, location)
+        out.append(_finding(plan, ctx, outcome, target))
         return
     except Exception as exc:  # one check's failure must not end the scan
         outcome = Outcome(
@@ -213,53 +309,45 @@ def _run(
             f"cannot evaluate: internal error in evaluator {check.rule.evaluator!r} "
             f"({type(exc).__name__}: {_short(exc)})",
         )
-        yield _finding(check, ctx, outcome, rtype, name, location)
+        out.append(_finding(plan, ctx, outcome, target))
         return
     if not outcomes:
         outcomes = [
             Outcome(Status.NOT_APPLICABLE, "", None, "", "nothing to evaluate for this scope")
         ]
     for outcome in outcomes:
-        yield _finding(check, ctx, outcome, rtype, name, location)
+        out.append(_finding(plan, ctx, outcome, target))
 
 
-def _require(check: Check, ctx: EvalContext, source: str) -> None:
-    scope_kind = source_scope_kind(check.meta.target, source)
-    if scope_kind is TargetKind.TENANT:
-        ctx.graph(source)
-    elif scope_kind is TargetKind.SUBSCRIPTION:
-        ctx.subscription_doc(source)
-    else:
-        ctx.own(source)
-
-
-def _finding(
-    check: Check, ctx: EvalContext, outcome: Outcome, rtype: str, name: str, location: str | None
-) -> Finding:
-    resource_id = outcome.resource_id or (
-        ctx.scope_id
-        if ctx.kind is not TargetKind.TENANT
-        else f"/tenants/{ctx.snapshot.tenant_id or 'unknown'}"
-    )
-    if outcome.resource_name:
+def _finding(plan: _Plan, ctx: EvalContext, outcome: Outcome, target: _Target) -> Finding:
+    resource_id, rtype, name, _, location = target
+    if outcome.resource_id:
+        resource_id = outcome.resource_id
+        name = outcome.resource_name or outcome.resource_id.rstrip("/").rsplit("/", 1)[-1]
+    elif outcome.resource_name:
         name = outcome.resource_name
-    elif outcome.resource_id:
-        name = outcome.resource_id.rstrip("/").rsplit("/", 1)[-1]
+    observed = outcome.observed
+    if observed is not None and type(observed) not in _SCALARS:
+        observed = _jsonable(observed)
     return Finding(
-        check_id=check.id,
-        status=outcome.status,
-        resource_id=resource_id,
-        resource_type=outcome.resource_type or rtype,
-        resource_name=name,
-        subscription_id=ctx.subscription_id,
-        location=location,
-        property_path=outcome.path,
-        observed=_jsonable(outcome.observed),
-        expected=outcome.expected,
-        message=outcome.message,
-        sub_item=outcome.sub_item,
-        severity=check.meta.severity,
+        plan.check_id,
+        outcome.status,
+        resource_id,
+        outcome.resource_type or rtype,
+        name,
+        ctx.subscription_id,
+        location,
+        outcome.path,
+        observed,
+        outcome.expected,
+        outcome.message,
+        outcome.sub_item,
+        plan.severity,
     )
+
+
+_SCALARS = frozenset({str, int, float, bool})
+"""Types of an observed value that are kept as they are (no copy needed)."""
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:

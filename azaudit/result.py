@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import operator
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 from azaudit import __version__
 from azaudit.catalogue import FAMILY_TITLES, Catalogue
+from azaudit.engine import paused_gc
 from azaudit.evaluators.base import ScanConfig
 from azaudit.models import (
     JSON,
@@ -82,6 +84,40 @@ def build_result(
         for s in snapshot.subscriptions
     )
     names = display_names(snapshot)
+    with paused_gc():
+        return _build(
+            snapshot,
+            catalogue,
+            findings,
+            config,
+            generated_at,
+            subscriptions,
+            names,
+            checks,
+            phi_scope=phi_scope,
+            waivers=waivers,
+            evidence=evidence,
+            history=history,
+            web_sites=web_sites,
+        )
+
+
+def _build(
+    snapshot: Snapshot,
+    catalogue: Catalogue,
+    findings: Iterable[Finding],
+    config: ScanConfig,
+    generated_at: str,
+    subscriptions: tuple[SubscriptionInfo, ...],
+    names: dict[str, str],
+    checks: Mapping[str, CheckMeta],
+    *,
+    phi_scope: PhiScopeInfo | None,
+    waivers: tuple[WaiverInfo, ...],
+    evidence: EvidenceInfo | None,
+    history: HistoryInfo | None,
+    web_sites: tuple[WebSiteInfo, ...],
+) -> ScanResult:
     findings = [_with_names(f, names) for f in findings]
     result = ScanResult(
         tool_version=__version__,
@@ -105,7 +141,8 @@ def build_result(
         web_sites=web_sites,
         display_names=names,
     )
-    return resummarise(result, catalogue.safeguards)
+    # The findings are in result order already: summarise without sorting them again.
+    return ScanResult(**{**_fields(result), "summary": summarise(result, catalogue.safeguards)})
 
 
 _GUID = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
@@ -151,7 +188,28 @@ def order_findings(
 ) -> tuple[Finding, ...]:
     """Worst status first, then the check's severity and id, then (within a check) the
     finding's effective severity, PHI first, then resource id: the order a reader acts in."""
-    return tuple(sorted(findings, key=lambda f: _finding_order(f, metas)))
+    ranks = {check_id: meta.severity.rank for check_id, meta in metas.items()}
+    severity_rank = {s: s.rank for s in Severity}
+    status_order = _STATUS_ORDER
+
+    def key(finding: Finding) -> tuple[Any, ...]:
+        # `_finding_order`, with the per-check and per-severity lookups hoisted.
+        check_id = finding.check_id
+        rank = ranks.get(check_id)
+        if rank is None:
+            return _finding_order(finding, metas)
+        own = finding.severity if finding.severity is not None else metas[check_id].severity
+        return (
+            status_order[finding.status],
+            -rank,
+            check_id,
+            -severity_rank[own],
+            finding.phi is False,
+            finding.resource_id.lower(),
+            finding.sub_item,
+        )
+
+    return tuple(sorted(findings, key=key))
 
 
 def _fields(result: ScanResult) -> dict[str, Any]:
@@ -280,18 +338,26 @@ def posture(counts: Mapping[str, int]) -> float | None:
     return round(100.0 * counts.get("PASS", 0) / evaluated, 1)
 
 
+_status_of = operator.attrgetter("status")
+
+
 def _count(findings: Iterable[Finding]) -> dict[str, int]:
-    counter = Counter(f.status.value for f in findings)
-    return {s.value: counter.get(s.value, 0) for s in Status}
+    # Members of a StrEnum hash and compare as their values: counting the members themselves
+    # skips an enum attribute lookup per finding.
+    counter = Counter(map(_status_of, findings))
+    return {s.value: counter.get(s, 0) for s in Status}
 
 
 def _failing_by_severity(
     findings: Iterable[Finding], metas: Mapping[str, CheckMeta]
 ) -> dict[str, int]:
+    fail = Status.FAIL
     counter = Counter(
-        effective_severity(f, metas[f.check_id]).value for f in findings if f.status is Status.FAIL
+        f.severity if f.severity is not None else metas[f.check_id].severity
+        for f in findings
+        if f.status is fail
     )
-    return {s.value: counter.get(s.value, 0) for s in Severity}
+    return {s.value: counter.get(s, 0) for s in Severity}
 
 
 def _posture_block(findings: list[Finding], metas: Mapping[str, CheckMeta]) -> dict[str, Any]:

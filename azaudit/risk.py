@@ -167,10 +167,8 @@ def rank_resources(
 # -- weighted posture ---------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _CheckTally:
-    passed: float = 0.0
-    evaluated: float = 0.0
+_FINDING_WEIGHT = {severity: max(weight, 1) for severity, weight in SEVERITY_WEIGHT.items()}
+"""A finding's weight in its check's pass rate (info findings weigh 1)."""
 
 
 def weighted_posture(
@@ -183,22 +181,26 @@ def weighted_posture(
     still has a rate). Per family: the checks' rates averaged with their check severity weights.
     Overall: the families' postures averaged with equal weight. None where nothing was evaluated.
     """
-    tallies: dict[str, _CheckTally] = {}
+    # check id -> [passed weight, evaluated weight], in order of each check's first finding.
+    tallies: dict[str, list[float]] = {}
+    passing, failing, erring = Status.PASS, Status.FAIL, Status.ERROR
     for finding in findings:
-        if finding.status not in _EVALUATED:
+        status = finding.status
+        if status is not passing and status is not failing and status is not erring:
             continue
-        meta = metas[finding.check_id]
-        weight = max(SEVERITY_WEIGHT[effective_severity(finding, meta)], 1)
-        tally = tallies.setdefault(finding.check_id, _CheckTally())
-        tally.evaluated += weight
-        if finding.status is Status.PASS:
-            tally.passed += weight
+        check_id = finding.check_id
+        severity = finding.severity
+        weight = _FINDING_WEIGHT[severity if severity is not None else metas[check_id].severity]
+        tally = tallies.get(check_id)
+        if tally is None:
+            tally = tallies[check_id] = [0.0, 0.0]
+        tally[1] += weight
+        if status is passing:
+            tally[0] += weight
     families: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for check_id, tally in tallies.items():
+    for check_id, (passed, evaluated) in tallies.items():
         meta = metas[check_id]
-        families[meta.family].append(
-            (tally.passed / tally.evaluated, max(SEVERITY_WEIGHT[meta.severity], 1))
-        )
+        families[meta.family].append((passed / evaluated, max(SEVERITY_WEIGHT[meta.severity], 1)))
     exact: dict[str, float] = {}
     for family, rates in sorted(families.items()):
         total = sum(w for _, w in rates)

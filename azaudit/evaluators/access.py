@@ -20,7 +20,7 @@ the object came from (`properties.securityRules[name=ssh]`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import jmespath
@@ -30,6 +30,7 @@ from azaudit.models import JSON
 
 T = TypeVar("T")
 _MISSING = object()
+_OBJECT: tuple[type, ...] = (Mapping,)
 
 
 class ShapeError(ValueError):
@@ -82,7 +83,7 @@ def _walk(obj: object, path: str, at: str) -> object:
     for key in path.split(".") if path else []:
         if node is None or node is _MISSING:
             return _MISSING
-        if not isinstance(node, Mapping):
+        if type(node) is not dict and not isinstance(node, Mapping):  # dict: skip the ABC check
             raise ShapeError(_label(at, ".".join(walked)) or "document", "an object", kind_of(node))
         walked.append(key)
         node = node.get(key, _MISSING)
@@ -90,6 +91,8 @@ def _walk(obj: object, path: str, at: str) -> object:
 
 
 def _typed(value: object, path: str, at: str, types: tuple[type, ...], expected: str) -> Any:
+    if type(value) is dict and types is _OBJECT:  # the common case, without the ABC check
+        return value
     if value is _MISSING or value is None:
         raise ShapeError(_label(at, path), expected, kind_of(value))
     if isinstance(value, bool) and bool not in types:
@@ -109,7 +112,7 @@ def require(obj: object, path: str, *, at: str = "") -> JSON:
 
 def require_obj(obj: object, path: str = "", *, at: str = "") -> Mapping[str, Any]:
     """The object at `path` (an empty path checks `obj` itself)."""
-    result: Mapping[str, Any] = _typed(_walk(obj, path, at), path, at, (Mapping,), "an object")
+    result: Mapping[str, Any] = _typed(_walk(obj, path, at), path, at, _OBJECT, "an object")
     return result
 
 
@@ -156,7 +159,7 @@ def _optional(
 
 def optional_obj(obj: object, path: str, *, at: str = "") -> Mapping[str, Any] | None:
     """The object at `path`, or None when absent or null (wrong type raises)."""
-    result: Mapping[str, Any] | None = _optional(obj, path, at, None, (Mapping,), "an object")
+    result: Mapping[str, Any] | None = _optional(obj, path, at, None, _OBJECT, "an object")
     return result
 
 
@@ -224,16 +227,174 @@ class _StrictInterpreter(visitor.TreeInterpreter):  # type: ignore[misc]
 
 _STRICT = _StrictInterpreter(jmespath.Options())
 """Stateless between calls, so one instance serves every search."""
-_COMPILED: dict[str, Any] = {}
-"""Parsed expressions: a catalogue has a few hundred, each evaluated once per resource."""
+
+Compiled = Callable[[Any], Any]
+"""A JMESPath expression turned into a function of the document."""
+
+_COMPILED: dict[str, Compiled] = {}
+"""Compiled expressions: a catalogue has a few hundred, each evaluated once per resource."""
+
+_false = _STRICT._is_false
+_FIELD_IS_NOT_IN_EVERY_ELEMENT = "every element of the array to have the field"
+
+
+def compile_strict(node: Mapping[str, Any]) -> Compiled:
+    """A parsed JMESPath node as a closure that gives what `_StrictInterpreter.visit` gives.
+
+    The interpreter looks up a method by node type at every node of every search; the closures
+    do that once per expression. The node types check rules use are compiled (field access,
+    sub-expressions, comparisons, boolean operators, functions, projections); any other node is
+    handed to the strict interpreter, so the result is the same either way.
+    """
+    kind = node["type"]
+    children = [compile_strict(c) for c in node.get("children", ()) if isinstance(c, dict)]
+    if kind == "field":
+        return _field(node["value"])
+    if kind in ("subexpression", "index_expression", "pipe"):
+        return _chain(children)
+    if kind == "literal":
+        constant = node["value"]
+        return lambda value: constant
+    if kind in ("current", "identity"):
+        return lambda value: value
+    if kind == "comparator":
+        return _comparator(node["value"], children[0], children[1])
+    if kind == "and_expression":
+        left, right = children
+
+        def both(value: Any) -> Any:
+            matched = left(value)
+            return matched if _false(matched) else right(value)
+
+        return both
+    if kind == "or_expression":
+        first, second = children
+
+        def either(value: Any) -> Any:
+            matched = first(value)
+            return second(value) if _false(matched) else matched
+
+        return either
+    if kind == "not_expression":
+        (inner,) = children
+
+        def negated(value: Any) -> Any:
+            original = inner(value)
+            if visitor._is_actual_number(original) and original == 0:
+                return False
+            return not original
+
+        return negated
+    if kind == "function_expression":
+        name = node["value"]
+        call = _STRICT._functions.call_function
+        return lambda value: call(name, [arg(value) for arg in children])
+    if kind == "projection":
+        return _projection(children[0], children[1])
+    if kind == "filter_projection":
+        return _filter_projection(children[0], children[1], children[2])
+    if kind == "index":
+        return _index(node["value"])
+    return lambda value: _STRICT.visit(node, value)
+
+
+def _field(key: str) -> Compiled:
+    expected = f"an object before '.{key}'"
+
+    def field(value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise ShapeError("", expected, kind_of(value))
+        return value.get(key)
+
+    return field
+
+
+def _chain(parts: list[Compiled]) -> Compiled:
+    if len(parts) == 2:
+        first, second = parts
+        return lambda value: second(first(value))
+
+    def chain(value: Any) -> Any:
+        for part in parts:
+            value = part(value)
+        return value
+
+    return chain
+
+
+def _comparator(op: str, left: Compiled, right: Compiled) -> Compiled:
+    func = _STRICT.COMPARATOR_FUNC[op]
+    if op in _STRICT._EQUALITY_OPS:
+        return lambda value: func(left(value), right(value))
+    comparable = visitor._is_comparable
+
+    def ordered(value: Any) -> Any:
+        lhs, rhs = left(value), right(value)
+        if not (comparable(lhs) and comparable(rhs)):
+            return None
+        return func(lhs, rhs)
+
+    return ordered
+
+
+def _projection(base: Compiled, each: Compiled) -> Compiled:
+    def projection(value: Any) -> Any:
+        items = base(value)
+        if not isinstance(items, list):
+            return None
+        collected = []
+        for element in items:
+            current = each(element)
+            if current is None:
+                raise ShapeError("", _FIELD_IS_NOT_IN_EVERY_ELEMENT, "null")
+            collected.append(current)
+        return collected
+
+    return projection
+
+
+def _filter_projection(base: Compiled, each: Compiled, condition: Compiled) -> Compiled:
+    def filtered(value: Any) -> Any:
+        items = base(value)
+        if not isinstance(items, list):
+            return None
+        collected = []
+        for element in items:
+            if not _false(condition(element)):
+                current = each(element)
+                if current is not None:
+                    collected.append(current)
+        return collected
+
+    return filtered
+
+
+def _index(position: int) -> Compiled:
+    def index(value: Any) -> Any:
+        if not isinstance(value, list):
+            return None
+        try:
+            return value[position]
+        except IndexError:
+            return None
+
+    return index
+
+
+def compiled(expression: str) -> Compiled:
+    """The compiled form of `expression` (parsed and compiled once per process)."""
+    found = _COMPILED.get(expression)
+    if found is None:
+        found = _COMPILED[expression] = compile_strict(jmespath.compile(expression).parsed)
+    return found
 
 
 def strict_search(expression: str, doc: JSON) -> JSON:
     """JMESPath search that raises `ShapeError` on shapes it would otherwise read as null."""
-    tree = _COMPILED.get(expression)
-    if tree is None:
-        tree = _COMPILED[expression] = jmespath.compile(expression).parsed
+    search = _COMPILED.get(expression) or compiled(expression)
     try:
-        return _STRICT.visit(tree, doc)
+        return search(doc)
     except ShapeError as exc:
         raise ShapeError(expression, exc.expected, exc.observed) from None

@@ -11,6 +11,7 @@ import io
 from collections.abc import Callable
 from typing import BinaryIO, TextIO
 
+from azaudit.engine import paused_gc
 from azaudit.models import ScanResult
 from azaudit.render.csv_format import write_csv
 from azaudit.render.html import write_html
@@ -61,6 +62,13 @@ def write(
         azaudit.render.pdf.BrowserMissing: for PDF, when Chromium is not installed.
     """
     opts = options or RenderOptions()
+    # Rendering makes short-lived objects per finding and keeps none of them: the cyclic
+    # collector would only re-traverse the whole result (every finding) again and again.
+    with paused_gc():
+        _write(fmt, result, stream, opts)
+
+
+def _write(fmt: OutputFormat, result: ScanResult, stream: BinaryIO, opts: RenderOptions) -> None:
     match fmt:
         case OutputFormat.HTML:
             write_html(result, stream, opts)

@@ -1,0 +1,114 @@
+"""Evaluation, result building and rendering run with the cyclic garbage collector paused.
+
+They allocate a finding (or a line of output) per check and target and keep no reference
+cycles; with the collector on, each full collection re-traverses the whole snapshot and every
+finding so far, which grows faster than the tenant. These tests observe the collector's state
+from inside each phase (through the hooks each phase calls: the deadline clock, the findings
+iterable, the output stream) and that its state is restored afterwards, also on failure.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from azaudit.casebook import case_config
+from azaudit.catalogue import load_catalogue
+from azaudit.demo import build_demo_snapshot
+from azaudit.engine import evaluate, paused_gc
+from azaudit.models import Finding
+from azaudit.render import OutputFormat, write
+from azaudit.result import build_result
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+
+@pytest.fixture(autouse=True)
+def _collector_on() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+def test_evaluation_runs_with_the_collector_paused_and_restores_it() -> None:
+    seen: list[bool] = []
+
+    def clock() -> float:
+        seen.append(gc.isenabled())
+        return 0.0
+
+    catalogue = load_catalogue()
+    findings = evaluate(
+        build_demo_snapshot(), catalogue.checks, case_config(), deadline=1.0, clock=clock
+    )
+    assert findings
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+
+def test_evaluation_leaves_a_disabled_collector_disabled() -> None:
+    gc.disable()
+    evaluate(build_demo_snapshot(), load_catalogue().checks[:3], case_config())
+    assert not gc.isenabled()
+
+
+def test_the_collector_is_restored_when_the_block_raises() -> None:
+    with pytest.raises(RuntimeError), paused_gc():
+        assert not gc.isenabled()
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+def test_the_result_is_built_with_the_collector_paused() -> None:
+    snapshot = build_demo_snapshot()
+    catalogue = load_catalogue()
+    findings = evaluate(snapshot, catalogue.checks, case_config())
+    seen: list[bool] = []
+
+    def watched() -> Iterator[Finding]:
+        for finding in findings:
+            seen.append(gc.isenabled())
+            yield finding
+
+    result = build_result(snapshot, catalogue, watched(), case_config(), "2026-01-01T00:00:00Z")
+    assert len(result.findings) == len(findings)
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+
+class _Watching(io.BytesIO):
+    """An output file that notes whether the collector was on at each write."""
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        super().__init__()
+        self.seen: list[bool] = []
+        self.fail_after = fail_after
+
+    def write(self, data: Buffer) -> int:
+        self.seen.append(gc.isenabled())
+        if self.fail_after is not None and len(self.seen) > self.fail_after:
+            raise OSError(28, "No space left on device")
+        return super().write(data)
+
+
+@pytest.mark.parametrize("fmt", [OutputFormat.JSON, OutputFormat.HTML, OutputFormat.CSV])
+def test_rendering_runs_with_the_collector_paused_and_restores_it(fmt: OutputFormat) -> None:
+    snapshot = build_demo_snapshot()
+    catalogue = load_catalogue()
+    findings = evaluate(snapshot, catalogue.checks, case_config())
+    result = build_result(snapshot, catalogue, findings, case_config(), "2026-01-01T00:00:00Z")
+    stream = _Watching()
+    write(fmt, result, stream)
+    assert stream.seen and not any(stream.seen)
+    assert gc.isenabled()
+    failing = _Watching(fail_after=1)
+    with pytest.raises(OSError, match="No space"):
+        write(fmt, result, failing)
+    assert gc.isenabled()

@@ -186,6 +186,14 @@ _SOURCES: tuple[DataSource, ...] = (
         True,
         "Azure Policy assignments that apply to the subscription.",
     ),
+    # -- tenant-scoped ARM documents (stored under scope "/") ---------------------------------
+    DataSource(
+        "providers/microsoft.aadiam/diagnosticSettings",
+        TargetKind.TENANT,
+        "2017-04-01",
+        True,
+        "Microsoft Entra ID diagnostic settings (export of sign-in and audit logs).",
+    ),
     # -- tenant-scoped Microsoft Graph documents -----------------------------------------------
     DataSource(
         "graph:identity/conditionalAccess/policies",

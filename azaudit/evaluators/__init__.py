@@ -5,10 +5,19 @@ Each module lists its evaluators in a `SPECS` tuple; adding an evaluator means a
 
 from __future__ import annotations
 
-from azaudit.evaluators import backup, common, encryption, identity, monitoring, network, web
+from azaudit.evaluators import (
+    backup,
+    common,
+    encryption,
+    identity,
+    monitoring,
+    network,
+    tenant_logs,
+    web,
+)
 from azaudit.evaluators.base import EvaluatorSpec
 
-_MODULES = (common, encryption, network, identity, monitoring, backup, web)
+_MODULES = (common, encryption, network, identity, monitoring, backup, web, tenant_logs)
 
 
 def _registry() -> dict[str, EvaluatorSpec]:

@@ -163,3 +163,25 @@ def test_a_snapshot_without_the_document_is_served_as_not_found_and_becomes_a_ga
         snapshot = collect(emulator, catalogue, subscriptions=(SUB_A,))
     assert [(g.scope, g.source, g.status_code) for g in snapshot.gaps] == [("/", ENTRA, 404)]
     assert [status for status, _ in _verdicts(snapshot, catalogue)] == [Status.ERROR]
+
+
+def test_doctor_probes_the_entra_diagnostic_settings_and_says_how_to_grant_them(
+    catalogue: Catalogue,
+) -> None:
+    from azaudit.collect.doctor import ProbeStatus, run_doctor
+    from azaudit.collect.options import LiveOptions
+    from tests.collect_support import deps_for
+
+    served = _with_entra(tenant_snapshot(catalogue, storage=1), EXPORTING)
+    denied = FaultPlan(rules=(FaultRule(FaultKind.FORBIDDEN, route=ROUTE),))
+    outcomes = []
+    for plan in (None, denied):
+        with running(served, plan) as emulator:
+            deps, _ = deps_for(emulator)
+            report = run_doctor(LiveOptions(subscriptions=(SUB_A,)), deps)
+        [probe] = [p for p in report.probes if ENTRA in p.what]
+        outcomes.append(probe)
+    assert outcomes[0].status is ProbeStatus.OK
+    assert outcomes[1].status is ProbeStatus.MISSING
+    assert "403" in outcomes[1].detail
+    assert any('--role "Reader" --scope /' in line for line in outcomes[1].fix)

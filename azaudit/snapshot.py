@@ -53,7 +53,8 @@ class Snapshot:
         resources: resource rows as Resource Graph's `resources` table returns them
             (`id`, `name`, `type`, `location`, `subscriptionId`, `properties`, ...).
         details: per-scope documents: scope id -> data-source name -> response body. A list
-            response is stored as `{"value": [...]}` with every page merged.
+            response is stored as `{"value": [...]}` with every page merged. Tenant-level ARM
+            documents (Microsoft Entra diagnostic settings) use the scope `/` (`TENANT_SCOPE`).
         graph: Microsoft Graph documents: `graph:<path>` -> response body.
         gaps: data that could not be collected.
     """

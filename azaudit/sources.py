@@ -474,6 +474,14 @@ _SOURCES: tuple[DataSource, ...] = (
         "Policy set definitions (initiatives) visible at the subscription: built-in, and custom "
         "ones of the subscription and the management groups above it.",
     ),
+    # -- tenant-scoped ARM documents (stored under scope "/") ---------------------------------
+    DataSource(
+        "providers/microsoft.aadiam/diagnosticSettings",
+        TargetKind.TENANT,
+        "2017-04-01",
+        True,
+        "Microsoft Entra ID diagnostic settings (export of sign-in and audit logs).",
+    ),
     # -- tenant-scoped Microsoft Graph documents -----------------------------------------------
     DataSource(
         "graph:identity/conditionalAccess/policies",

@@ -290,6 +290,7 @@ class _Collection:
     steal: float
     stats: Any
     recorded: list[Any]
+    budget: dict[str, Any]
 
 
 def _collect(
@@ -312,7 +313,27 @@ def _collect(
     recorded = [
         r for r in emulator.requests if r.family in {"arm", "arg", "graph"} and r.status < 400
     ]
-    return _Collection(child, wall, steal, emulator.stats(), recorded)
+    return _Collection(child, wall, steal, emulator.stats(), recorded, _budget_bound(emulator))
+
+
+def _budget_bound(emulator: Emulator) -> dict[str, Any]:
+    """The busiest subscription's ARM reads and the time its read budget needs for them.
+
+    ARM refills a subscription's bucket of 250 reads at 25 per second: no client reads one
+    subscription faster than (reads - 250) / 25 seconds.
+    """
+    from azaudit.emulator.limits import ARM_BUCKET, ARM_REFILL_PER_S
+
+    reads: dict[str, int] = {}
+    for record in emulator.requests:
+        parts = record.path.strip("/").split("/")
+        if record.family == "arm" and len(parts) >= 2 and parts[0].lower() == "subscriptions":
+            reads[parts[1].lower()] = reads.get(parts[1].lower(), 0) + 1
+    busiest = max(reads.values(), default=0)
+    return {
+        "busiest_subscription_reads": busiest,
+        "seconds": round(max(0.0, (busiest - ARM_BUCKET) / ARM_REFILL_PER_S), 3),
+    }
 
 
 # -- the harness (parent process) ---------------------------------------------------------------
@@ -408,6 +429,12 @@ def run(
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
     }
+    report["arm_budget_bound"] = {
+        **after.budget,
+        "ratio": round(child["collect_seconds"] / max(after.budget["seconds"], 1e-9), 3)
+        if after.budget["seconds"]
+        else None,
+    }
     if replay is not None:
         report["replay"] = {
             "concurrency": replay_concurrency,
@@ -429,7 +456,12 @@ def run(
             "gaps": before.child["gaps"],
             "collector": _collector_figures(before.child, before.stats.total),
             "cpu_steal": round(before.steal, 4),
+            "arm_budget_bound": before.budget,
         }
+        if before.budget["seconds"]:
+            report["baseline"]["arm_budget_bound"]["ratio"] = round(
+                before.child["collect_seconds"] / before.budget["seconds"], 3
+            )
         if replay is not None:
             report["baseline"]["ratio"] = round(
                 before.child["collect_seconds"] / replay["seconds"], 2
@@ -496,6 +528,16 @@ def table(report: dict[str, Any]) -> str:
         ),
         ("CPU steal", f"{report['cpu_steal'] * 100:.1f} %"),
         ("load average", " ".join(f"{x:.2f}" for x in report["load_average"])),
+        (
+            "ARM budget bound",
+            f"{report['arm_budget_bound']['seconds']:.1f} s for the busiest subscription's "
+            f"{report['arm_budget_bound']['busiest_subscription_reads']} reads"
+            + (
+                f"; collection / bound = {report['arm_budget_bound']['ratio']:.3f}"
+                if report["arm_budget_bound"]["ratio"]
+                else ""
+            ),
+        ),
         ("writes", str(requests["writes"])),
     ]
     if "replay" in report:
@@ -515,10 +557,15 @@ def table(report: dict[str, Any]) -> str:
             (
                 "baseline",
                 f"{base['source_tree']}: {base['collect_seconds']:.1f} s, "
-                f"{base['requests']} requests, "
+                f"{base['requests']} requests ({base['by_status'].get('429', 0)} answered 429), "
                 f"client CPU {base['collector']['cpu_ms_per_request']:.2f} ms per request, "
                 f"{base['collector']['loop_iterations_per_request']:.2f} wake-ups per request"
-                f"{ratio}",
+                f"{ratio}"
+                + (
+                    f"; collection / ARM budget bound = {base['arm_budget_bound']['ratio']:.3f}"
+                    if "ratio" in base["arm_budget_bound"]
+                    else ""
+                ),
             )
         )
     width = max(len(k) for k, _ in rows)

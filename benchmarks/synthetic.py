@@ -660,6 +660,7 @@ def generate(subscriptions: int, resources: int, seed: int = 1) -> Snapshot:
     for sub in subs:
         details.update(sub.details)
         details[sub.scope] = _subscription_documents(ids, sub)
+    details["/"] = _tenant_documents(subs[0])
     return Snapshot(
         collected_at=COLLECTED_AT,
         tool_version="0.1.0",
@@ -671,6 +672,30 @@ def generate(subscriptions: int, resources: int, seed: int = 1) -> Snapshot:
         graph=_graph_documents(ids, max(20, subscriptions * resources // 20)),
         gaps=(),
     )
+
+
+def _tenant_documents(first: _Subscription) -> dict[str, Any]:
+    """Tenant-level ARM documents (stored under `/`): Entra logs exported to a workspace."""
+    workspace = (
+        f"{first.scope}/resourceGroups/rg-monitoring/providers/"
+        "Microsoft.OperationalInsights/workspaces/law-entra"
+    )
+    categories = ("AuditLogs", "SignInLogs", "NonInteractiveUserSignInLogs")
+    return {
+        "providers/microsoft.aadiam/diagnosticSettings": {
+            "value": [
+                {
+                    "id": "providers/Microsoft.Aadiam/diagnosticSettings/entra-logs",
+                    "type": "",
+                    "name": "entra-logs",
+                    "properties": {
+                        "workspaceId": workspace,
+                        "logs": [{"category": c, "enabled": True} for c in categories],
+                    },
+                }
+            ]
+        }
+    }
 
 
 def _fill(ids: _Ids, sub: _Subscription, target: int) -> None:

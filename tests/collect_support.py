@@ -135,6 +135,8 @@ def tenant_snapshot(
                 details.setdefault(rid, {})[source.name] = _document(
                     f"{rid}/{source.name}", source.paged, 2
                 )
+    if plan.tenant_sources:
+        details["/"] = {s.name: _document(s.name, s.paged, list_items) for s in plan.tenant_sources}
     graph: dict[str, JSON] = {}
     people: list[JSON] = [directory_user(i) for i in range(users)]
     for source in plan.graph_sources:

@@ -149,6 +149,35 @@ def test_pacer_spaces_requests_of_a_low_subscription_only() -> None:
     assert pacer.spacing("sub-b") == 0.0
 
 
+def test_pacer_releases_closely_spaced_requests_together_at_the_same_rate() -> None:
+    now = 100.0
+    wakes: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # the clock stands still while all reserve
+        wakes.append(round(now + seconds, 6))
+
+    pacer = Pacer(ThrottleSettings(low_watermark=50), clock=lambda: now, sleep=sleep)
+
+    async def scenario() -> None:
+        # 25 remaining of a 50 watermark: 80 ms apart (12.5 requests/s).
+        pacer.observe("sub-a", {"x-ms-ratelimit-remaining-subscription-reads": "25"})
+        await asyncio.gather(*(pacer.wait_turn("sub-a") for _ in range(10)))
+
+    asyncio.run(scenario())
+    assert pacer.spacing("sub-a") == pytest.approx(0.08)
+    # The first goes at once; the other slots are 100.08, 100.16, ..., 100.72, each released at
+    # the end of its 0.2 s window with the others of that window: never before its slot, at
+    # most 0.2 s after it, and as many per window as the spacing allows.
+    assert wakes == [100.2, 100.2, 100.4, 100.4, 100.4, 100.6, 100.6, 100.8, 100.8]
+    # Without a window every request wakes on its own.
+    now, wakes[:] = 100.0, []
+    pacer = Pacer(
+        ThrottleSettings(low_watermark=50, batch_window=0.0), clock=lambda: now, sleep=sleep
+    )
+    asyncio.run(scenario())
+    assert len(set(wakes)) == 9
+
+
 def test_pacer_waits_for_the_resource_graph_quota_window() -> None:
     fake = _FakeTime()
     pacer = Pacer(clock=fake.clock, sleep=fake.sleep)

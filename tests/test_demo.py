@@ -44,6 +44,7 @@ TENANT_STORY: dict[str, Status] = {
     "idn_stale_privileged": Status.FAIL,  # Tom Becker last signed in 187 days ago
     "idn_guest_invite_restricted": Status.PASS,  # adminsAndGuestInviters
     "idn_user_consent_restricted": Status.FAIL,  # microsoft-user-default-legacy
+    "log_entra_logs_export": Status.PASS,  # every category goes to the security workspace
 }
 
 GAP_SITE_NAME = "app-nw-dev-etl-api"
@@ -116,6 +117,7 @@ def test_every_document_is_stored_under_a_known_source_name() -> None:
     subscription_scopes = {f"/subscriptions/{s}" for s in snap.subscription_ids()}
     for scope, docs in snap.details.items():
         kind = TargetKind.SUBSCRIPTION if scope in subscription_scopes else TargetKind.RESOURCE
+        kind = TargetKind.TENANT if scope == "/" else kind  # tenant-level ARM documents
         for name in docs:
             assert find_source(kind, name) is not None, f"{scope}: unknown source {name!r}"
     for name in snap.graph:

@@ -244,6 +244,27 @@ class _Doctor:
                     self._reader_fix(mg_scope),
                 )
             )
+        for source in self.plan.tenant_sources:
+            url = arm_url(arm, "/", source)
+
+            async def tenant_read(url: str = url, paged: bool = source.paged) -> object:
+                if paged:
+                    return await get_list(clients.arm_get, url, "nextLink")
+                return await get_document(clients.arm_get, url)
+
+            self.probes.append(
+                await self._probe(
+                    "Reader at /",
+                    "tenant",
+                    f"read {source.name}",
+                    tenant_read,
+                    (
+                        "assign Reader at the tenant root (needs elevated access; without it "
+                        "only the checks of this document report ERROR): "
+                        + self._role_fix("Reader", "/")[0],
+                    ),
+                )
+            )
         subscriptions = list(self.options.subscriptions) or listed
         per_subscription = await asyncio.gather(
             *(self._subscription_probes(clients, s) for s in subscriptions)

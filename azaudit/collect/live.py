@@ -6,7 +6,8 @@ Read-only, bounded and fail-closed:
    stops the scan as bad input, one that cannot be read becomes a gap covering everything of
    it); meanwhile Microsoft Graph sources are read (a per-item relationship such as the
    members of each directory role item by item, never by the truncating `$expand`) and
-   Resource Graph counts rows and resource groups per subscription;
+   Resource Graph counts rows and resource groups per subscription; tenant-level ARM documents
+   (Microsoft Entra diagnostic settings) are read once and stored under the scope `/`;
 3. the inventory: queries of at most 1,000 expected rows, every page fetched at once and
    checked against `totalRecords`; per subscription, its ARM documents, and the
    resource-scoped documents of its rows as soon as they arrive (`plan.py`); a subscription
@@ -54,7 +55,7 @@ from azaudit.collect.plan import (
 from azaudit.collect.progress import CollectionStats, ProgressObserver
 from azaudit.collect.throttle import Pacer
 from azaudit.errors import AzauditError, InputError
-from azaudit.models import JSON, CollectionGap
+from azaudit.models import JSON, TENANT_SCOPE, CollectionGap
 from azaudit.snapshot import Snapshot, resource_subscription, subscription_of, subscription_scope
 from azaudit.sources import INVENTORY, DataSource
 
@@ -208,14 +209,16 @@ class _Collection:
     async def _collect(self) -> None:
         # Planned before the scope is resolved: should the deadline pass while subscriptions
         # are still being verified, these become gaps instead of silently missing documents.
-        for source in self.plan.graph_sources:
-            self._plan("/", source.name)
+        for source in (*self.plan.graph_sources, *self.plan.tenant_sources):
+            self._plan(TENANT_SCOPE, source.name)
         try:
             async with asyncio.TaskGroup() as tasks:
-                # Microsoft Graph does not depend on the scope: it starts at once.
+                # Microsoft Graph and tenant-level ARM do not depend on the scope: they start now.
                 tasks.create_task(self._organization())
                 for source in self.plan.graph_sources:
                     tasks.create_task(self._graph_source(source))
+                for source in self.plan.tenant_sources:
+                    tasks.create_task(self._tenant_source(source))
                 tasks.create_task(self._collect_subscriptions())
         except ExceptionGroup as group:
             # The scope could not be resolved (CollectionError, InputError): one clear error.
@@ -440,6 +443,12 @@ class _Collection:
             limit.release()
         self.details.setdefault(scope, {})[source.name] = body
         self._done(scope, source.name)
+
+    async def _tenant_source(self, source: DataSource) -> None:
+        """A tenant-level ARM document, stored under `/`; any failure is its gap at `/`."""
+        limit = self._scope_semaphore("tenant")
+        await limit.acquire()
+        await self._arm_source(TENANT_SCOPE, source, limit)
 
     # -- inventory (Resource Graph) --------------------------------------------------------
 

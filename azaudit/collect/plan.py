@@ -2,6 +2,8 @@
 
 - Graph sources: each once for the tenant, and a source's `per_item` relationship once per
   item of it (`graph_item_url`), because `$expand` truncates directory relationships.
+- Tenant-scoped ARM sources (e.g. Microsoft Entra diagnostic settings): each once, stored
+  under the scope `/`.
 - Subscription-scoped ARM sources: each once per subscription.
 - Resource-scoped ARM sources with `resource_types`: for every resource of those types (other
   checks read them across resources, e.g. a vault's protected items for a VM check).
@@ -31,11 +33,13 @@ class CollectionPlan:
             read for; `*` means every resource.
         subscription_sources: sources read once per subscription.
         graph_sources: Microsoft Graph sources read once per tenant.
+        tenant_sources: ARM sources read once per tenant (`/providers/...`).
     """
 
     resource_sources: tuple[tuple[DataSource, frozenset[str]], ...]
     subscription_sources: tuple[DataSource, ...]
     graph_sources: tuple[DataSource, ...]
+    tenant_sources: tuple[DataSource, ...] = ()
 
     def sources_for(self, resource: Mapping[str, JSON]) -> list[DataSource]:
         """The resource-scoped sources to read for one inventory row."""
@@ -53,9 +57,12 @@ def build_plan(
     resource_sources: list[tuple[DataSource, frozenset[str]]] = []
     subscription_sources: list[DataSource] = []
     graph_sources: list[DataSource] = []
+    tenant_sources: list[DataSource] = []
     for source in all_sources() if sources is None else sources:
         if source.is_graph:
             graph_sources.append(source)
+        elif source.scope is TargetKind.TENANT:
+            tenant_sources.append(source)
         elif source.scope is TargetKind.SUBSCRIPTION:
             subscription_sources.append(source)
         elif source.scope is TargetKind.RESOURCE:
@@ -66,9 +73,11 @@ def build_plan(
             )
             if types:
                 resource_sources.append((source, types))
-        # Tenant-scoped ARM documents have no place in the snapshot format yet.
     return CollectionPlan(
-        tuple(resource_sources), tuple(subscription_sources), tuple(graph_sources)
+        tuple(resource_sources),
+        tuple(subscription_sources),
+        tuple(graph_sources),
+        tuple(tenant_sources),
     )
 
 
@@ -86,7 +95,7 @@ def _types_requiring(checks: tuple[Check, ...], source: DataSource) -> frozenset
 
 
 def arm_url(base: str, scope: str, source: DataSource) -> str:
-    """The ARM URL of `source` under `scope` (a resource id or `/subscriptions/<id>`)."""
+    """The ARM URL of `source` under `scope` (a resource id, `/subscriptions/<id>` or `/`)."""
     path = quote(f"{scope.rstrip('/')}/{source.name}", safe="/-_.~")
     query = f"api-version={source.api_version_at(scope)}"
     if source.query:

@@ -12,6 +12,7 @@ azure-core's retry policy, which honours `Retry-After` / `retry-after-ms`.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -34,12 +35,15 @@ class ThrottleSettings:
             `1 / refill_per_second`, and proportionally more below it.
         max_spacing: the longest gap between two requests to one scope, in seconds.
         max_quota_wait: the longest wait for a Resource Graph quota window to reset, seconds.
+        batch_window: requests spaced closer than this are released together at the end of
+            the window their slot falls in (0: each at its own slot).
     """
 
     low_watermark: int = 50
     refill_per_second: float = 25.0
     max_spacing: float = 2.0
     max_quota_wait: float = 10.0
+    batch_window: float = 0.2
 
 
 def spacing_for_remaining(remaining: int, settings: ThrottleSettings) -> float:
@@ -108,8 +112,14 @@ class Pacer:
         if spacing > 0.0 or slot > now:
             self._next_slot[key] = slot + spacing
         if slot > now:
-            self.waited += slot - now
-            await self._sleep(slot - now)
+            wake = slot
+            window = self.settings.batch_window
+            if 0.0 < spacing < window:
+                # Wake with every other request whose slot is in the same window (a burst of at
+                # most window / spacing requests; the slots, and so the rate, are unchanged).
+                wake = max(slot, math.ceil(slot / window) * window)
+            self.waited += wake - now
+            await self._sleep(wake - now)
 
     def observe(self, key: str, headers: Mapping[str, str]) -> bool:
         """Update `key`'s pacing from a response's rate-limit headers; True if a budget is low."""

@@ -13,6 +13,7 @@ from azaudit.demo.org import (
     TENANT_NAME,
     subscription_document,
 )
+from azaudit.demo.tenant_settings import build as build_tenant_settings
 from azaudit.snapshot import Snapshot
 
 
@@ -28,6 +29,7 @@ def build_demo_snapshot() -> Snapshot:
     services.build(estate, network)
     security.build(estate, network)
     monitoring.build(estate)
+    build_tenant_settings(estate)
     for scope, docs in identity.rbac_documents().items():
         for source, body in docs.items():
             estate.doc(scope, source, body)

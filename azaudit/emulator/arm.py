@@ -2,7 +2,8 @@
 
 Detail documents are served from `snapshot.details` by path: `GET {scope}/{source}` answers the
 document stored under that scope and source name (the names in `azaudit/sources.py` are ARM
-path suffixes), so new sources need no emulator change. Lists are paged through absolute
+path suffixes), so new sources need no emulator change; tenant-level documents
+(`GET /providers/...`) are those stored under the scope `/`. Lists are paged through absolute
 `nextLink` URLs carrying `$skiptoken`, as ARM's resource provider contract prescribes.
 """
 
@@ -15,15 +16,20 @@ from azaudit.emulator.failures import GapResponder, error_response
 from azaudit.emulator.paging import BadSkipToken, make_token, next_link, read_token
 from azaudit.emulator.tenant import Tenant
 from azaudit.emulator.wire import Request, Response, Route, arm_error, json_response
-from azaudit.models import JSON
+from azaudit.models import JSON, TENANT_SCOPE, TargetKind
 from azaudit.snapshot import subscription_scope
-from azaudit.sources import INVENTORY, all_sources
+from azaudit.sources import INVENTORY, all_sources, find_source
 
 UNPAGED_SOURCES = frozenset(
-    {"providers/microsoft.security/pricings", "providers/microsoft.insights/diagnosticsettings"}
+    {
+        "providers/microsoft.security/pricings",
+        "providers/microsoft.insights/diagnosticsettings",
+        "providers/microsoft.aadiam/diagnosticsettings",
+    }
 )
 """List documents Azure returns whole: their response schemas (PricingList,
-DiagnosticSettingsResourceCollection) have no nextLink, and their SDK methods do not page."""
+DiagnosticSettingsResourceCollection, aadiam's DiagnosticSettingsResourceCollection) have no
+nextLink, and their SDK methods do not page."""
 
 _READ_VERBS = frozenset({"GET", "HEAD"})
 _MG_PREFIX = "/providers/Microsoft.Management/managementGroups"
@@ -65,7 +71,9 @@ class Arm:
         if low[:3] == ["providers", "microsoft.management", "managementgroups"]:
             return self._management_group_route(request, parts)
         if sub is None:
-            return Route("arm", "arm.unknown", lambda: _no_route(request))
+            return self._tenant_route(request, parts) or Route(
+                "arm", "arm.unknown", lambda: _no_route(request)
+            )
         subscription_id = parts[1]
         if self.tenant.subscription(subscription_id) is None:
             return Route("arm", "arm.subscriptions.get", lambda: _no_subscription(parts[1]), subs)
@@ -241,6 +249,27 @@ class Arm:
         if gap is not None:
             return self.gap_response(gap, request)
         return _not_found(request)
+
+    # -- tenant-level documents ----------------------------------------------------------------
+
+    def _tenant_route(self, request: Request, parts: list[str]) -> Route | None:
+        """`/providers/...`: a tenant-level document, stored in the snapshot under scope `/`."""
+        source = "/".join(parts)
+        found = self.tenant.detail(TENANT_SCOPE, source)
+        if found is not None:
+            return Route(
+                "arm",
+                f"arm.detail:{found.source.lower()}",
+                lambda: self._detail(request, TENANT_SCOPE, found.source, found.body),
+            )
+        if find_source(TargetKind.TENANT, source) is not None:
+            # Not in the snapshot: its gap's answer, else 404 (never an invented empty list).
+            return Route(
+                "arm",
+                f"arm.detail:{source.lower()}",
+                lambda: self._missing(request, TENANT_SCOPE, source),
+            )
+        return None
 
     # -- management groups ---------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from azaudit.evaluators import (
     privilege,
     sql,
     storage,
+    tenant_logs,
     web,
 )
 from azaudit.evaluators.base import EvaluatorSpec
@@ -39,9 +40,10 @@ _MODULES = (
     kubernetes,
     monitoring,
     network,
+    privilege,
     sql,
     storage,
-    privilege,
+    tenant_logs,
 )
 
 

@@ -126,7 +126,9 @@ class EvalContext:
         return self.detail(subscription_scope(self.subscription_id), source)
 
     def graph(self, source: str) -> JSON:
-        """A Microsoft Graph document (`graph:<path>`) of the tenant."""
+        """A tenant-scoped document: Microsoft Graph (`graph:<path>`) or tenant-level ARM."""
+        if not source.startswith("graph:"):
+            return self.detail("/", source)  # ARM documents of the tenant are stored under "/"
         gap = self.snapshot.gap_for("/", source)
         if gap is not None:
             raise MissingData("/", source, gap.reason)

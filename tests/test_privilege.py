@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from azaudit.casebook import CASE_SUBSCRIPTION
-from azaudit.catalogue import Catalogue
+from azaudit.catalogue import Catalogue, load_catalogue
 from azaudit.check_params import BREAK_GLASS, with_scan_params
+from azaudit.emulator import FaultKind, FaultPlan, FaultRule
 from azaudit.models import Finding, Status
 from azaudit.snapshot import subscription_scope
+from tests.collect_support import SUB_A, collect, running, tenant_snapshot
 from tests.evaluator_support import CATALOGUE, builtin_check, run_check, statuses
 
 SUB = subscription_scope(CASE_SUBSCRIPTION)
@@ -501,3 +503,31 @@ def test_guest_invites_null_is_an_error_not_a_default() -> None:
     body = {"graph": {POLICY: {"allowInvitesFrom": None}}}
     (finding,) = run_check(builtin_check("idn_guest_invite_restricted"), body)
     assert finding.status is Status.ERROR
+
+
+# -- through the collector ------------------------------------------------------------------------
+
+
+def test_a_tenant_without_p2_is_a_licence_gap_reported_as_such() -> None:
+    """Graph refuses the eligibility list for want of a licence: the collector records a gap
+    (never an empty list), and the checks say why the eligible holders are unknown."""
+    catalogue = load_catalogue()
+    refused = FaultRule(
+        FaultKind.FORBIDDEN,
+        route="graph:rolemanagement/directory/roleeligibilityscheduleinstances",
+        error_code="AadPremiumLicenseRequired",
+        message="The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID "
+        "Governance license.",
+    )
+    with running(tenant_snapshot(catalogue, storage=1), FaultPlan(rules=(refused,))) as emulator:
+        snapshot = collect(emulator, catalogue, subscriptions=(SUB_A,))
+    (gap,) = snapshot.gaps
+    assert (gap.source, gap.error_code) == (ELIGIBLE_DIRECTORY, "AadPremiumLicenseRequired")
+    assert ELIGIBLE_DIRECTORY not in snapshot.graph
+    body = _tenant(
+        roles=[_ga("u-1", "u-2")],
+        gaps=[{"scope": gap.scope, "source": gap.source, "reason": gap.reason}],
+    )
+    (finding,) = run_check(builtin_check("idn_global_admin_count"), body)
+    assert finding.status is Status.ERROR
+    assert "P2" in finding.message and "not proven absent" in finding.message

@@ -83,7 +83,9 @@ class Eligibility:
         return "permanently" if self.end is None else f"until {self.end.isoformat()}"
 
 
-def _kind(value: str, path: str) -> str:
+def principal_kind(value: str, path: str) -> str:
+    """`user`, `group` or `servicePrincipal` for an RBAC `principalType` or a Graph
+    `@odata.type` value; anything else raises `ShapeError` (an unknown kind could be a user)."""
     kind = _KINDS.get(value.lower().removeprefix("#microsoft.graph."))
     if kind is None:
         raise ShapeError(path, "User, Group or ServicePrincipal", repr(value) if value else "empty")
@@ -123,7 +125,9 @@ def directory_eligibilities(ctx: EvalContext) -> list[Eligibility]:
         instance = require_obj(item, at=at)
         principal_id = require_str(instance, "principalId", at=at)
         principal = require_obj(instance, "principal", at=at)
-        kind = _kind(require_str(principal, "@odata.type", at=f"{at}.principal"), at)
+        kind = principal_kind(
+            require_str(principal, "@odata.type", at=f"{at}.principal"), f"{at}.principal"
+        )
         end = _end(instance, at)
         if not _in_force(end, ctx.now):
             continue
@@ -157,7 +161,7 @@ def azure_eligibilities(ctx: EvalContext, scope: str) -> list[Eligibility]:
         at = f"roleEligibilityScheduleInstances[{instance_id}].properties"
         end = _end(props, at)
         principal_id = require_str(props, "principalId", at=at)
-        kind = _kind(require_str(props, "principalType", at=at), f"{at}.principalType")
+        kind = principal_kind(require_str(props, "principalType", at=at), f"{at}.principalType")
         role_id = require_str(props, "roleDefinitionId", at=at)
         eligible_scope = require_str(props, "scope", at=at)
         if not _in_force(end, ctx.now):

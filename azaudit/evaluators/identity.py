@@ -43,6 +43,7 @@ from azaudit.evaluators.eligibility import (
     azure_eligibilities,
     directory_eligibilities,
     eligibility_unknown,
+    principal_kind,
 )
 from azaudit.models import JSON, Status
 from azaudit.snapshot import subscription_scope
@@ -297,27 +298,11 @@ def _users(count: int) -> str:
     return f"{count} user" + ("" if count == 1 else "s")
 
 
-_PRINCIPAL_KINDS = {
-    "user": "user",
-    "group": "group",
-    "foreigngroup": "group",
-    "serviceprincipal": "servicePrincipal",
-    "msi": "servicePrincipal",
-    "application": "servicePrincipal",
-}
-
-
 def _principal_kind(obj: Mapping[str, Any], key: str, *, at: str) -> str:
     """`user`, `group` or `servicePrincipal` for an RBAC `principalType` or a Graph
     `@odata.type`. Azure always sends it; absent or unknown raises `ShapeError`, because a holder
     of unknown kind could be a user and must never be left out of a count."""
-    value = require_str(obj, key, at=at)
-    kind = _PRINCIPAL_KINDS.get(value.lower().removeprefix("#microsoft.graph."))
-    if kind is None:
-        raise ShapeError(
-            f"{at}.{key}", "User, Group or ServicePrincipal", f"{value!r}" if value else "empty"
-        )
-    return kind
+    return principal_kind(require_str(obj, key, at=at), f"{at}.{key}")
 
 
 def _holder_count_verdict(

@@ -202,9 +202,10 @@ _SOURCES: tuple[DataSource, ...] = (
         TargetKind.RESOURCE,
         "2021-11-01",
         False,
-        "Classic-configuration vulnerability assessment of an Azure SQL server (recurring scans; "
-        "the storage container path, never its SAS key, which ARM does not return).",
-        resource_types=("Microsoft.Sql/servers",),
+        "Classic-configuration vulnerability assessment of an Azure SQL server or managed "
+        "instance (recurring scans; the storage container path, never its SAS key, which ARM "
+        "does not return).",
+        resource_types=("Microsoft.Sql/servers", "Microsoft.Sql/managedInstances"),
     ),
     DataSource(
         "backupLongTermRetentionPolicies/default",

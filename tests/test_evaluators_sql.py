@@ -501,3 +501,19 @@ def test_demo_dormant_rule_is_low_not_high(demo_findings: dict[tuple[str, str], 
     dormant = demo_findings[("net_sql_firewall_dormant", "AllowAllWindowsAzureIps")]
     assert dormant.status is Status.FAIL
     assert "sql-nw-portal-billing" in dormant.resource_id
+
+
+def test_managed_instance_vulnerability_assessment_reads_classic_only() -> None:
+    check = builtin_check("mdc_sql_mi_vuln_assessment")
+    classic = {"storageContainerPath": "https://s/va/", "recurringScans": {"isEnabled": True}}
+    body = {
+        "resource": {"type": "Microsoft.Sql/managedInstances"},
+        "details": {"vulnerabilityAssessments/default": {"properties": classic}},
+    }
+    finding = _one(check, body)
+    assert finding.status is Status.PASS
+    assert "express.state" not in finding.observed
+    body["details"] = {"vulnerabilityAssessments/default": {"properties": {}}}
+    finding = _one(check, body)
+    assert finding.status is Status.FAIL
+    assert "express" not in finding.message

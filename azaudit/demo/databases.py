@@ -546,6 +546,24 @@ def _add_sql_mi(estate: Estate, network: Network, spec: SqlMiSpec) -> None:
         _encryption_protector(mi_id, SQL_MI, spec.customer_key),
     )
     _entra_docs(estate, mi_id, SQL_MI, admin=True, only=spec.entra_only)
+    estate.doc(
+        mi_id,
+        "vulnerabilityAssessments/default",
+        {
+            "id": f"{mi_id}/vulnerabilityAssessments/default",
+            "name": "default",
+            "type": f"{SQL_MI}/vulnerabilityAssessments",
+            "properties": (
+                {
+                    "storageContainerPath": "https://stnwvascans.blob.core.windows.net/"
+                    "vulnerability-assessment/",
+                    "recurringScans": {"isEnabled": True, "emailSubscriptionAdmins": True},
+                }
+                if spec.sub.phi
+                else {"recurringScans": {"isEnabled": False, "emailSubscriptionAdmins": True}}
+            ),
+        },
+    )
     for db, tde in spec.databases.items():
         db_id = estate.add(
             arg_row(

@@ -387,15 +387,20 @@ def _sql_vulnerability_assessment(ctx: EvalContext, params: Mapping[str, Any]) -
 
     Classic `recurringScans` and `storageContainerPath` are omitted when never configured
     (https://learn.microsoft.com/rest/api/sql/server-vulnerability-assessments/get): absence
-    reads as "not scanning".
+    reads as "not scanning". With `express: false` (managed instances, which have only the
+    classic configuration) the express settings are not read.
     """
-    express_doc = ctx.own("sqlVulnerabilityAssessments/default")
-    express = _state(
-        require_obj(express_doc, "properties", at="sqlVulnerabilityAssessments/default"),
-        "state",
-        "sqlVulnerabilityAssessments/default.properties",
-    )
-    expected = "express configuration Enabled, or classic recurring scans enabled"
+    with_express = params.get("express", True) is not False
+    express: str | None = None
+    expected = "classic recurring scans enabled with a storage container"
+    if with_express:
+        express_doc = ctx.own("sqlVulnerabilityAssessments/default")
+        express = _state(
+            require_obj(express_doc, "properties", at="sqlVulnerabilityAssessments/default"),
+            "state",
+            "sqlVulnerabilityAssessments/default.properties",
+        )
+        expected = "express configuration Enabled, or " + expected
     if express == "Enabled":
         yield Outcome(
             Status.PASS,
@@ -415,10 +420,11 @@ def _sql_vulnerability_assessment(ctx: EvalContext, params: Mapping[str, Any]) -
     recurring = optional_bool(scans or {}, "isEnabled", False, at=f"{at}.recurringScans")
     container = optional_str(classic, "storageContainerPath", "", at=at)
     observed: dict[str, JSON] = {
-        "express.state": express,
         "classic.recurringScans.isEnabled": recurring,
         "classic.storageContainerPath": container or None,
     }
+    if with_express:
+        observed["express.state"] = express
     if recurring and container:
         yield Outcome(
             Status.PASS,
@@ -433,12 +439,13 @@ def _sql_vulnerability_assessment(ctx: EvalContext, params: Mapping[str, Any]) -
         if recurring
         else "classic recurring scans are off"
     )
+    prefix = "express configuration is Disabled and " if with_express else ""
     yield Outcome(
         Status.FAIL,
         f"{at}.recurringScans.isEnabled",
         observed,
         expected,
-        f"no vulnerability assessment runs: express configuration is Disabled and {detail}",
+        f"no vulnerability assessment runs: {prefix}{detail}",
     )
 
 
@@ -545,7 +552,11 @@ SPECS: tuple[EvaluatorSpec, ...] = (
     EvaluatorSpec(
         "sql_vulnerability_assessment",
         _sql_vulnerability_assessment,
-        {},
+        {
+            "express": Param(
+                (bool,), required=False, doc="also accept express configuration (default true)"
+            ),
+        },
         RESOURCE_ONLY,
         "PASS when express VA is Enabled or classic recurring scans run with a storage container.",
     ),

@@ -28,7 +28,9 @@ HOST = builtin_check("ear_vm_encryption_at_host")
 
 
 def _vm(**props: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"storageProfile": {"osDisk": {"name": "os", "managedDisk": {}}}}
+    base: dict[str, Any] = {
+        "storageProfile": {"osDisk": {"name": "os", "managedDisk": {}}, "dataDisks": []}
+    }
     base.update(props)
     return {"id": VM_ID, "name": "vm1", "properties": base}
 
@@ -144,6 +146,13 @@ def test_ade_settings_of_unknown_shape_are_an_error(settings: dict[str, Any]) ->
     assert _one(HOST, {"resource": _vm(), "resources": [ext]}).status is Status.ERROR
 
 
+def test_os_only_encryption_of_a_vm_whose_data_disks_are_not_listed_is_an_error() -> None:
+    settings = _ade_settings("OS")
+    ext = _extension(VM_ID, "Microsoft.Azure.Security", "AzureDiskEncryption", settings=settings)
+    vm = _vm(storageProfile={"osDisk": {"name": "os", "managedDisk": {}}})
+    assert _one(HOST, {"resource": vm, "resources": [ext]}).status is Status.ERROR
+
+
 def test_encryption_at_host_wins_over_a_failed_ade_extension() -> None:
     ext = _extension(VM_ID, "Microsoft.Azure.Security", "AzureDiskEncryption", state="Failed")
     vm = _vm(securityProfile={"encryptionAtHost": True})
@@ -151,7 +160,10 @@ def test_encryption_at_host_wins_over_a_failed_ade_extension() -> None:
 
 
 def test_legacy_encryption_settings_on_the_os_disk_count_as_ade_without_data_disks() -> None:
-    storage = {"osDisk": {"managedDisk": {}, "encryptionSettings": {"enabled": True}}}
+    storage = {
+        "osDisk": {"managedDisk": {}, "encryptionSettings": {"enabled": True}},
+        "dataDisks": [],
+    }
     assert _one(HOST, {"resource": _vm(storageProfile=storage)}).status is Status.PASS
 
 

@@ -107,11 +107,24 @@ def _machine(ctx: EvalContext, *, extensions: bool = True) -> Machine | None:
     return Machine(props, "properties", tuple(found), "virtual machine")
 
 
-def _data_disk_count(machine: Machine) -> int:
-    # `dataDisks` is an empty array or omitted when the machine has none
-    # (VirtualMachines_ListByLocation example).
+def _data_disks(machine: Machine) -> list[Mapping[str, Any]]:
+    """The machine's data disks.
+
+    A VM's model always lists them, `[]` when there are none (VirtualMachines_ListByLocation
+    example), so an absent list is a shape error: reading it as "none" would let an OS-only
+    encryption pass. A scale set's model omits the list when its instances have no data disks.
+    """
     storage = require_obj(machine.model, "storageProfile", at=machine.at)
-    return len(optional_list(storage, "dataDisks", at=f"{machine.at}.storageProfile"))
+    at = f"{machine.at}.storageProfile"
+    if machine.kind == "scale set":
+        listed = optional_list(storage, "dataDisks", at=at)
+    else:
+        listed = require_list(storage, "dataDisks", at=at)
+    return objects(listed, at=f"{at}.dataDisks")
+
+
+def _data_disk_count(machine: Machine) -> int:
+    return len(_data_disks(machine))
 
 
 def _setting(settings: Mapping[str, Any], key: str, at: str) -> str:
@@ -297,6 +310,16 @@ def _disk_is_managed(disk: Mapping[str, Any], where: str) -> bool:
     return optional_obj(disk, "managedDisk", at=where) is not None
 
 
+def _note_unmanaged(found: dict[str, JSON], where: str, disk: Mapping[str, Any], path: str) -> None:
+    """Record `disk` in `found` (with its VHD location, if any) when it is not managed."""
+    if _disk_is_managed(disk, f"{path}.{where}"):
+        return
+    vhd = optional_obj(disk, "vhd", at=f"{path}.{where}") or {}
+    containers = optional_list(disk, "vhdContainers", at=f"{path}.{where}")
+    located: JSON = vhd.get("uri") or (list(containers) if containers else None)
+    found[f"{where} ({disk.get('name', '?')})"] = located
+
+
 def _vm_managed_disks(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
     """PASS when the OS disk and every data disk are managed disks (no VHD blob in an account).
 
@@ -318,16 +341,17 @@ def _vm_managed_disks(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[O
     path = f"{machine.at}.storageProfile"
     storage = require_obj(machine.model, "storageProfile", at=machine.at)
     os_disk = require_obj(storage, "osDisk", at=path)
-    data_disks = objects(optional_list(storage, "dataDisks", at=path), at=f"{path}.dataDisks")
-    disks = [("osDisk", os_disk)] + [(f"dataDisks[{i}]", d) for i, d in enumerate(data_disks)]
     unmanaged: dict[str, JSON] = {}
-    for where, disk in disks:
-        if _disk_is_managed(disk, f"{path}.{where}"):
-            continue
-        vhd = optional_obj(disk, "vhd", at=f"{path}.{where}") or {}
-        containers = optional_list(disk, "vhdContainers", at=f"{path}.{where}")
-        located: JSON = vhd.get("uri") or (list(containers) if containers else None)
-        unmanaged[f"{where} ({disk.get('name', '?')})"] = located
+    _note_unmanaged(unmanaged, "osDisk", os_disk, path)
+    try:
+        data_disks = _data_disks(machine)
+    except ShapeError:
+        if not unmanaged:
+            raise
+        data_disks = []  # the unmanaged OS disk already proves the FAIL
+    disks = [("osDisk", os_disk)] + [(f"dataDisks[{i}]", d) for i, d in enumerate(data_disks)]
+    for where, disk in disks[1:]:
+        _note_unmanaged(unmanaged, where, disk, path)
     if unmanaged:
         listed = ", ".join(
             f"{k} {'at ' + str(v) if v else 'has no managedDisk reference'}"

@@ -10,8 +10,6 @@ Fail-closed rules live here, once, for every check:
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from azaudit.catalogue import Check, source_scope_kind
 from azaudit.evaluators import get_evaluator
 from azaudit.evaluators.access import ShapeError, strict_search
 from azaudit.evaluators.base import EvalContext, MissingData, Outcome, ScanConfig
+from azaudit.gc_pause import paused_gc
 from azaudit.models import JSON, Finding, Severity, Status, TargetKind
 from azaudit.snapshot import Snapshot, resource_subscription, subscription_scope
 from azaudit.sources import INVENTORY
@@ -65,22 +64,6 @@ def evaluate(
             else:
                 findings.extend(evaluate_check(snapshot, check, config))
     return findings
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector off for the block (and back on after, if it was on).
-
-    Reference counting still frees everything that is not in a cycle; only the periodic
-    traversal of every live container (the whole snapshot, every finding so far) is skipped.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _not_evaluated(snapshot: Snapshot, check: Check) -> Iterator[Finding]:

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from azaudit import __version__
 from azaudit.catalogue import FAMILY_TITLES, Catalogue
-from azaudit.engine import paused_gc
 from azaudit.evaluators.base import ScanConfig
+from azaudit.gc_pause import paused_gc
 from azaudit.models import (
     JSON,
     CheckMeta,

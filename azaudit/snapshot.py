@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from azaudit.errors import SnapshotError
 from azaudit.files import write_atomic
+from azaudit.gc_pause import paused_gc
 from azaudit.models import JSON, CollectionGap
 
 SCHEMA_VERSION = 1
@@ -229,6 +230,12 @@ def load_snapshot(path: Path) -> Snapshot:
     Raises:
         SnapshotError: with one line naming the file and field, on any problem.
     """
+    # Decoding and indexing build one container per JSON object and array, and no cycles.
+    with paused_gc():
+        return _load_snapshot(path)
+
+
+def _load_snapshot(path: Path) -> Snapshot:
     try:
         raw_bytes = path.read_bytes()
     except FileNotFoundError:
@@ -250,6 +257,7 @@ def load_snapshot(path: Path) -> Snapshot:
         raise SnapshotError(f"{path}: not UTF-8 text, expected a JSON snapshot") from None
     del raw_bytes  # the text is all that is needed now: one copy fewer while decoding
     document = parse_json_text(text, str(path))
+    del text
     return snapshot_from_json(document, origin=str(path))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -19,10 +20,12 @@ import pytest
 from azaudit.casebook import case_config
 from azaudit.catalogue import load_catalogue
 from azaudit.demo import build_demo_snapshot
-from azaudit.engine import evaluate, paused_gc
+from azaudit.engine import evaluate
+from azaudit.gc_pause import paused_gc
 from azaudit.models import Finding
 from azaudit.render import OutputFormat, write
 from azaudit.result import build_result
+from azaudit.snapshot import load_snapshot, write_snapshot
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -111,4 +114,29 @@ def test_rendering_runs_with_the_collector_paused_and_restores_it(fmt: OutputFor
     failing = _Watching(fail_after=1)
     with pytest.raises(OSError, match="No space"):
         write(fmt, result, failing)
+    assert gc.isenabled()
+
+
+def test_loading_a_snapshot_triggers_no_collection(tmp_path: Path) -> None:
+    from benchmarks.synthetic import generate
+
+    path = tmp_path / "tenant.json.gz"
+    write_snapshot(generate(2, 50), path)
+    collections: list[str] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        collections.append(phase)
+
+    threshold = gc.get_threshold()
+    gc.set_threshold(10)  # on, a collection would start after every 10 new containers
+    gc.callbacks.append(note)
+    try:
+        snapshot = load_snapshot(path)
+    finally:
+        gc.callbacks.remove(note)
+        gc.set_threshold(*threshold)
+    assert len(snapshot.resources) == 100
+    # At most the one collection that runs as the collector resumes; decoding the 100
+    # resources alone allocates thousands of containers, a collection per 10 if it were on.
+    assert collections.count("start") <= 1
     assert gc.isenabled()

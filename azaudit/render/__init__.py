@@ -11,7 +11,7 @@ import io
 from collections.abc import Callable
 from typing import BinaryIO, TextIO
 
-from azaudit.engine import paused_gc
+from azaudit.gc_pause import paused_gc
 from azaudit.models import ScanResult
 from azaudit.render.csv_format import write_csv
 from azaudit.render.html import write_html

@@ -222,8 +222,8 @@ def test_doctor_reports_missing_graph_permission_with_the_grant_commands() -> No
         rf"--scope /subscriptions/{FORBIDDEN_SUB}",
         result.output,
     )
-    # 12 permission probes and 8 detail reads (one per detail source on this subscription).
-    assert "4 of 20 checks failed." in result.output
+    # 12 permission probes and 9 detail reads (one per detail source on this subscription).
+    assert "4 of 21 checks failed." in result.output
 
 
 def test_subprocess_scan_with_environment_credentials(tmp_path: Path) -> None:

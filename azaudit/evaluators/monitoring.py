@@ -664,9 +664,9 @@ def _assignment_rejection(
     # Resource selectors narrow an assignment to some locations or types, and overrides can
     # change its effect (https://learn.microsoft.com/azure/governance/policy/concepts/
     # assignment-structure): either way it no longer denies everything it would otherwise.
-    if optional_list(props, "resourceSelectors", at=at):
+    if require_enforced and optional_list(props, "resourceSelectors", at=at):
         return f"{name!r} is narrowed by resource selectors"
-    if optional_list(props, "overrides", at=at):
+    if require_enforced and optional_list(props, "overrides", at=at):
         return f"{name!r} overrides the policy effect"
     return None
 

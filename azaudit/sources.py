@@ -516,6 +516,7 @@ _SOURCES: tuple[DataSource, ...] = (
             "members", "$select=id,displayName,userPrincipalName,userType,accountEnabled"
         ),
     ),
+    # `principal` is single-valued, so expanding it is not subject to Graph's 20-object cap.
     DataSource(
         "graph:roleManagement/directory/roleEligibilityScheduleInstances",
         TargetKind.TENANT,

@@ -672,6 +672,8 @@ def _privileged_holders(
                 )
     except MissingData as missing:
         errors.append(eligibility_unknown(missing, "directory role holders"))
+    except ShapeError as error:
+        errors.append(shape_error_outcome(error))
 
     for sub_id in ctx.snapshot.subscription_ids():
         scope = subscription_scope(sub_id)
@@ -719,6 +721,10 @@ def _privileged_holders(
                     )
         except MissingData as missing:
             errors.append(eligibility_unknown(missing, "Azure role holders", resource_id=scope))
+        except ShapeError as error:
+            errors.append(
+                shape_error_outcome(error, resource_id=scope, resource_type=SUBSCRIPTION_TYPE)
+            )
     return holders, errors
 
 
@@ -992,6 +998,13 @@ def _directory_role_member_count(ctx: EvalContext, params: Mapping[str, Any]) ->
                 eligible[key] = f"{item.label} (eligible {item.until})"
     except MissingData as missing:
         unknown = missing
+    except ShapeError as error:
+        # Unreadable eligibility is unknown eligibility: a count already too high still fails.
+        if len(users) <= maximum:
+            raise
+        unknown = MissingData(
+            "/", error.path, f"unreadable: expected {error.expected}, got {error.observed}"
+        )
     observed: JSON = {
         "users": sorted(users.values()),
         "eligibleUsers": sorted(eligible.values()),

@@ -86,7 +86,10 @@ SECRET_ACTIONS = frozenset(
 )
 SECRET_PATHS = re.compile(
     r"/config/(appsettings|connectionstrings|publishingcredentials|authsettings(v2)?)(/|$)"
-    r"|/providers/microsoft\.keyvault/vaults/[^/]+/(secrets|keys)(/|$)"
+    # The ARM lists `vaults/{v}/keys` and `vaults/{v}/secrets` themselves are metadata (the
+    # secret list never returns `value`: Key Vault RP specification, `SecretProperties`); any
+    # path below an individual key or secret stays refused.
+    r"|/providers/microsoft\.keyvault/vaults/[^/]+/(secrets|keys)/"
 )
 
 

@@ -371,15 +371,6 @@ _SOURCES: tuple[DataSource, ...] = (
             "Microsoft.Compute/virtualMachineScaleSets",
         ),
     ),
-    DataSource(
-        "tables/AzureDiagnostics",
-        TargetKind.RESOURCE,
-        "2022-10-01",
-        False,
-        "Retention of a Log Analytics workspace's AzureDiagnostics table (where Azure SQL audit "
-        "events sent to Azure Monitor land).",
-        resource_types=("Microsoft.OperationalInsights/workspaces",),
-    ),
     # -- subscription-scoped ARM documents -----------------------------------------------------
     DataSource(
         DIAGNOSTIC_SETTINGS,

@@ -22,7 +22,7 @@ SERVER_ID = f"{SUB}/resourceGroups/rg-case/providers/Microsoft.Sql/servers/case-
 MASTER = "databases/master/providers/Microsoft.Insights/diagnosticSettings"
 WS = f"{SUB}/resourceGroups/rg-sec/providers/Microsoft.OperationalInsights/workspaces/law-a"
 WS_B = f"{SUB}/resourceGroups/rg-sec/providers/Microsoft.OperationalInsights/workspaces/law-b"
-TABLE = "tables/AzureDiagnostics"
+TABLE = "tables"
 
 AUDITING = builtin_check("log_sql_auditing")
 RETENTION = builtin_check("log_sql_audit_retention")
@@ -84,7 +84,9 @@ def _body(
         "resource": {"name": "case-resource", "properties": {"publicNetworkAccess": "Disabled"}},
         "details": {"auditingSettings/default": policy, MASTER: {"value": settings}},
         "resources": [_workspace(rid, days) for rid, (days, _) in workspaces.items()],
-        "scopes": {rid: {TABLE: table} for rid, (_, table) in workspaces.items() if table},
+        "scopes": {
+            rid: {TABLE: {"value": [table]}} for rid, (_, table) in workspaces.items() if table
+        },
         "gaps": gaps or [],
     }
 
@@ -517,3 +519,12 @@ def test_managed_instance_vulnerability_assessment_reads_classic_only() -> None:
     finding = _one(check, body)
     assert finding.status is Status.FAIL
     assert "express" not in finding.message
+
+
+def test_a_workspace_without_the_audit_table_yet_is_judged_on_its_default() -> None:
+    """The table is created with the workspace default when the first audit events arrive."""
+    other = {**_table(730), "name": "SigninLogs"}
+    body = _body(_policy(), [_setting("a", AUDIT_LOG, workspaceId=WS)], {WS: (30, other)})
+    assert _one(RETENTION, body).status is Status.FAIL
+    body = _body(_policy(), [_setting("a", AUDIT_LOG, workspaceId=WS)], {WS: (120, other)})
+    assert _one(RETENTION, body).status is Status.PASS

@@ -114,23 +114,6 @@ def _add_workspace(
         "tables",
         arm_list([_table(workspace_id, t, retention) for t in _TABLES[name]]),
     )
-    estate.doc(
-        workspace_id,
-        "tables/AzureDiagnostics",
-        {
-            "id": f"{workspace_id}/tables/AzureDiagnostics",
-            "name": "AzureDiagnostics",
-            "properties": {
-                "retentionInDays": retention,
-                "totalRetentionInDays": retention,
-                "archiveRetentionInDays": 0,
-                "plan": "Analytics",
-                "retentionInDaysAsDefault": True,
-                "totalRetentionInDaysAsDefault": True,
-                "provisioningState": "Succeeded",
-            },
-        },
-    )
 
 
 _TABLES: dict[str, tuple[str, ...]] = {

@@ -172,7 +172,7 @@ def _diagnostic_categories_enabled(
 # -- Log Analytics retention --------------------------------------------------------------------
 
 
-def _table_retention(table: Mapping[str, Any], at: str) -> tuple[int, int]:
+def table_retention(table: Mapping[str, Any], at: str) -> tuple[int, int]:
     """`(interactive, total)` retention days of one table of the Tables list.
 
     ARM reports both as effective values, whether they come from the workspace default
@@ -213,7 +213,7 @@ def _workspace_retention(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
             continue
         name, table = found
         at = f"tables[name={name}]"
-        interactive, total = _table_retention(table, at)
+        interactive, total = table_retention(table, at)
         judged[name] = total
         if total < minimum:
             short.append(

@@ -37,13 +37,14 @@ from azaudit.evaluators.base import (
     list_values,
 )
 from azaudit.evaluators.common import RESOURCE_ONLY, resource_properties
+from azaudit.evaluators.monitoring import WORKSPACE_TABLES, table_retention
 from azaudit.models import JSON, Status
 from azaudit.snapshot import subscription_of
 from azaudit.sources import DIAGNOSTIC_SETTINGS, INVENTORY
 
 AUDITING = "auditingSettings/default"
 MASTER_DIAGNOSTICS = "databases/master/" + DIAGNOSTIC_SETTINGS
-AUDIT_TABLE = "tables/AzureDiagnostics"
+AUDIT_TABLE = "AzureDiagnostics"
 WORKSPACE_TYPE = "Microsoft.OperationalInsights/workspaces"
 AUDIT_CATEGORY = "SQLSecurityAuditEvents"
 AUDIT_GROUPS = frozenset({"audit", "alllogs"})
@@ -161,9 +162,14 @@ def _workspace_retention(ctx: EvalContext, workspace_id: str) -> tuple[str, int,
         )
     name = str(row.get("name") or workspace_id)
     workspace_days = require_int(row, "properties.retentionInDays", at=f"workspace {name}")
-    table = ctx.detail(str(row["id"]), AUDIT_TABLE)
-    total = require_int(table, "properties.totalRetentionInDays", at=f"{name} AzureDiagnostics")
-    return name, workspace_days, total
+    listing = ctx.detail(str(row["id"]), WORKSPACE_TABLES)
+    for index, table in enumerate(objects(list_values(listing, WORKSPACE_TABLES), at="tables")):
+        if require_str(table, "name", at=f"{name} tables[{index}]").lower() == AUDIT_TABLE.lower():
+            _, total = table_retention(table, at=f"{name} tables[name={AUDIT_TABLE}]")
+            return name, workspace_days, total
+    # A table that does not exist yet is created with the workspace default when the first
+    # events arrive (https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure).
+    return name, workspace_days, workspace_days
 
 
 def _sql_auditing(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:

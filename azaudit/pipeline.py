@@ -52,7 +52,7 @@ from azaudit.reference import (
 )
 from azaudit.render import OutputFormat, Paper, RenderOptions, write
 from azaudit.result import ExitCode, FailOn, build_result, exit_code
-from azaudit.snapshot import Snapshot, dump_snapshot, load_snapshot
+from azaudit.snapshot import Snapshot, dump_snapshot, load_snapshot, snapshot_sha256
 from azaudit.waivers import Waiver, apply_waivers, load_waivers
 from azaudit.web import WebScanOptions, run_web_scan
 from azaudit.web.options import SiteTarget, site_targets
@@ -438,7 +438,7 @@ def catalogue_version(catalogue: Catalogue) -> str:
 
 def build(
     obtained: Obtained,
-    canonical: bytes,
+    snapshot_digest: str,
     inputs: ScanInputs,
     request: ScanRequest,
     now: datetime,
@@ -456,9 +456,11 @@ def build(
     )
     evaluated = evaluate(snapshot, inputs.scoped.checks, config, deadline=deadline)
     raw = apply_attestations(evaluated, inputs.attestations, snapshot.collected_time)
+    del evaluated  # each step returns new findings: keep one generation alive, not three
     findings, waivers = annotate(raw, snapshot, inputs, request.phi, now.date())
+    del raw
     evidence = EvidenceInfo(
-        snapshot_sha256=hashlib.sha256(canonical).hexdigest(),
+        snapshot_sha256=snapshot_digest,
         scanning_identity=obtained.identity,
         tool_version=__version__,
         catalogue_version=catalogue_version(inputs.catalogue),
@@ -579,9 +581,10 @@ def run_scan(
     obtained = dataclasses.replace(
         obtained, snapshot=scan_websites(obtained.snapshot, inputs, request, web_options)
     )
-    canonical = dump_snapshot(obtained.snapshot)
     kept: list[str] = []
     if isinstance(request.source, LiveSource):
+        canonical = dump_snapshot(obtained.snapshot)
+        digest = hashlib.sha256(canonical).hexdigest()
         path = request.out / SNAPSHOT_FILENAME
         try:
             # mtime=0 keeps the file byte-identical for the same snapshot.
@@ -591,11 +594,14 @@ def run_scan(
                 f"--out {request.out}: cannot write {SNAPSHOT_FILENAME}: "
                 f"{exc.strerror or type(exc).__name__}"
             ) from None
+        del canonical
         kept.append(SNAPSHOT_FILENAME)
+    else:
+        digest = snapshot_sha256(obtained.snapshot)
     now = (clock or _utc_now)()
     try:
         deadline = _deadline(request.source, started)
-        result = build(obtained, canonical, inputs, request, now, deadline)
+        result = build(obtained, digest, inputs, request, now, deadline)
         if inputs.history is not None:
             result = compare_with_history(result, inputs.history)
         files = render_all(request.formats, result, RenderOptions(paper=request.paper))

@@ -185,3 +185,29 @@ def test_malformed_scope_is_named(
     with pytest.raises(InputError) as excinfo:
         parse_phi_scope(subs, groups, tags)
     assert message in str(excinfo.value)
+
+
+def test_scoring_keeps_every_other_field_of_the_finding() -> None:
+    """Scoring builds each finding anew; no field may be lost (a new field must be copied)."""
+    finding = Finding(
+        check_id="idn_mfa_all_users",
+        status=Status.WAIVED,
+        resource_id="/subscriptions/s/resourceGroups/rg/providers/X/y/z",
+        resource_type="X/y",
+        resource_name="z",
+        subscription_id="s",
+        location="eastus",
+        property_path="properties.a",
+        observed={"a": [1, 2]},
+        expected="b",
+        message="m",
+        sub_item="item",
+        severity=Severity.LOW,
+        phi=False,
+        waiver_id="W-1",
+    )
+    (scored,) = apply_phi_scope([finding], SNAPSHOT, PhiScope(), {finding.check_id: Severity.HIGH})
+    assert scored.phi is True and scored.severity is escalate(Severity.HIGH)
+    for field in dataclasses.fields(Finding):
+        if field.name not in {"phi", "severity"}:
+            assert getattr(scored, field.name) == getattr(finding, field.name), field.name

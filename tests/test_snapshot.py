@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from azaudit.demo import build_demo_snapshot
 from azaudit.errors import SnapshotError
 from azaudit.models import CollectionGap
 from azaudit.snapshot import (
     Snapshot,
+    canonical_chunks,
     dump_snapshot,
     load_snapshot,
     snapshot_from_json,
+    snapshot_sha256,
     write_snapshot,
 )
 
@@ -275,3 +280,26 @@ def _fields(snapshot: Snapshot) -> dict[str, Any]:
         "graph": snapshot.graph,
         "gaps": snapshot.gaps,
     }
+
+
+def _escaping_snapshot() -> Snapshot:
+    base = _snapshot()
+    return dataclasses.replace(
+        base,
+        resources=(),
+        details={},
+        graph={"graph:users": {"value": [{"displayName": 'Zo\u00eb \u2028 "q" \\'}]}},
+        gaps=(),
+    )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [build_demo_snapshot, _snapshot, _escaping_snapshot],
+    ids=["demo", "small", "empty lists and escapes"],
+)
+def test_canonical_chunks_are_the_dumped_bytes(make: Any) -> None:
+    """The evidence digest is taken over the exact bytes `dump_snapshot` writes."""
+    value = make()
+    assert b"".join(canonical_chunks(value)) == dump_snapshot(value)
+    assert snapshot_sha256(value) == hashlib.sha256(dump_snapshot(value)).hexdigest()

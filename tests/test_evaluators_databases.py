@@ -277,7 +277,8 @@ def _database_tenant() -> Snapshot:
     }
     rows = tuple(r for r in demo.resources if str(r["type"]) in wanted)
     subs = {str(r["subscriptionId"]) for r in rows}
-    scopes = {str(r["id"]) for r in rows} | {subscription_scope(s) for s in subs}
+    # The tenant-level documents ("/") are read on every scan, whatever the catalogue.
+    scopes = {str(r["id"]) for r in rows} | {subscription_scope(s) for s in subs} | {"/"}
     details = {scope: docs for scope, docs in demo.details.items() if scope in scopes}
     return dataclasses.replace(
         demo,

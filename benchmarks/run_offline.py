@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import hashlib
 import json
 import os
 import platform
@@ -81,7 +80,7 @@ def _child(snapshot_path: Path) -> dict[str, Any]:
     from azaudit.models import EvidenceInfo, TargetKind
     from azaudit.render import RenderOptions
     from azaudit.result import build_result
-    from azaudit.snapshot import dump_snapshot
+    from azaudit.snapshot import snapshot_sha256
     from azaudit.web.scan import recorded_web_sites
 
     wall: dict[str, float] = {}
@@ -107,8 +106,7 @@ def _child(snapshot_path: Path) -> dict[str, Any]:
         snapshot = obtained.snapshot
         done("load")
 
-        canonical = dump_snapshot(snapshot)
-        digest = hashlib.sha256(canonical).hexdigest()
+        digest = snapshot_sha256(snapshot)
         done("digest")
 
         config = ScanConfig(

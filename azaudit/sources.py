@@ -335,6 +335,15 @@ _SOURCES: tuple[DataSource, ...] = (
         resource_types=("Microsoft.RecoveryServices/vaults",),
     ),
     DataSource(
+        "replicationProtectedItems",
+        TargetKind.RESOURCE,
+        "2025-01-01",
+        True,
+        "Azure Site Recovery replicated items of a Recovery Services vault across its fabrics "
+        "(A2A fabricObjectId of each replicated VM, protectionState, replicationHealth).",
+        resource_types=("Microsoft.RecoveryServices/vaults",),
+    ),
+    DataSource(
         "tables",
         TargetKind.RESOURCE,
         "2023-09-01",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,11 @@ def test_page_shows_checks_citations_anchors_and_decisions() -> None:
     page = render_coverage(CATALOGUE, TARGET)
     assert "| `kv_purge_protection` | Encryption at rest and key management | high |" in page
     assert "AP-H, SP, SS, PR, CS" in page  # the anchors of row 16 (Key Vault purge protection)
-    planned = next(r for r in TARGET.rows if r.decision == "planned")
-    assert f"| {planned.row} | `{planned.id}` |" in page and "| planned |" in page
+    last = TARGET.rows[-1]
+    decided = replace(last, checks=(), decision="planned", reason="new collection needed")
+    with_decision = replace(TARGET, rows=(*TARGET.rows[:-1], decided))
+    decided_page = render_coverage(CATALOGUE, with_decision)
+    assert f"| {last.row} | `{last.id}` |" in decided_page and "| planned |" in decided_page
     assert "service retired on 2024-09-16" in page
     assert "| Organisational policy | US data residency" in page
     implemented = sum(1 for r in TARGET.rows if r.checks)
@@ -70,11 +74,11 @@ def test_generator_writes_and_detects_a_stale_page(
 def test_target_rows_must_be_implemented_or_decided(tmp_path: Path) -> None:
     text = (data_dir() / "coverage_target.yaml").read_text(encoding="utf-8")
     broken = tmp_path / "target.yaml"
-    broken.write_text(text.replace("  decision: planned\n", "", 1))
-    first_planned = text[: text.index("  decision: planned\n")].count("\n- row:") - 1
-    with pytest.raises(
-        InputError, match=rf"rows\[{first_planned}\]: expected either 'checks' or a 'decision'"
-    ):
+    first_checks = text[text.index("\n- row:") :].index("  checks: [")
+    start = text.index("\n- row:") + first_checks
+    end = text.index("\n", start) + 1
+    broken.write_text(text[:start] + text[end:])
+    with pytest.raises(InputError, match=r"rows\[0\]: expected either 'checks' or a 'decision'"):
         load_target(broken)
 
 

@@ -125,6 +125,153 @@ def test_inventory_gap_gives_error_for_the_subscription() -> None:
     assert findings and all(f.status is Status.ERROR for f in findings)
 
 
+# -- vm_disaster_recovery -------------------------------------------------------------------------
+
+DR_CHECK = builtin_check("bkp_vm_disaster_recovery")
+REPLICATED = "replicationProtectedItems"
+
+
+def _replica(
+    vm_id: str, state: str = "Protected", health: str = "Normal", kind: str = "A2A"
+) -> dict[str, Any]:
+    """A replicated item shaped after Site Recovery's `ReplicationProtectedItems_List`."""
+    details: dict[str, Any] = {"instanceType": kind}
+    if kind == "A2A":
+        details["fabricObjectId"] = vm_id
+    return {
+        "name": "f8491e4f-817a-40dd-a90c-af773978c75b",
+        "properties": {
+            "protectionState": state,
+            "replicationHealth": health,
+            "providerSpecificDetails": details,
+        },
+    }
+
+
+def _dr_body(
+    items: dict[str, list[dict[str, Any]]],
+    tags: Any = None,
+    gaps: list[dict[str, Any]] | None = None,
+    vaults: list[str] | None = None,
+) -> dict[str, Any]:
+    resource: dict[str, Any] = {"id": VM_ID, "name": "vm1"}
+    resource["tags"] = {"criticality": "critical"} if tags is None else tags
+    names = vaults if vaults is not None else list(items)
+    return {
+        "resource": resource,
+        "resources": [_vault(name) for name in names],
+        "scopes": {_vault(n)["id"]: {REPLICATED: {"value": v}} for n, v in items.items()},
+        "gaps": gaps or [],
+    }
+
+
+def test_replicated_critical_vm_passes_and_names_the_vault() -> None:
+    (finding,) = run_check(DR_CHECK, _dr_body({"rsv-dr": [_replica(VM_ID.upper())]}))
+    assert finding.status is Status.PASS
+    assert "rsv-dr" in finding.message
+
+
+def test_backup_alone_is_not_replication() -> None:
+    body = _dr_body({"rsv-dr": []})
+    body["scopes"][_vault("rsv-dr")["id"]][ITEMS] = {"value": [_item(VM_ID)]}
+    (finding,) = run_check(DR_CHECK, body)
+    assert finding.status is Status.FAIL
+    assert "rsv-dr" in finding.message
+
+
+def test_other_replication_scenarios_do_not_protect_an_azure_vm() -> None:
+    body = _dr_body({"v": [_replica(VM_ID, kind="HyperVReplicaAzure")]})
+    (finding,) = run_check(DR_CHECK, body)
+    assert finding.status is Status.FAIL
+
+
+@pytest.mark.parametrize(
+    ("state", "health", "named"),
+    [
+        ("UnprotectedStatesBegin", "Normal", "UnprotectedStatesBegin"),
+        ("Protected", "Critical", "Critical"),
+    ],
+)
+def test_failed_replication_fails_naming_the_state(state: str, health: str, named: str) -> None:
+    (finding,) = run_check(DR_CHECK, _dr_body({"v": [_replica(VM_ID, state, health)]}))
+    assert finding.status is Status.FAIL
+    assert named in finding.message
+
+
+def test_warning_health_still_passes() -> None:
+    (finding,) = run_check(DR_CHECK, _dr_body({"v": [_replica(VM_ID, health="Warning")]}))
+    assert finding.status is Status.PASS
+
+
+@pytest.mark.parametrize("tags", [{}, {"environment": "prod"}, {"criticality": "low"}])
+def test_vms_not_tagged_critical_are_not_applicable(tags: dict[str, str]) -> None:
+    (finding,) = run_check(DR_CHECK, _dr_body({"v": []}, tags=tags))
+    assert finding.status is Status.NOT_APPLICABLE
+    assert "criticality" in finding.message
+
+
+def test_tag_name_and_value_compare_case_insensitively() -> None:
+    (finding,) = run_check(DR_CHECK, _dr_body({"v": []}, tags={"Criticality": "HIGH"}))
+    assert finding.status is Status.FAIL
+
+
+def test_tag_and_values_are_parameters() -> None:
+    body = _dr_body({"v": []}, tags={"tier": "tier0"})
+    (finding,) = run_check(DR_CHECK, body, tag="tier", values=["tier0"])
+    assert finding.status is Status.FAIL
+    (default,) = run_check(DR_CHECK, body)
+    assert default.status is Status.NOT_APPLICABLE
+
+
+def test_unreadable_vault_without_replication_elsewhere_is_an_error() -> None:
+    gap = {"scope": _vault("locked")["id"], "source": REPLICATED, "reason": "403"}
+    body = _dr_body({"good": [_replica(VM_ID, "UnprotectedStatesBegin")]}, gaps=[gap])
+    body["resources"].append(_vault("locked"))
+    (finding,) = run_check(DR_CHECK, body)
+    assert finding.status is Status.ERROR
+    assert "locked" in finding.message
+
+
+def test_unreadable_vault_does_not_undo_a_replication_found_elsewhere() -> None:
+    gap = {"scope": _vault("locked")["id"], "source": REPLICATED, "reason": "403"}
+    body = _dr_body({"good": [_replica(VM_ID)]}, gaps=[gap], vaults=["locked", "good"])
+    (finding,) = run_check(DR_CHECK, body)
+    assert finding.status is Status.PASS
+
+
+def test_vault_whose_replicated_items_were_never_collected_is_an_error() -> None:
+    (finding,) = run_check(DR_CHECK, _dr_body({}, vaults=["silent"]))
+    assert finding.status is Status.ERROR
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"properties": {"protectionState": "Protected"}},
+        {
+            "properties": {
+                "protectionState": "Protected",
+                "providerSpecificDetails": {"instanceType": "A2A"},
+            }
+        },
+        {
+            "properties": {
+                "providerSpecificDetails": {"instanceType": "A2A", "fabricObjectId": VM_ID}
+            }
+        },
+        "not an object",
+    ],
+)
+def test_malformed_replicated_item_is_an_error(item: Any) -> None:
+    (finding,) = run_check(DR_CHECK, _dr_body({"v": [item]}))
+    assert finding.status is Status.ERROR
+
+
+def test_tags_of_the_wrong_type_are_an_error() -> None:
+    (finding,) = run_check(DR_CHECK, _dr_body({"v": []}, tags=["criticality"]))
+    assert finding.status is Status.ERROR
+
+
 # -- property_conditions --------------------------------------------------------------------------
 
 DB_CHECK = replace(

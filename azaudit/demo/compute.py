@@ -3,7 +3,8 @@
 VM rows follow Microsoft's `VirtualMachines_ListByLocation` example (plus the `securityProfile`
 and Resource Graph's `extended.instanceView`); disks follow `Disks_List` and the
 `Disks_CreateOrUpdate_WithDiskEncryptionSet` / `_WithDiskAccess` bodies; protected items follow
-the Recovery Services `backupProtectedItems` list.
+the Recovery Services `backupProtectedItems` list; replicated items follow Site Recovery's
+`ReplicationProtectedItems_List`.
 
 The story: the EHR application servers run with encryption at host, customer-managed disk keys and
 daily backup into an immutable vault. The PACS gateway was built by the imaging vendor: no
@@ -14,7 +15,9 @@ Encryption and is not backed up, an orphaned OS disk was never deleted, and the 
 soft delete switched off. Every VM runs the Azure Monitor Agent with the security data
 collection rule, except the PACS gateway (still the retired Log Analytics agent), the data
 science VM (no agent) and the jump box (agent but no rule). The FHIR export workers are a scale
-set with encryption at host and the agent.
+set with encryption at host and the agent. Both the first EHR application server and the PACS
+gateway are tagged `criticality: critical`; only the EHR server is replicated to West US 2 by
+Azure Site Recovery.
 """
 
 from __future__ import annotations
@@ -113,6 +116,10 @@ class VMSpec:
     """Monitoring agent: AMA (Azure Monitor Agent), MMA (the retired Log Analytics agent), None."""
     dcr: bool = True
     """Whether the security data collection rule is associated with the VM."""
+    critical: bool = False
+    """Tagged `criticality: critical`, the VMs the disaster recovery plan must bring back."""
+    dr_vault: str | None = None
+    """Vault that replicates the VM to West US 2 with Azure Site Recovery (A2A)."""
 
 
 _CLINICAL_APP = ("rg-clinical-network-eus", "vnet-nw-clinical-eus", "snet-ehr-app")
@@ -154,6 +161,8 @@ VMS: tuple[VMSpec, ...] = (
         zone="1",
         cmk=True,
         vault="rsv-nw-clinical-eus",
+        critical=True,
+        dr_vault="rsv-nw-clinical-eus",
         data_disks=2,
     ),
     VMSpec(
@@ -194,6 +203,7 @@ VMS: tuple[VMSpec, ...] = (
         zone=None,
         encryption_at_host=False,
         public_ip="203.0.113.25",
+        critical=True,
         disks_private=False,
         ade_volumes="OS",
         agent="MMA",
@@ -477,7 +487,11 @@ def _add_vm(estate: Estate, network: Network, spec: VMSpec) -> None:
             spec.name,
             spec.location,
             props,
-            tags=spec.sub.tags(role=spec.role, backup="daily" if spec.vault else "none"),
+            tags=spec.sub.tags(
+                role=spec.role,
+                backup="daily" if spec.vault else "none",
+                **({"criticality": "critical"} if spec.critical else {}),
+            ),
             identity=system_identity(spec.name),
             zones=[spec.zone] if spec.zone else None,
         )
@@ -766,6 +780,49 @@ def _protected_item(vault_id: str, spec: VMSpec) -> Doc:
     }
 
 
+def _replicated_item(vault_id: str, spec: VMSpec) -> Doc:
+    """An Azure-to-Azure replicated item, after Site Recovery's `ReplicationProtectedItems_List`."""
+    vm_id = resource_id(spec.sub, spec.rg, VM, spec.name)
+    fabric = f"asr-a2a-default-{spec.location}"
+    name = guid(f"asr:{vm_id}")
+    return {
+        "id": (
+            f"{vault_id}/replicationFabrics/{fabric}/replicationProtectionContainers/"
+            f"{fabric}-container/replicationProtectedItems/{name}"
+        ),
+        "name": name,
+        "type": f"{VAULT}/replicationFabrics/replicationProtectionContainers/"
+        "replicationProtectedItems",
+        "properties": {
+            "friendlyName": spec.name,
+            "protectedItemType": "A2A",
+            "primaryFabricFriendlyName": "Azure",
+            "recoveryFabricFriendlyName": "Azure",
+            "primaryProtectionContainerFriendlyName": f"{fabric}-container",
+            "recoveryProtectionContainerFriendlyName": "asr-a2a-default-westus2-container",
+            "protectionState": "Protected",
+            "protectionStateDescription": "Protected",
+            "activeLocation": "Primary",
+            "testFailoverState": "None",
+            "testFailoverStateDescription": "None",
+            "allowedOperations": ["PlannedFailover", "UnplannedFailover", "TestFailover"],
+            "replicationHealth": "Normal",
+            "policyId": f"{vault_id}/replicationPolicies/24-hour-retention-policy",
+            "policyFriendlyName": "24-hour-retention-policy",
+            "providerSpecificDetails": {
+                "instanceType": "A2A",
+                "fabricObjectId": vm_id,
+                "primaryFabricLocation": spec.location,
+                "recoveryFabricLocation": "westus2",
+                "osType": IMAGES[spec.image][0],
+                "vmProtectionState": "Protected",
+                "lastRpoCalculatedTime": days_ago(0.01, fraction=True),
+                "rpoInSeconds": 45,
+            },
+        },
+    }
+
+
 def hash_int(text: str) -> int:
     """A stable 15-digit number derived from `text` (Python's `hash` is salted per process)."""
     return int(hexid(text, 12), 16) % 10**15
@@ -827,6 +884,8 @@ def _add_vault(estate: Estate, spec: VaultSpec) -> None:
     vault_id = estate.add_logged(row, logs, enabled=spec.immutability == "Locked")
     items = [_protected_item(vault_id, vm) for vm in VMS if vm.vault == spec.name]
     estate.doc(vault_id, "backupProtectedItems", arm_list(items))
+    replicated = [_replicated_item(vault_id, vm) for vm in VMS if vm.dr_vault == spec.name]
+    estate.doc(vault_id, "replicationProtectedItems", arm_list(replicated))
     shares = 2 if spec.sub is PLATFORM else 0
     estate.doc(vault_id, "backupconfig/vaultconfig", vault_config(vault_id, spec.soft_delete))
     storage = storage_config(vault_id, spec.redundancy)

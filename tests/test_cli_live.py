@@ -224,7 +224,7 @@ def test_doctor_reports_missing_graph_permission_with_the_grant_commands() -> No
     )
     # Permission probes (one for the tenant's Entra diagnostic settings) and one detail read per
     # detail source on this subscription.
-    assert "4 of 40 checks failed." in result.output
+    assert "4 of 41 checks failed." in result.output
 
 
 def test_subprocess_scan_with_environment_credentials(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ DESTINATIONS = (
 # -- diagnostic settings ------------------------------------------------------------------------
 
 
-def _setting_gaps(
+def setting_gaps(
     setting: Mapping[str, Any], required: list[str], any_of: list[str], groups_ok: set[str]
 ) -> tuple[list[str], list[str]]:
     """`(enabled logs, problems)` of one diagnostic setting against the required categories.
@@ -145,7 +145,7 @@ def _diagnostic_categories_enabled(
     sufficient: str | None = None
     for setting in settings:
         name = str(setting.get("name") or setting.get("id"))
-        enabled, problems = _setting_gaps(setting, required, any_of, groups_ok)
+        enabled, problems = setting_gaps(setting, required, any_of, groups_ok)
         observed[name] = enabled
         if not problems and sufficient is None:
             sufficient = name

@@ -32,7 +32,7 @@ from azaudit.evaluators.base import (
     shape_error_outcome,
 )
 from azaudit.evaluators.common import RESOURCE_ONLY
-from azaudit.evaluators.monitoring import _setting_gaps
+from azaudit.evaluators.monitoring import setting_gaps
 from azaudit.models import JSON, Status
 from azaudit.snapshot import subscription_scope
 from azaudit.sources import DIAGNOSTIC_SETTINGS, STORAGE_SERVICES
@@ -244,7 +244,7 @@ def _storage_service_diagnostics(ctx: EvalContext, params: Mapping[str, Any]) ->
             sufficient = None
             for setting in settings:
                 name = str(setting.get("name") or setting.get("id"))
-                enabled, problems = _setting_gaps(setting, required, [], groups_ok)
+                enabled, problems = setting_gaps(setting, required, [], groups_ok)
                 observed[name] = enabled
                 if not problems and sufficient is None:
                     sufficient = name

@@ -22,18 +22,16 @@ from azaudit.casebook import run_case
 from azaudit.catalogue import FAMILY_TITLES, Catalogue, load_catalogue
 from azaudit.catalogue_views import by_citation_lines
 from azaudit.cli_history import diff, history_app
-from azaudit.cli_options import FailOnOption, FormatsOption
+from azaudit.cli_options import FailOnOption, FormatsOption, echo_outcome
 from azaudit.cli_send import send
 from azaudit.cli_web import web_scan
 from azaudit.collect.options import LogFormat
 from azaudit.config import current_environment, merge, split_commas, to_request
 from azaudit.errors import AzauditError, InputError
-from azaudit.models import ScanResult, Severity
+from azaudit.models import Severity
 from azaudit.pipeline import run_scan
 from azaudit.render import Paper
-from azaudit.render.console import summary_text
 from azaudit.result import ExitCode, FailOn
-from azaudit.waivers import waiver_summary
 
 app = typer.Typer(
     name="azaudit",
@@ -305,16 +303,7 @@ def scan(
     options = {_SETTING_OF[name]: _as_setting(name, value) for name, value in given.items()}
     effective = merge(options, current_environment(), config, Path.cwd())
     outcome = run_scan(to_request(effective), ctx.obj)
-    for warning in outcome.warnings:
-        typer.echo(f"azaudit: warning: {warning}", err=True)
-    typer.echo(summary_text(outcome.result))
-    if outcome.result.waivers:
-        typer.echo(waivers_line(outcome.result))
-    out_dir = effective.values["scan.out"]
-    typer.echo(f"Reports written to {out_dir}/ ({', '.join(p.name for p in outcome.files)})")
-    for note in outcome.notes:
-        typer.echo(f"azaudit: {note}")
-    raise typer.Exit(int(outcome.exit_code))
+    echo_outcome(outcome, effective.values["scan.out"])
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -331,20 +320,6 @@ def _as_setting(name: str, value: object) -> object:
     if isinstance(value, enum.Enum):
         return str(value.value)
     return value
-
-
-def waivers_line(result: ScanResult) -> str:
-    """One line on the waivers: how many apply, expired, matched nothing, and findings waived."""
-    states = waiver_summary(result.waivers)
-    waived = sum(w.matched for w in result.waivers)
-    errors = sum(w.errors for w in result.waivers)
-    line = (
-        f"Waivers: {states['active']} active ({waived} finding(s) WAIVED), "
-        f"{states['expired']} expired, {states['unmatched']} matched nothing"
-    )
-    if errors:
-        line += f"; {errors} ERROR finding(s) selected by a waiver stay ERROR"
-    return line
 
 
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)

@@ -1,86 +1,24 @@
 """`azaudit web-scan URL... --out DIR`: scan given sites for trackers and write the reports.
 
-The command only parses options; `web_scan_report` does the work (scan, a snapshot holding only
-the `web:scan` document, the web checks through the normal engine, the usual renderers), so the
-same steps can run inside other pipelines.
+The command only parses options: the scan is a `ScanRequest` with a `WebSource`, run by
+`pipeline.run_scan` like any other scan (web checks only, the snapshot of what was fetched kept
+as evidence, reports written all or none).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import ssl
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from azaudit import __version__
-from azaudit.catalogue import Catalogue, load_catalogue
-from azaudit.cli_options import FailOnOption, FormatsOption
-from azaudit.engine import evaluate
+from azaudit.cli_options import FailOnOption, FormatsOption, echo_outcome
 from azaudit.errors import InputError
-from azaudit.evaluators.base import ScanConfig
-from azaudit.files import check_output_dir, write_all_atomic
-from azaudit.models import ScanResult
-from azaudit.reference import default_baa_list, default_us_regions
-from azaudit.render import DEFAULT_FORMATS, OutputFormat, render
-from azaudit.render.console import summary_text
-from azaudit.result import FailOn, build_result, exit_code
-from azaudit.snapshot import Snapshot, snapshot_file_bytes
-from azaudit.web.options import SiteTarget, WebScanOptions, parse_resolve, site_targets
-from azaudit.web.scan import scan_sites, web_sites_info, with_web_scan
-
-SNAPSHOT_FILENAME = "snapshot.json.gz"
-WEB_TENANT = "web-scan"
-WEB_FAMILY = "web"
-
-
-def web_only_snapshot(document: dict[str, object], collected_at: str) -> Snapshot:
-    """A snapshot that holds nothing but the `web:scan` document (no Azure inventory)."""
-    empty = Snapshot(
-        collected_at=collected_at,
-        tool_version=__version__,
-        cloud={"name": "AzureCloud"},
-        tenant={"tenantId": WEB_TENANT, "displayName": "Web scan"},
-        subscriptions=(),
-        resources=(),
-        details={},
-        graph={},
-        gaps=(),
-    )
-    return with_web_scan(empty, document)
-
-
-def web_scan_report(
-    targets: Sequence[SiteTarget],
-    options: WebScanOptions,
-    formats: Sequence[OutputFormat],
-    out: Path,
-) -> tuple[ScanResult, dict[Path, bytes]]:
-    """Scan the sites, evaluate the web checks and render every format (nothing written yet)."""
-    started = _iso(options.clock())
-    document = scan_sites(targets, options)
-    snapshot = web_only_snapshot(document, started)
-    catalogue = load_catalogue()
-    checks = tuple(c for c in catalogue.checks if c.meta.family == WEB_FAMILY)
-    config = ScanConfig(
-        baa_list=default_baa_list(),
-        allowed_regions=frozenset(default_us_regions()),
-        now=snapshot.collected_time,
-    )
-    findings = evaluate(snapshot, checks, config)
-    scoped = Catalogue(checks, catalogue.citations, catalogue.safeguards)
-    result = build_result(snapshot, scoped, findings, config, _iso(options.clock()))
-    result = dataclasses.replace(result, web_sites=web_sites_info(document))
-    files = {out / fmt.filename: render(fmt, result) for fmt in formats}
-    files[out / SNAPSHOT_FILENAME] = snapshot_file_bytes(snapshot, SNAPSHOT_FILENAME)
-    return result, files
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+from azaudit.pipeline import ScanRequest, WebSource, run_scan
+from azaudit.render import DEFAULT_FORMATS
+from azaudit.result import FailOn
+from azaudit.web.options import WebScanOptions, parse_resolve, site_targets
 
 
 def web_scan(
@@ -126,8 +64,6 @@ def web_scan(
     ] = None,
 ) -> None:
     """Scan websites for third-party trackers (GET only) and write the web tracker report."""
-    targets = site_targets(urls)
-    check_output_dir("--out", out)
     options = WebScanOptions(
         max_pages=max_pages,
         max_depth=max_depth,
@@ -136,15 +72,14 @@ def web_scan(
         resolve=parse_resolve(resolve or []),
         ssl_context=_trust(ca_file),
     )
-    result, files = web_scan_report(targets, options, formats or list(DEFAULT_FORMATS), out)
-    # Written only after every format rendered, all or none: no partial report.
-    try:
-        write_all_atomic(files)
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot write the reports: {exc.strerror or exc}") from None
-    typer.echo(summary_text(result))
-    typer.echo(f"Reports written to {out}/ ({', '.join(p.name for p in files)})")
-    raise typer.Exit(int(exit_code(result, fail_on, strict)))
+    request = ScanRequest(
+        source=WebSource(tuple(site_targets(urls)), options),
+        out=out,
+        formats=tuple(dict.fromkeys(formats or DEFAULT_FORMATS)),
+        fail_on=fail_on,
+        strict=strict,
+    )
+    echo_outcome(run_scan(request), out)
 
 
 def _trust(ca_file: Path | None) -> ssl.SSLContext | None:

@@ -5,8 +5,9 @@ Every front end (the `scan` command, a config file, an embedding program) descri
 
 1. load and validate every input (catalogue, BAA list, regions, PHI scope, waivers) so a bad
    input stops the run before any collection;
-2. obtain the snapshot (demo, file or live);
-3. live only: write `snapshot.json.gz` at once, so the evidence survives any later failure;
+2. obtain the snapshot (demo, file, live collection or a web scan of given sites);
+3. live and web scans: write `snapshot.json.gz` at once, so the evidence survives any later
+   failure;
 4. evaluate, apply the PHI scope, apply the waivers, build the result (with its evidence chain);
 5. render every format, then write them all or none (stale files of an earlier scan removed);
 6. decide the exit code.
@@ -56,7 +57,7 @@ from azaudit.snapshot import Snapshot, dump_snapshot, load_snapshot, snapshot_sh
 from azaudit.waivers import Waiver, apply_waivers, load_waivers
 from azaudit.web import WebScanOptions, run_web_scan
 from azaudit.web.options import SiteTarget, site_targets
-from azaudit.web.scan import recorded_web_sites, with_web_scan
+from azaudit.web.scan import recorded_web_sites, scan_sites, web_only_snapshot, with_web_scan
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken
@@ -66,6 +67,8 @@ if TYPE_CHECKING:
 
 SNAPSHOT_FILENAME = "snapshot.json.gz"
 DEMO_IDENTITY = "demo tenant"
+WEB_IDENTITY = "none (public websites only, fetched anonymously)"
+WEB_FAMILY = "web"
 UNKNOWN_IDENTITY = "unknown"
 
 
@@ -92,7 +95,22 @@ class LiveSource:
     log_format: LogFormat = LogFormat.AUTO
 
 
-ScanSource = DemoSource | SnapshotSource | LiveSource
+@dataclass(frozen=True, slots=True)
+class WebSource:
+    """Public websites alone (`azaudit web-scan`): no Azure inventory, the web checks only.
+
+    Attributes:
+        targets: the sites' start URLs.
+        options: crawl limits, trust store and host resolution of the web scan.
+    """
+
+    targets: tuple[SiteTarget, ...]
+    options: WebScanOptions = field(default_factory=WebScanOptions)
+
+
+ScanSource = DemoSource | SnapshotSource | LiveSource | WebSource
+COLLECTING_SOURCES = (LiveSource, WebSource)
+"""Sources that gather new evidence now: their snapshot is written before anything else."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +219,8 @@ def load_inputs(request: ScanRequest) -> ScanInputs:
         load_catalogue(request.checks_dirs), {BREAK_GLASS: request.break_glass_accounts}
     )
     scoped = select_checks(catalogue, request.only_checks)
+    if isinstance(request.source, WebSource):
+        scoped = select_family(scoped, WEB_FAMILY)
     baa_list = load_baa_list(request.baa_list) if request.baa_list else default_baa_list()
     regions = allowed_regions(request.allowed_regions)
     waivers: tuple[Waiver, ...] = ()
@@ -292,6 +312,12 @@ def select_checks(catalogue: Catalogue, only: Iterable[str]) -> Catalogue:
     return Catalogue(checks, catalogue.citations, catalogue.safeguards)
 
 
+def select_family(catalogue: Catalogue, family: str) -> Catalogue:
+    """The catalogue restricted to one family (a web scan has nothing else to evaluate)."""
+    checks = tuple(c for c in catalogue.checks if c.meta.family == family)
+    return Catalogue(checks, catalogue.citations, catalogue.safeguards)
+
+
 def known_regions() -> frozenset[str]:
     """Every ARM location name of the shipped region table (any country), normalised."""
     document = json.loads((data_dir() / "us_regions.json").read_text(encoding="utf-8"))
@@ -348,6 +374,10 @@ def obtain_snapshot(source: ScanSource, catalogue: Catalogue, deps: object = Non
         return Obtained(build_demo_snapshot(), DEMO_IDENTITY)
     if isinstance(source, SnapshotSource):
         return Obtained(load_snapshot(source.path), UNKNOWN_IDENTITY)
+    if isinstance(source, WebSource):
+        started = _iso(source.options.clock())
+        document = scan_sites(source.targets, source.options)
+        return Obtained(web_only_snapshot(document, started), WEB_IDENTITY)
     from azaudit.cli_live import collect_with_progress
 
     claims: dict[str, str] = {}
@@ -582,7 +612,7 @@ def run_scan(
         obtained, snapshot=scan_websites(obtained.snapshot, inputs, request, web_options)
     )
     kept: list[str] = []
-    if isinstance(request.source, LiveSource):
+    if isinstance(request.source, COLLECTING_SOURCES):
         canonical = dump_snapshot(obtained.snapshot)
         digest = hashlib.sha256(canonical).hexdigest()
         path = request.out / SNAPSHOT_FILENAME

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,9 +70,37 @@ def test_failing_site_writes_reports_and_exits_1(sites: Sites, tmp_path: Path) -
     )
 
 
-def test_fail_on_critical_passes_a_high_only_site(sites: Sites, tmp_path: Path) -> None:
-    code, _ = run(sites, tmp_path, "https://clinic.example.test/", "--fail-on", "critical")
+def test_sites_count_as_phi_so_a_high_tracker_finding_gates_as_critical(
+    sites: Sites, tmp_path: Path
+) -> None:
+    # A web scan has no PHI scope: as in every scan without one, everything is PHI and the
+    # high tracker finding is escalated one step, so `--fail-on critical` still fails.
+    code, out = run(sites, tmp_path, "https://clinic.example.test/", "--fail-on", "critical")
+    assert code == 1
+    results = json.loads((out / "results.json").read_text())
+    failing = [f for f in results["findings"] if f["status"] == "FAIL"]
+    assert failing
+    assert {(f["severity"], f["phi"]) for f in failing} == {("critical", True)}
+    assert results["phi_scope"]["configured"] is False
+
+
+def test_fail_on_never_exits_0_with_failing_findings(sites: Sites, tmp_path: Path) -> None:
+    code, out = run(sites, tmp_path, "https://clinic.example.test/", "--fail-on", "never")
     assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert any(f["status"] == "FAIL" for f in results["findings"])
+
+
+def test_the_result_records_its_evidence_chain(sites: Sites, tmp_path: Path) -> None:
+    code, out = run(sites, tmp_path, "https://clinic.example.test/")
+    assert code == 1
+    results = json.loads((out / "results.json").read_text())
+    kept = gzip.decompress((out / "snapshot.json.gz").read_bytes())
+    evidence = results["evidence"]
+    assert evidence["snapshot_sha256"] == hashlib.sha256(kept).hexdigest()
+    assert evidence["scanning_identity"].startswith("none (public websites only")
+    # Only the web checks were in force: nothing about an Azure tenant that was not scanned.
+    assert {c["family"] for c in results["checks"]} == {"web"}
 
 
 def test_clean_site_exits_0(sites: Sites, tmp_path: Path) -> None:

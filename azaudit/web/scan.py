@@ -24,6 +24,8 @@ from azaudit.web.trackers import TrackerData, default_tracker_data
 DOCUMENT = "web:scan"
 """The snapshot detail name of the document, stored at the tenant scope `/`."""
 DOCUMENT_VERSION = 1
+WEB_TENANT = "web-scan"
+"""The tenant id of a snapshot that holds a web scan alone (`azaudit web-scan`)."""
 
 
 def with_web_scan(snapshot: Snapshot, document: dict[str, Any]) -> Snapshot:
@@ -31,6 +33,26 @@ def with_web_scan(snapshot: Snapshot, document: dict[str, Any]) -> Snapshot:
     details = {scope: dict(docs) for scope, docs in snapshot.details.items()}
     details.setdefault("/", {})[DOCUMENT] = document
     return dataclasses.replace(snapshot, details=details)
+
+
+def web_only_snapshot(document: dict[str, Any], collected_at: str) -> Snapshot:
+    """A snapshot that holds nothing but the `web:scan` document (no Azure inventory).
+
+    `azaudit web-scan` keeps it as its evidence file, exactly as a live scan keeps what it
+    collected, so the web findings can be re-evaluated later with `scan --snapshot`.
+    """
+    empty = Snapshot(
+        collected_at=collected_at,
+        tool_version=__version__,
+        cloud={"name": "AzureCloud"},
+        tenant={"tenantId": WEB_TENANT, "displayName": "Web scan"},
+        subscriptions=(),
+        resources=(),
+        details={},
+        graph={},
+        gaps=(),
+    )
+    return with_web_scan(empty, document)
 
 
 def web_sites_info(document: dict[str, Any]) -> tuple[WebSiteInfo, ...]:

@@ -92,7 +92,7 @@ def test_top_risks_name_subscriptions_and_users_not_guids() -> None:
 
 def test_weighted_posture_is_not_inflated_by_inventory_passes() -> None:
     summary = demo_result().summary
-    assert summary["posture_raw"] == 75.7
+    assert summary["posture_raw"] == 75.9
     assert summary["posture"] is not None
     assert summary["posture"] < summary["posture_raw"] - 5
     families = {f["family"]: f for f in summary["families"]}

@@ -14,6 +14,7 @@ from azaudit.demo.org import (
     subscription_document,
 )
 from azaudit.demo.tenant_settings import build as build_tenant_settings
+from azaudit.demo.web_scan import with_recorded_web_scan
 from azaudit.snapshot import Snapshot
 
 
@@ -33,7 +34,7 @@ def build_demo_snapshot() -> Snapshot:
     for scope, docs in identity.rbac_documents().items():
         for source, body in docs.items():
             estate.doc(scope, source, body)
-    return Snapshot(
+    snapshot = Snapshot(
         collected_at=COLLECTED_AT,
         tool_version=__version__,
         cloud={
@@ -49,3 +50,4 @@ def build_demo_snapshot() -> Snapshot:
         graph=identity.graph_documents(),
         gaps=tuple(estate.gaps),
     )
+    return with_recorded_web_scan(snapshot)

@@ -229,6 +229,10 @@ def _built_in_initiatives() -> Doc:
     )
 
 
+PORTAL_INSTRUMENTATION_KEY = guid("ikey:appi-nw-portal")
+"""The portal's Application Insights key: its web pages send telemetry here (demo web scan)."""
+
+
 def _add_app_insights(estate: Estate) -> None:
     workspace = (
         f"{PORTAL.scope}/resourceGroups/rg-portal-monitoring-eus2/providers/{WORKSPACE}/"
@@ -248,6 +252,12 @@ def _add_app_insights(estate: Estate) -> None:
                 "Flow_Type": "Redfield",
                 "Request_Source": "IbizaAIExtension",
                 "TenantId": PORTAL.subscription_id,
+                "InstrumentationKey": PORTAL_INSTRUMENTATION_KEY,
+                "ConnectionString": (
+                    f"InstrumentationKey={PORTAL_INSTRUMENTATION_KEY};"
+                    "IngestionEndpoint=https://eastus2-3.in.applicationinsights.azure.com/;"
+                    "LiveEndpoint=https://eastus2.livediagnostics.monitor.azure.com/"
+                ),
                 "CreationDate": days_ago(300, fraction=True),
                 "provisioningState": "Succeeded",
                 "WorkspaceResourceId": workspace,

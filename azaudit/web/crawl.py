@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
@@ -19,7 +20,7 @@ import aiohttp
 
 from azaudit.web.detect import container_urls, detect_container, detect_page
 from azaudit.web.fetch import Fetched, FetchError, fetch
-from azaudit.web.html import parse_page
+from azaudit.web.html import PageContent, parse_page
 from azaudit.web.options import WebScanOptions
 from azaudit.web.trackers import TrackerData
 
@@ -108,6 +109,35 @@ async def crawl_site(
         site["note"] = "no page could be fetched"
 
 
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    """A page that was read: where it was asked for and ended, and what it held."""
+
+    url: str
+    final_url: str
+    status: int
+    fetched_at: str
+    content: PageContent
+    cookie_names: tuple[str, ...] = ()
+
+
+def record_page(site: dict[str, Any], page: FetchedPage, host: str, data: TrackerData) -> list[str]:
+    """Add a read page and its detections to `site`; returns the tag-manager containers the
+    page loads (the caller fetches each once and adds `detect_container`'s detections)."""
+    site["pages"].append(
+        {
+            "url": page.url,
+            "final_url": page.final_url,
+            "status": page.status,
+            "fetched_at": page.fetched_at,
+        }
+    )
+    site["detections"].extend(
+        detect_page(data, page.url, host, page.content, page.cookie_names, page.fetched_at)
+    )
+    return container_urls(data, host, page.content)
+
+
 async def _visit(
     session: aiohttp.ClientSession,
     site: dict[str, Any],
@@ -147,11 +177,8 @@ async def _visit(
         site["errors"].append(_error(url, f"HTML could not be parsed: {exc}", got.status))
         return []
     seen_at = iso(options)
-    site["pages"].append(
-        {"url": url, "final_url": current, "status": got.status, "fetched_at": seen_at}
-    )
-    site["detections"].extend(detect_page(data, url, host, content, got.cookie_names, seen_at))
-    for container in container_urls(data, host, content):
+    page = FetchedPage(url, current, got.status, seen_at, content, tuple(got.cookie_names))
+    for container in record_page(site, page, host, data):
         body = await containers(container)
         if isinstance(body, FetchError):
             site["errors"].append(

@@ -112,19 +112,7 @@ async def scan_sites_async(
         if key in seen:
             continue
         seen.add(key)
-        sites.append(
-            {
-                "url": target.url,
-                "origin": target.origin,
-                "resource_id": target.resource_id,
-                "scanned": False,
-                "note": target.note,
-                "pages": [],
-                "detections": [],
-                "errors": [],
-                "storage_keys": [],
-            }
-        )
+        sites.append(new_site(target))
     async with open_session(options) as session:
         cache: dict[str, asyncio.Task[Fetched | FetchError]] = {}
 
@@ -145,6 +133,29 @@ async def scan_sites_async(
         from azaudit.web.render import render_sites
 
         await render_sites([s for s in sites if s["pages"]], options, data)
+    return scan_document(sites, options, data)
+
+
+def new_site(target: SiteTarget) -> dict[str, Any]:
+    """A site entry of the document before any page is read (not scanned, nothing found)."""
+    return {
+        "url": target.url,
+        "origin": target.origin,
+        "resource_id": target.resource_id,
+        "scanned": False,
+        "note": target.note,
+        "pages": [],
+        "detections": [],
+        "errors": [],
+        "storage_keys": [],
+    }
+
+
+def scan_document(
+    sites: list[dict[str, Any]], options: WebScanOptions, data: TrackerData
+) -> dict[str, Any]:
+    """The `web:scan` document of scanned `sites`, in canonical order (pages, errors and
+    detections sorted, so the same sites give the same document however the crawl interleaved)."""
     for site in sites:
         site["pages"].sort(key=lambda p: p["url"])
         site["errors"].sort(key=lambda e: (e["page_url"], e["reason"]))

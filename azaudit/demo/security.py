@@ -321,6 +321,8 @@ def _settings(sub: Subscription) -> Doc:
 VA_SOLUTION = "ffff0522-1e88-47fc-8382-2a80ba848f5d"
 VULNERABILITIES = "1195afff-c881-495e-9bc5-1486211ae03f"
 SYSTEM_UPDATES = "e1145ab1-eb4f-43d8-911b-36ddf771d13f"
+EDR_INSTALLED = "06e3a6db-6c0c-4ad9-943f-31d9d73ecf6c"
+EDR_CONFIGURATION = "dc5357d0-3858-4d17-a1a3-072840bff5be"
 _ASSESSMENT_TYPES: dict[str, tuple[str, str]] = {
     VA_SOLUTION: ("Machines should have a vulnerability assessment solution", "Medium"),
     VULNERABILITIES: ("Machines should have vulnerability findings resolved", "High"),
@@ -328,14 +330,38 @@ _ASSESSMENT_TYPES: dict[str, tuple[str, str]] = {
         "System updates should be installed on your machines (powered by Azure Update Manager)",
         "Medium",
     ),
+    EDR_INSTALLED: ("EDR solution should be installed on Virtual Machines", "High"),
+    EDR_CONFIGURATION: ("EDR configuration issues should be resolved on virtual machines", "Low"),
 }
 _UNHEALTHY: dict[str, frozenset[str]] = {
     "vm-pacs-gw-01": frozenset({VULNERABILITIES, SYSTEM_UPDATES}),
-    "vm-dev-ds-01": frozenset({SYSTEM_UPDATES}),
+    "vm-dev-ds-01": frozenset({SYSTEM_UPDATES, EDR_CONFIGURATION}),
     "vm-dev-jumpbox-01": frozenset({VA_SOLUTION}),
 }
 """Recommendations left unhealthy: the vendor-built PACS gateway has unpatched, exploitable
-software; the data science VM misses updates; the jump box has no vulnerability scanner."""
+software; the data science VM misses updates and its Defender for Endpoint signatures are out
+of date; the jump box has no vulnerability scanner."""
+_NOT_APPLICABLE: dict[str, frozenset[str]] = {
+    "vm-pacs-gw-01": frozenset({EDR_CONFIGURATION}),
+}
+"""Recommendations Defender cannot judge: the PACS gateway runs its vendor's own EDR agent, whose
+configuration only that vendor's console shows."""
+
+
+def _status(vm_name: str, key: str) -> Doc:
+    """The assessment status of one VM for one recommendation (AssessmentStatus shape)."""
+    if key in _NOT_APPLICABLE.get(vm_name, frozenset()):
+        return {
+            "code": "NotApplicable",
+            "description": "The installed EDR solution is not Microsoft Defender for Endpoint",
+        }
+    if key in _UNHEALTHY.get(vm_name, frozenset()):
+        return {
+            "code": "Unhealthy",
+            "cause": "Unhealthy",
+            "description": "The resource does not meet the recommendation",
+        }
+    return {"code": "Healthy"}
 
 
 def _assessments(sub: Subscription) -> Doc:
@@ -346,11 +372,7 @@ def _assessments(sub: Subscription) -> Doc:
             continue
         vm_id = resource_id(sub, vm.rg, compute.VM, vm.name)
         for key, (display, _) in _ASSESSMENT_TYPES.items():
-            code = "Unhealthy" if key in _UNHEALTHY.get(vm.name, frozenset()) else "Healthy"
-            status: Doc = {"code": code}
-            if code == "Unhealthy":
-                status["cause"] = "Unhealthy"
-                status["description"] = "The resource does not meet the recommendation"
+            status = _status(vm.name, key)
             items.append(
                 {
                     "id": f"{vm_id}/providers/Microsoft.Security/assessments/{key}",

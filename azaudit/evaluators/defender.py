@@ -451,8 +451,15 @@ def _unhealthy_assessments(ctx: EvalContext, params: Mapping[str, Any]) -> Itera
         )
 
 
-def _machine_problems(found: list[Assessment], groups: Mapping[str, list[str]]) -> list[str]:
-    """What a machine's assessments fail of each group (any key of a group may answer it)."""
+def _machine_problems(
+    found: list[Assessment], groups: Mapping[str, list[str]], hints: Mapping[str, str]
+) -> list[str]:
+    """What a machine's assessments fail of each group (any key of a group may answer it).
+
+    A group that is not assessed Healthy carries its hint, when the check gives one: what the
+    reader can do where Defender for Cloud cannot judge the machine (for example a third-party
+    EDR whose configuration only its own console shows).
+    """
     problems = []
     for label, keys in groups.items():
         wanted = {str(k).lower() for k in keys}
@@ -463,7 +470,8 @@ def _machine_problems(found: list[Assessment], groups: Mapping[str, list[str]]) 
             problems.append(f"{label}: unhealthy ({'; '.join(sorted(unhealthy))})")
         elif not any(state == "healthy" for _, state in states):
             seen = ", ".join(sorted({state for _, state in states})) or "no assessment"
-            problems.append(f"{label}: not assessed healthy ({seen})")
+            hint = f" - {hints[label]}" if label in hints else ""
+            problems.append(f"{label}: not assessed healthy ({seen}){hint}")
     return problems
 
 
@@ -475,6 +483,7 @@ def _machine_assessments(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
     all is no evidence and fails. Assessments are indexed once per subscription.
     """
     groups = {str(k): [str(v) for v in vs] for k, vs in params["groups"].items()}
+    hints = {str(k): str(v) for k, v in params.get("hints", {}).items()}
     expected = "Healthy: " + ", ".join(groups)
     by_resource: dict[str, list[Assessment]] = {}
     for entry in _assessments(ctx):
@@ -488,7 +497,7 @@ def _machine_assessments(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
             "resource_name": str(vm.get("name") or vm_id.rsplit("/", 1)[-1]),
         }
         try:
-            problems = _machine_problems(by_resource.get(vm_id.lower(), []), groups)
+            problems = _machine_problems(by_resource.get(vm_id.lower(), []), groups, hints)
         except ShapeError as error:
             yield shape_error_outcome(error, **target)
             continue
@@ -563,7 +572,14 @@ SPECS: tuple[EvaluatorSpec, ...] = (
     EvaluatorSpec(
         "defender_machine_assessments",
         _machine_assessments,
-        {"groups": Param((dict,), doc="{label: [assessment keys, any of which answers it]}")},
+        {
+            "groups": Param((dict,), doc="{label: [assessment keys, any of which answers it]}"),
+            "hints": Param(
+                (dict,),
+                required=False,
+                doc="{group label: what to do when the group is not assessed Healthy}",
+            ),
+        },
         SUBSCRIPTION_ONLY,
         "One finding per virtual machine: PASS when each group of Defender assessments is "
         "Healthy (NotApplicable or missing is no evidence).",

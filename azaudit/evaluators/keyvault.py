@@ -16,6 +16,7 @@ from azaudit.evaluators.access import (
     objects,
     optional_list,
     optional_obj,
+    optional_str,
     require_bool,
     require_int,
     require_obj,
@@ -37,8 +38,9 @@ _OBJECT_TYPES = {
     "secrets": "Microsoft.KeyVault/vaults/secrets",
 }
 
-Judge = Callable[[Mapping[str, Any], str], tuple[bool, str, JSON, str]]
-"""`(ok, path, observed, message)` for one enabled item's `properties`."""
+Judge = Callable[[Mapping[str, Any], str], tuple[bool | None, str, JSON, str]]
+"""`(ok, path, observed, message)` for one enabled item's `properties`; `ok` is None when the
+item cannot be judged from what was collected (ERROR for that item)."""
 
 
 def _each_enabled(ctx: EvalContext, source: str, expected: str, judge: Judge) -> Iterator[Outcome]:
@@ -66,7 +68,7 @@ def _each_enabled(ctx: EvalContext, source: str, expected: str, judge: Judge) ->
             yield shape_error_outcome(error, **target)
             continue
         yield Outcome(
-            Status.PASS if ok else Status.FAIL,
+            Status.ERROR if ok is None else Status.PASS if ok else Status.FAIL,
             path,
             observed,
             expected,
@@ -90,7 +92,7 @@ def _expiry(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
     source = str(params["source"])
     noun = source.removesuffix("s")
 
-    def judge(props: Mapping[str, Any], at: str) -> tuple[bool, str, JSON, str]:
+    def judge(props: Mapping[str, Any], at: str) -> tuple[bool | None, str, JSON, str]:
         attributes = require_obj(props, "attributes", at=at)
         exp = attributes.get("exp")
         if exp is None:
@@ -104,14 +106,27 @@ def _expiry(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
 def _key_rotation_policy(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
     """Every enabled key has a rotation policy whose lifetime actions include `rotate`.
 
-    `rotationPolicy` is "omitted if empty" (Key Vault RP specification, `KeyProperties`), so an
-    absent policy means the key is never rotated automatically. `action.type` is `rotate` or
-    `notify`; anything else is an unknown shape.
+    `rotationPolicy` is "omitted if empty" (Key Vault RP specification, `KeyProperties`), but
+    only a complete key document says so by its absence. Microsoft's `listKeys` example
+    (2023-07-01) returns list items with `attributes` and `keyUri` only, without the `kty` every
+    key has and its `getKey` example shows, just as the data-plane key list returns "only the base
+    key identifier, attributes, and tags". An item without `kty` is such a summary: a missing
+    policy there proves nothing, so it is ERROR naming the missing evidence, never FAIL or PASS.
+    `action.type` is `rotate` or `notify`; anything else is an unknown shape.
     """
 
-    def judge(props: Mapping[str, Any], at: str) -> tuple[bool, str, JSON, str]:
+    def judge(props: Mapping[str, Any], at: str) -> tuple[bool | None, str, JSON, str]:
         path = "properties.rotationPolicy.lifetimeActions"
         policy = optional_obj(props, "rotationPolicy", at=at)
+        if policy is None and optional_str(props, "kty", at=at) is None:
+            return (
+                None,
+                "properties.rotationPolicy",
+                None,
+                "cannot evaluate: the key list returned a summary of the key (no kty, no "
+                "rotationPolicy), which does not show whether a rotation policy exists; confirm "
+                "with `az keyvault key rotation-policy show`",
+            )
         if policy is None:
             return False, path, None, "the key has no rotation policy"
         actions = objects(

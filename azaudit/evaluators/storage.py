@@ -225,7 +225,12 @@ storage-account-overview#types-of-storage-accounts)."""
 
 
 def _storage_service_diagnostics(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
-    """One finding per service of the account: a diagnostic setting must log its requests."""
+    """One finding per service of the account: its diagnostic settings must log its requests.
+
+    One setting may send every category, or several may share them (StorageRead to an archive
+    account, StorageWrite and StorageDelete to a workspace): Azure allows several settings per
+    resource, and each category counts only from a setting that has a destination.
+    """
     required = [str(c) for c in params["categories"]]
     groups_ok = {str(g).lower() for g in params.get("category_groups_ok", [])}
     kind = require_str(ctx.resource, "kind", at="resource")
@@ -233,7 +238,7 @@ def _storage_service_diagnostics(ctx: EvalContext, params: Mapping[str, Any]) ->
     if services is None:
         raise ShapeError("resource.kind", f"one of {', '.join(sorted(_SERVICES_BY_KIND))}", kind)
     accepted = f" (or category group {' / '.join(sorted(groups_ok))})" if groups_ok else ""
-    expected = f"a diagnostic setting with a destination enabling {', '.join(required)}{accepted}"
+    expected = f"diagnostic settings with a destination enabling {', '.join(required)}{accepted}"
     for service in services:
         source = f"{service}Services/default/{DIAGNOSTIC_SETTINGS}"
         path = f"{service}Services/default/diagnosticSettings"
@@ -242,6 +247,7 @@ def _storage_service_diagnostics(ctx: EvalContext, params: Mapping[str, Any]) ->
             observed: dict[str, JSON] = {}
             failures: list[str] = []
             sufficient = None
+            covered: dict[str, str] = {}
             for setting in settings:
                 name = str(setting.get("name") or setting.get("id"))
                 enabled, problems = setting_gaps(setting, required, [], groups_ok)
@@ -250,6 +256,12 @@ def _storage_service_diagnostics(ctx: EvalContext, params: Mapping[str, Any]) ->
                     sufficient = name
                 elif problems:
                     failures.append(f"{name!r} {', '.join(problems)}")
+                for category in required:
+                    if (
+                        category not in covered
+                        and not setting_gaps(setting, [category], [], groups_ok)[1]
+                    ):
+                        covered[category] = name
         except ShapeError as error:
             yield shape_error_outcome(error, sub_item=service)
             continue
@@ -271,6 +283,17 @@ def _storage_service_diagnostics(ctx: EvalContext, params: Mapping[str, Any]) ->
                 expected,
                 f"{service} service: diagnostic setting {sufficient!r} sends "
                 f"{', '.join(observed[sufficient])} to a destination",
+                sub_item=service,
+            )
+        elif len(covered) == len(required):
+            sharing = sorted(set(covered.values()))
+            yield Outcome(
+                Status.PASS,
+                path,
+                observed,
+                expected,
+                f"{service} service: diagnostic settings {', '.join(map(repr, sharing))} "
+                f"together send {', '.join(required)} to destinations",
                 sub_item=service,
             )
         else:

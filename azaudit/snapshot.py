@@ -15,11 +15,11 @@ import math
 import re
 import sys
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from azaudit.errors import SnapshotError
 from azaudit.files import write_atomic
@@ -27,6 +27,8 @@ from azaudit.gc_pause import paused_gc
 from azaudit.models import JSON, CollectionGap
 
 SCHEMA_VERSION = 1
+
+T = TypeVar("T")
 
 
 def subscription_scope(subscription_id: str) -> str:
@@ -84,6 +86,9 @@ class Snapshot:
         default_factory=dict, init=False, repr=False, compare=False
     )
     _gap_index: dict[tuple[str, str], tuple[int, CollectionGap]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _derived: dict[Hashable, Any] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -178,6 +183,18 @@ class Snapshot:
     def children_of(self, parent_id: str, child_type: str) -> list[Mapping[str, JSON]]:
         """Inventory rows of `child_type` whose id is `<parent_id>/<segment>/<name>`."""
         return list(self._children.get((parent_id.rstrip("/").lower(), child_type.lower()), []))
+
+    def derived(self, key: Hashable, build: Callable[[], T]) -> T:
+        """`build()`, computed once per snapshot and `key`.
+
+        For an index that an evaluator consults for every target but that depends on the
+        snapshot alone (a vault's protected items by machine): built at the first target, looked
+        up at the others. `key` names everything `build` reads, so that it means one value.
+        """
+        if key not in self._derived:
+            self._derived[key] = build()
+        value: T = self._derived[key]
+        return value
 
     def resources_in(self, subscription_id: str) -> Iterator[Mapping[str, JSON]]:
         """Resources whose id lies in the given subscription."""

@@ -122,14 +122,15 @@ def test_a_vault_shared_by_many_machines_reads_each_as_a_search_from_the_top_wou
     machines a search from the top would not have reached, and the first item per machine wins."""
     vms = [VM_ID.replace("vm1", f"vm{n}") for n in (1, 2, 3, 4)]
     rows = [{"id": vm, "type": "Microsoft.Compute/virtualMachines", "name": vm[-3:]} for vm in vms]
-    items = [
+    items: list[Any] = [
         _item(vms[0]),
         _item(vms[3], "ProtectionStopped"),
         "not an object",
         _item(vms[1]),
         _item(vms[3]),
     ]
-    body = _vm_body([_vault("v"), *rows[1:]], {"v": items})
+    body = _vm_body([_vault("v"), *rows[1:]], {})
+    body["scopes"] = {_vault("v")["id"]: {ITEMS: {"value": items}}}
     snapshot = case_snapshot(VM_CHECK, Case("shared", Status.PASS, body))
     findings = list(evaluate_check(snapshot, VM_CHECK, case_config()))
     by_vm = {f.resource_id: f for f in findings}

@@ -34,6 +34,7 @@ import yaml
 
 from azaudit.errors import InputError
 from azaudit.models import JSON, Finding, Status
+from azaudit.yaml_text import safe_load
 
 FIELDS = frozenset(
     {"check_id", "attested_by", "attested_on", "evidence", "expires", "resource_id", "note"}
@@ -121,7 +122,7 @@ def load_attestations(path: Path) -> Attestations:
         InputError: one line naming the file and the field on any problem.
     """
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:

@@ -21,6 +21,7 @@ from azaudit.evaluators import get_evaluator
 from azaudit.models import CheckMeta, Citation, Remediation, Severity, Status, TargetKind
 from azaudit.paths import checks_dir
 from azaudit.sources import find_source
+from azaudit.yaml_text import safe_load
 
 CHECK_ID_RE = re.compile(r"^[a-z]+(_[a-z0-9]+)+$")
 CITATIONS_FILE = "citations.yaml"
@@ -222,7 +223,7 @@ def _reject_duplicates(checks: Iterable[Check]) -> None:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

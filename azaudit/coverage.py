@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from azaudit.catalogue import FAMILY_TITLES, Catalogue, Check, load_catalogue
 from azaudit.catalogue_views import checks_citing
 from azaudit.errors import InputError
 from azaudit.paths import data_dir
+from azaudit.yaml_text import safe_load
 
 TARGET_FILE = "coverage_target.yaml"
 DECISIONS = ("planned", "rejected")
@@ -78,7 +77,7 @@ def load_target(path: Path | None = None) -> CoverageTarget:
         InputError: naming the file and the row on any problem.
     """
     path = path or data_dir() / TARGET_FILE
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = safe_load(path.read_text(encoding="utf-8"))
 
     def fail(where: str, what: str) -> InputError:
         return InputError(f"{path}: {where}: {what}")

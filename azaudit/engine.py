@@ -177,6 +177,9 @@ class _Plan:
     params: Mapping[str, Any]
     requires: tuple[tuple[TargetKind, str], ...]
     not_applicable: Outcome
+    texts: dict[str, str]
+    """One copy of each message, expected value and path the check's findings repeat (a check
+    words most of its findings alike: at 50,000 resources this keeps ~50 MB of copies out)."""
 
     @classmethod
     def of(cls, check: Check) -> _Plan:
@@ -192,6 +195,7 @@ class _Plan:
             not_applicable=Outcome(
                 Status.NOT_APPLICABLE, "", None, "", f"not applicable: {check.applies_if}"
             ),
+            texts={},
         )
 
 
@@ -312,6 +316,7 @@ def _finding(plan: _Plan, ctx: EvalContext, outcome: Outcome, target: _Target) -
     observed = outcome.observed
     if observed is not None and type(observed) not in _SCALARS:
         observed = _jsonable(observed)
+    texts = plan.texts
     return Finding(
         plan.check_id,
         outcome.status,
@@ -320,13 +325,18 @@ def _finding(plan: _Plan, ctx: EvalContext, outcome: Outcome, target: _Target) -
         name,
         ctx.subscription_id,
         location,
-        outcome.path,
+        _shared(texts, outcome.path),
         observed,
-        outcome.expected,
-        outcome.message,
+        _shared(texts, outcome.expected),
+        _shared(texts, outcome.message),
         outcome.sub_item,
         plan.severity,
     )
+
+
+def _shared(texts: dict[str, str], text: str) -> str:
+    """The copy of `text` kept in `texts` (anything but a plain string is kept as it is)."""
+    return texts.setdefault(text, text) if type(text) is str else text
 
 
 _SCALARS = frozenset({str, int, float, bool})

@@ -15,11 +15,11 @@ import math
 import re
 import sys
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from azaudit.errors import SnapshotError
 from azaudit.files import write_atomic
@@ -27,6 +27,8 @@ from azaudit.gc_pause import paused_gc
 from azaudit.models import JSON, CollectionGap
 
 SCHEMA_VERSION = 1
+
+T = TypeVar("T")
 
 
 def subscription_scope(subscription_id: str) -> str:
@@ -84,6 +86,9 @@ class Snapshot:
         default_factory=dict, init=False, repr=False, compare=False
     )
     _gap_index: dict[tuple[str, str], tuple[int, CollectionGap]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _derived: dict[Hashable, Any] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -178,6 +183,18 @@ class Snapshot:
     def children_of(self, parent_id: str, child_type: str) -> list[Mapping[str, JSON]]:
         """Inventory rows of `child_type` whose id is `<parent_id>/<segment>/<name>`."""
         return list(self._children.get((parent_id.rstrip("/").lower(), child_type.lower()), []))
+
+    def derived(self, key: Hashable, build: Callable[[], T]) -> T:
+        """`build()`, computed once per snapshot and `key`.
+
+        For an index that an evaluator consults for every target but that depends on the
+        snapshot alone (a vault's protected items by machine): built at the first target, looked
+        up at the others. `key` names everything `build` reads, so that it means one value.
+        """
+        if key not in self._derived:
+            self._derived[key] = build()
+        value: T = self._derived[key]
+        return value
 
     def resources_in(self, subscription_id: str) -> Iterator[Mapping[str, JSON]]:
         """Resources whose id lies in the given subscription."""
@@ -498,12 +515,20 @@ def dump_snapshot(snapshot: Snapshot) -> bytes:
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 """The encoder of `dump_snapshot` (same options as its `json.dumps`)."""
 
+CANONICAL_BATCH = 1_000
+"""Array elements (or object members) encoded per call: each call of the C encoder has a fixed
+cost, so one call per resource would cost as much again as the encoding itself, while one call
+for the whole snapshot would hold it a second time, as text."""
+
 
 def canonical_chunks(snapshot: Snapshot) -> Iterator[bytes]:
-    """The bytes of `dump_snapshot`, one top-level member's element at a time.
+    """The bytes of `dump_snapshot`, a batch of a top-level member's elements at a time.
 
     Joined they are exactly `dump_snapshot(snapshot)`; digesting them one by one keeps a
-    snapshot of 50,000 resources from being held a second time as one large byte string.
+    snapshot of 50,000 resources from being held a second time as one large byte string. A batch
+    of array elements is encoded as an array and a batch of members (consecutive in sorted
+    order) as an object, then unwrapped: the encoder writes both exactly as it writes them
+    inside the whole document.
     """
     document = snapshot.to_json()
     yield b"{"
@@ -514,29 +539,36 @@ def canonical_chunks(snapshot: Snapshot) -> Iterator[bytes]:
         value = document[key]
         if isinstance(value, list):
             yield b"["
-            for position, item in enumerate(value):
-                if position:
+            for start in range(0, len(value), CANONICAL_BATCH):
+                if start:
                     yield b","
-                yield _CANONICAL.encode(item).encode("utf-8")
+                yield _unwrapped(value[start : start + CANONICAL_BATCH])
             yield b"]"
         elif isinstance(value, dict):
             yield b"{"
-            for position, member in enumerate(sorted(value)):
-                if position:
+            members = sorted(value)
+            for start in range(0, len(members), CANONICAL_BATCH):
+                if start:
                     yield b","
-                text = _CANONICAL.encode(member) + ":" + _CANONICAL.encode(value[member])
-                yield text.encode("utf-8")
+                yield _unwrapped({m: value[m] for m in members[start : start + CANONICAL_BATCH]})
             yield b"}"
         else:
             yield _CANONICAL.encode(value).encode("utf-8")
     yield b"}"
 
 
+def _unwrapped(batch: list[JSON] | dict[str, JSON]) -> bytes:
+    """The canonical bytes of a non-empty array or object without its brackets."""
+    return _CANONICAL.encode(batch)[1:-1].encode("utf-8")
+
+
 def snapshot_sha256(snapshot: Snapshot) -> str:
     """SHA-256 (hex) of `dump_snapshot(snapshot)`, computed without building those bytes."""
     digest = hashlib.sha256()
-    for chunk in canonical_chunks(snapshot):
-        digest.update(chunk)
+    # The copies `to_json` makes and the encoded batches hold no cycles (see `load_snapshot`).
+    with paused_gc():
+        for chunk in canonical_chunks(snapshot):
+            digest.update(chunk)
     return digest.hexdigest()
 
 

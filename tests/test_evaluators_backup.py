@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from azaudit.casebook import CASE_SUBSCRIPTION
-from azaudit.catalogue import Rule
+from azaudit.casebook import CASE_SUBSCRIPTION, case_config, case_snapshot
+from azaudit.catalogue import Case, Rule
+from azaudit.engine import evaluate_check
 from azaudit.models import Status
 from azaudit.snapshot import subscription_scope
 from tests.evaluator_support import builtin_check, run_check, with_params
@@ -114,6 +115,34 @@ def test_accepted_states_are_a_parameter() -> None:
 def test_malformed_protected_item_is_an_error() -> None:
     (finding,) = run_check(VM_CHECK, _vm_body([_vault("v")], {"v": [{"id": "x"}]}))
     assert finding.status is Status.ERROR
+
+
+def test_a_vault_shared_by_many_machines_reads_each_as_a_search_from_the_top_would() -> None:
+    """The vault's items are indexed once per scan: a malformed item still hides exactly the
+    machines a search from the top would not have reached, and the first item per machine wins."""
+    vms = [VM_ID.replace("vm1", f"vm{n}") for n in (1, 2, 3, 4)]
+    rows = [{"id": vm, "type": "Microsoft.Compute/virtualMachines", "name": vm[-3:]} for vm in vms]
+    items: list[Any] = [
+        _item(vms[0]),
+        _item(vms[3], "ProtectionStopped"),
+        "not an object",
+        _item(vms[1]),
+        _item(vms[3]),
+    ]
+    body = _vm_body([_vault("v"), *rows[1:]], {})
+    body["scopes"] = {_vault("v")["id"]: {ITEMS: {"value": items}}}
+    snapshot = case_snapshot(VM_CHECK, Case("shared", Status.PASS, body))
+    findings = list(evaluate_check(snapshot, VM_CHECK, case_config()))
+    by_vm = {f.resource_id: f for f in findings}
+    assert [by_vm[vm].status for vm in vms] == [
+        Status.PASS,
+        Status.ERROR,
+        Status.ERROR,
+        Status.FAIL,
+    ]
+    assert "AttributeError" in by_vm[vms[1]].message
+    assert "AttributeError" in by_vm[vms[2]].message
+    assert "ProtectionStopped" in by_vm[vms[3]].message
 
 
 def test_inventory_gap_gives_error_for_the_subscription() -> None:

@@ -15,6 +15,7 @@ from azaudit.demo import build_demo_snapshot
 from azaudit.errors import SnapshotError
 from azaudit.models import CollectionGap
 from azaudit.snapshot import (
+    CANONICAL_BATCH,
     Snapshot,
     canonical_chunks,
     dump_snapshot,
@@ -23,6 +24,7 @@ from azaudit.snapshot import (
     snapshot_sha256,
     write_snapshot,
 )
+from benchmarks.synthetic import generate
 
 SUB = "11111111-2222-3333-4444-555555555555"
 
@@ -293,10 +295,18 @@ def _escaping_snapshot() -> Snapshot:
     )
 
 
+def _batched_snapshot() -> Snapshot:
+    """More resources and detail scopes than one batch, and one batch plus a single element."""
+    base = generate(3, 3 * CANONICAL_BATCH // 4)
+    resources = base.resources[: 2 * CANONICAL_BATCH + 1]
+    assert len(resources) == 2 * CANONICAL_BATCH + 1 and len(base.details) > CANONICAL_BATCH
+    return dataclasses.replace(base, resources=resources)
+
+
 @pytest.mark.parametrize(
     "make",
-    [build_demo_snapshot, _snapshot, _escaping_snapshot],
-    ids=["demo", "small", "empty lists and escapes"],
+    [build_demo_snapshot, _snapshot, _escaping_snapshot, _batched_snapshot],
+    ids=["demo", "small", "empty lists and escapes", "several batches"],
 )
 def test_canonical_chunks_are_the_dumped_bytes(make: Any) -> None:
     """The evidence digest is taken over the exact bytes `dump_snapshot` writes."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from azaudit.evaluators.access import (
@@ -117,6 +118,61 @@ def _property_conditions(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
 # -- VM backup protection ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _ProtectedItems:
+    """One vault's protected items by the machine they protect (its id in lower case).
+
+    Attributes:
+        by_source: the first item per machine, with its position in the vault's list.
+        unreadable: the position of the first item that cannot be read, and why. An item at or
+            after it was never reached by a search from the top, so it is not indexed either.
+    """
+
+    by_source: Mapping[str, tuple[int, Mapping[str, Any]]]
+    unreadable: tuple[int, Exception] | None
+
+    def find(self, vm_id: str) -> Mapping[str, Any] | None:
+        """The item protecting `vm_id`, as a search of the list from the top finds it.
+
+        Raises:
+            Exception: why an unreadable item before it (or before the end) cannot be read.
+        """
+        found = self.by_source.get(vm_id)
+        if self.unreadable is not None and (found is None or self.unreadable[0] < found[0]):
+            raise self.unreadable[1].with_traceback(None)
+        return found[1] if found is not None else None
+
+
+def _index_protected_items(items: list[Any]) -> _ProtectedItems:
+    by_source: dict[str, tuple[int, Mapping[str, Any]]] = {}
+    for position, item in enumerate(items):
+        try:
+            props = item.get("properties")
+            if not isinstance(props, Mapping):
+                raise ValueError(f"protected item {item.get('id')!r} has no properties")
+            source = str(props.get("sourceResourceId") or props.get("virtualMachineId") or "")
+        # Kept as raised (an item that is not an object gives AttributeError), so that the
+        # finding reads as it would had the list been searched for this machine.
+        except Exception as exc:
+            return _ProtectedItems(by_source, (position, exc))
+        by_source.setdefault(source.lower(), (position, item))
+    return _ProtectedItems(by_source, None)
+
+
+def _protected_items(ctx: EvalContext, vault_id: str) -> _ProtectedItems:
+    """The vault's protected items, indexed once per scan rather than searched for every VM.
+
+    Raises:
+        MissingData: the vault's protected items were not collected.
+        ValueError: the document is not a list response.
+    """
+    body = ctx.detail(vault_id, PROTECTED_ITEMS)
+    key = (PROTECTED_ITEMS, vault_id.strip("/").lower())
+    return ctx.snapshot.derived(
+        key, lambda: _index_protected_items(list_values(body, PROTECTED_ITEMS))
+    )
+
+
 def _vm_backup_protected(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
     vm_id = str(ctx.resource["id"]).lower()
     accepted = {str(s).lower() for s in params.get("accepted_states", ["Protected", "IRPending"])}
@@ -128,38 +184,34 @@ def _vm_backup_protected(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
     for vault in vaults:
         vault_id = str(vault["id"])
         try:
-            items = list_values(ctx.detail(vault_id, PROTECTED_ITEMS), PROTECTED_ITEMS)
+            protected = _protected_items(ctx, vault_id)
         except MissingData as missing:
             unknown.append(missing)
             continue
-        for item in items:
-            props = item.get("properties")
-            if not isinstance(props, Mapping):
-                raise ValueError(f"protected item {item.get('id')!r} has no properties")
-            source = str(props.get("sourceResourceId") or props.get("virtualMachineId") or "")
-            if source.lower() != vm_id:
-                continue
-            state = props.get("protectionState")
-            vault_name = str(vault.get("name"))
-            observed = {"vault": vault_name, "protectionState": state}
-            if state is None:
-                yield Outcome(
-                    Status.ERROR,
-                    "protectionState",
-                    observed,
-                    expected,
-                    f"backed up by vault {vault_name!r} but its protection state is not reported",
-                )
-                return
-            ok = str(state).lower() in accepted
-            message = (
-                f"backed up by vault {vault_name!r} (protection state {state})"
-                if ok
-                else f"vault {vault_name!r} holds the VM but its protection state is {state}: "
-                "no new backups are taken"
+        item = protected.find(vm_id)
+        if item is None:
+            continue
+        state = item["properties"].get("protectionState")
+        vault_name = str(vault.get("name"))
+        observed = {"vault": vault_name, "protectionState": state}
+        if state is None:
+            yield Outcome(
+                Status.ERROR,
+                "protectionState",
+                observed,
+                expected,
+                f"backed up by vault {vault_name!r} but its protection state is not reported",
             )
-            yield Outcome(passed(ok), "protectionState", observed, expected, message)
             return
+        ok = str(state).lower() in accepted
+        message = (
+            f"backed up by vault {vault_name!r} (protection state {state})"
+            if ok
+            else f"vault {vault_name!r} holds the VM but its protection state is {state}: "
+            "no new backups are taken"
+        )
+        yield Outcome(passed(ok), "protectionState", observed, expected, message)
+        return
     if unknown:
         raise unknown[0]
     searched = [str(v.get("name")) for v in vaults]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from azaudit.evaluators.access import ShapeError
 from azaudit.models import JSON, Status, TargetKind
@@ -20,13 +20,16 @@ from azaudit.snapshot import Snapshot, resource_subscription, subscription_scope
 from azaudit.sources import INVENTORY
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """One verdict from an evaluator, with its evidence.
 
     `resource_id` (and `resource_type`, `resource_name`) override the target for findings about a
     sub-object, e.g. one NSG rule or one role assignment; they default to the check's target. A
     `resource_name` lets a reader recognise the object (a user's UPN rather than its GUID).
+
+    Immutable like the frozen dataclasses between layers, but a named tuple: evaluators make
+    one per finding, and a tuple is built in a fraction of the time a frozen dataclass takes
+    (which sets each field through `object.__setattr__`).
     """
 
     status: Status

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from azaudit.evaluators import network
@@ -327,8 +327,7 @@ def _sql_firewall_rules(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator
     inner = {k: v for k, v in params.items() if k != "dormant"}
     for outcome in _FIREWALL(ctx, inner):
         if dormant and outcome.status is Status.FAIL:
-            outcome = replace(
-                outcome,
+            outcome = outcome._replace(
                 message=outcome.message + "; it has no effect while public network access is "
                 "Disabled, but takes effect the moment public access is re-enabled",
             )

@@ -11,7 +11,7 @@ import enum
 import operator
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -126,7 +126,7 @@ def _build(
     history: HistoryInfo | None,
     web_sites: tuple[WebSiteInfo, ...],
 ) -> ScanResult:
-    findings = [_with_names(f, names) for f in findings]
+    findings = list(_with_names(findings, names))
     result = ScanResult(
         tool_version=__version__,
         generated_at=generated_at,
@@ -177,9 +177,16 @@ def name_ids(message: str, names: Mapping[str, str]) -> str:
     return _BARE_GUID.sub(bare, _SUBSCRIPTION_SCOPE.sub(subscription, message))
 
 
-def _with_names(finding: Finding, names: Mapping[str, str]) -> Finding:
-    named = name_ids(finding.message, names)
-    return finding if named == finding.message else dataclasses.replace(finding, message=named)
+def _with_names(findings: Iterable[Finding], names: Mapping[str, str]) -> Iterator[Finding]:
+    """Each finding with the ids in its message named (`name_ids`); one finding of a check on
+    many resources often reads like another, so each distinct message is named once."""
+    named: dict[str, str] = {}
+    for finding in findings:
+        message = finding.message
+        text = named.get(message)
+        if text is None:
+            text = named[message] = name_ids(message, names)
+        yield finding if text == message else dataclasses.replace(finding, message=text)
 
 
 def resummarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> ScanResult:
@@ -196,9 +203,13 @@ def order_findings(
 ) -> tuple[Finding, ...]:
     """Worst status first, then the check's severity and id, then (within a check) the
     finding's effective severity, PHI first, then resource id: the order a reader acts in."""
+    listed = list(findings)
     ranks = {check_id: meta.severity.rank for check_id, meta in metas.items()}
     severity_rank = {s: s.rank for s in Severity}
     status_order = _STATUS_ORDER
+    # Several checks judge each resource: case-fold each distinct id once, not per finding
+    # (the sort holds every key at once, so this also keeps one copy of each folded id).
+    folded = {rid: rid.lower() for rid in set(map(_resource_id_of, listed))}
 
     def key(finding: Finding) -> tuple[Any, ...]:
         # `_finding_order`, with the per-check and per-severity lookups hoisted.
@@ -213,11 +224,14 @@ def order_findings(
             check_id,
             -severity_rank[own],
             finding.phi is False,
-            finding.resource_id.lower(),
+            folded[finding.resource_id],
             finding.sub_item,
         )
 
-    return tuple(sorted(findings, key=key))
+    return tuple(sorted(listed, key=key))
+
+
+_resource_id_of = operator.attrgetter("resource_id")
 
 
 def _fields(result: ScanResult) -> dict[str, Any]:
@@ -478,9 +492,6 @@ def summarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> dict[s
             "checks_with_errors": sorted(c["check_id"] for c in per_check if c["counts"]["ERROR"]),
         },
     }
-
-
-_resource_id_of = operator.attrgetter("resource_id")
 
 
 def _check_entry(meta: CheckMeta, cells: Cells) -> dict[str, Any]:

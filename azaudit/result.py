@@ -449,10 +449,14 @@ def summarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> dict[s
     overall = status_counts(tallies.cells)
     weighted, family_posture = weighted_posture(tallies.cells, metas)
     checks_by_status = Counter(str(c["status"]) for c in per_check)
-    error = Status.ERROR
-    error_scopes = {f.resource_id.lower() for f in result.findings if f.status is error}
     # Case-fold each distinct id once (many findings share a resource).
-    resource_ids = {rid.lower() for rid in set(map(_resource_id_of, result.findings))}
+    folded = {rid: rid.lower() for rid in set(map(_resource_id_of, result.findings))}
+    resources_evaluated = len(set(folded.values()))
+    error = Status.ERROR
+    scopes_not_evaluated = len(
+        {folded[f.resource_id] for f in result.findings if f.status is error}
+    )
+    del folded
     return {
         "counts": overall,
         "findings_total": len(result.findings),
@@ -461,7 +465,7 @@ def summarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> dict[s
         "failing_by_severity": failing_by_severity(tallies.cells),
         "checks_total": len(per_check),
         "checks_by_status": {s.value: checks_by_status.get(s.value, 0) for s in Status},
-        "resources_evaluated": len(resource_ids),
+        "resources_evaluated": resources_evaluated,
         "families": _families(result, tallies, family_posture),
         "phi": {
             "configured": result.phi_scope.configured,
@@ -491,7 +495,7 @@ def summarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> dict[s
             "complete": not result.gaps and overall["ERROR"] == 0,
             "gaps": len(result.gaps),
             "error_findings": overall["ERROR"],
-            "scopes_not_evaluated": len(error_scopes),
+            "scopes_not_evaluated": scopes_not_evaluated,
             "checks_with_errors": sorted(c["check_id"] for c in per_check if c["counts"]["ERROR"]),
         },
     }

@@ -207,9 +207,10 @@ def _write_lines(
     batch: list[str] = []
     first = True
     for item in items:
-        batch.append(("\n    " if first else ",\n    ") + dumps(item))
+        batch.append("\n    " if first else ",\n    ")
+        batch.append(dumps(item))
         first = False
-        if len(batch) >= _BATCH:
+        if len(batch) >= 2 * _BATCH:  # a separator and a line per item
             stream.write(encode("".join(batch)))
             batch.clear()
     stream.write(encode("".join(batch)))

@@ -239,13 +239,17 @@ def apply_phi_scope(
     every finding is PHI.
     """
     membership = _Membership(scope, snapshot, TagIndex(snapshot)) if scope.configured else None
+    escalated = {check_id: escalate(base) for check_id, base in severities.items()}
     out: list[Finding] = []
     for finding in findings:
-        base = severities[finding.check_id]
+        check_id = finding.check_id
         phi = membership is None or membership.contains(finding)
-        severity = escalate(base) if phi else base
-        if phi and finding.check_id == BAA_SCOPE_CHECK and finding.status is Status.FAIL:
+        if not phi:
+            severity = severities[check_id]
+        elif check_id == BAA_SCOPE_CHECK and finding.status is Status.FAIL:
             severity = Severity.CRITICAL
+        else:
+            severity = escalated[check_id]
         out.append(_scored(finding, phi, severity))
     return out
 

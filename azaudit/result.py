@@ -11,7 +11,7 @@ import enum
 import operator
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,9 +41,17 @@ from azaudit.risk import (
     in_phi_scope,
     rank_resources,
     risk_subject,
-    weighted_posture,
 )
 from azaudit.snapshot import Snapshot
+from azaudit.tallies import (
+    TENANT_WIDE,
+    Cell,
+    Cells,
+    Tallies,
+    failing_by_severity,
+    status_counts,
+    weighted_posture,
+)
 
 
 class ExitCode(enum.IntEnum):
@@ -118,7 +126,7 @@ def _build(
     history: HistoryInfo | None,
     web_sites: tuple[WebSiteInfo, ...],
 ) -> ScanResult:
-    findings = [_with_names(f, names) for f in findings]
+    findings = list(_with_names(findings, names))
     result = ScanResult(
         tool_version=__version__,
         generated_at=generated_at,
@@ -169,9 +177,16 @@ def name_ids(message: str, names: Mapping[str, str]) -> str:
     return _BARE_GUID.sub(bare, _SUBSCRIPTION_SCOPE.sub(subscription, message))
 
 
-def _with_names(finding: Finding, names: Mapping[str, str]) -> Finding:
-    named = name_ids(finding.message, names)
-    return finding if named == finding.message else dataclasses.replace(finding, message=named)
+def _with_names(findings: Iterable[Finding], names: Mapping[str, str]) -> Iterator[Finding]:
+    """Each finding with the ids in its message named (`name_ids`); one finding of a check on
+    many resources often reads like another, so each distinct message is named once."""
+    named: dict[str, str] = {}
+    for finding in findings:
+        message = finding.message
+        text = named.get(message)
+        if text is None:
+            text = named[message] = name_ids(message, names)
+        yield finding if text == message else dataclasses.replace(finding, message=text)
 
 
 def resummarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> ScanResult:
@@ -187,48 +202,58 @@ def order_findings(
     findings: Iterable[Finding], metas: Mapping[str, CheckMeta]
 ) -> tuple[Finding, ...]:
     """Worst status first, then the check's severity and id, then (within a check) the
-    finding's effective severity, PHI first, then resource id: the order a reader acts in."""
-    ranks = {check_id: meta.severity.rank for check_id, meta in metas.items()}
-    severity_rank = {s: s.rank for s in Severity}
-    status_order = _STATUS_ORDER
+    finding's effective severity, PHI first, then resource id: the order a reader acts in.
 
-    def key(finding: Finding) -> tuple[Any, ...]:
-        # `_finding_order`, with the per-check and per-severity lookups hoisted.
-        check_id = finding.check_id
-        rank = ranks.get(check_id)
-        if rank is None:
-            return _finding_order(finding, metas)
-        own = finding.severity if finding.severity is not None else metas[check_id].severity
-        return (
-            status_order[finding.status],
-            -rank,
-            check_id,
-            -severity_rank[own],
-            finding.phi is False,
-            finding.resource_id.lower(),
-            finding.sub_item,
-        )
+    The keys up to the resource id depend only on a finding's check, status, severity and PHI
+    flag, so the findings are put in groups by those leading keys (a few hundred), the groups
+    ordered, and each group sorted by resource id and sub-item. Every step keeps ties in their
+    input order, as one stable sort would, and no sort key is held for every finding at once.
+    """
+    groups: dict[tuple[Any, ...], list[Finding]] = {}
+    by_combo: dict[tuple[str, Status, Severity | None, bool | None], list[Finding]] = {}
+    for finding in findings:
+        combo = _combo_of(finding)
+        group = by_combo.get(combo)
+        if group is None:
+            group = by_combo[combo] = groups.setdefault(_order_prefix(combo, metas), [])
+        group.append(finding)
+    # Several checks judge each resource: case-fold each distinct id once.
+    folded: dict[str, str] = {}
 
-    return tuple(sorted(findings, key=key))
+    def within(finding: Finding) -> tuple[str, str]:
+        rid = finding.resource_id
+        lowered = folded.get(rid)
+        if lowered is None:
+            lowered = folded[rid] = rid.lower()
+        return lowered, finding.sub_item
+
+    ordered: list[Finding] = []
+    for prefix in sorted(groups):
+        group = groups[prefix]
+        group.sort(key=within)
+        ordered.extend(group)
+    return tuple(ordered)
+
+
+_combo_of = operator.attrgetter("check_id", "status", "severity", "phi")
+
+
+def _order_prefix(
+    combo: tuple[str, Status, Severity | None, bool | None], checks: Mapping[str, CheckMeta]
+) -> tuple[int, int, str, int, bool]:
+    """The leading sort keys of a finding with this (check, status, severity, PHI flag)."""
+    check_id, status, severity, phi = combo
+    meta = checks.get(check_id)
+    rank = meta.severity.rank if meta else 0
+    own = (severity if severity is not None else meta.severity).rank if meta else 0
+    return (_STATUS_ORDER[status], -rank, check_id, -own, phi is False)
+
+
+_resource_id_of = operator.attrgetter("resource_id")
 
 
 def _fields(result: ScanResult) -> dict[str, Any]:
     return {name: getattr(result, name) for name in result.__slots__}
-
-
-def _finding_order(finding: Finding, checks: Mapping[str, CheckMeta]) -> tuple[Any, ...]:
-    meta = checks.get(finding.check_id)
-    rank = meta.severity.rank if meta else 0
-    own = effective_severity(finding, meta).rank if meta else 0
-    return (
-        _STATUS_ORDER[finding.status],
-        -rank,
-        finding.check_id,
-        -own,
-        not in_phi_scope(finding),
-        finding.resource_id.lower(),
-        finding.sub_item,
-    )
 
 
 _STATUS_ORDER = {
@@ -338,37 +363,15 @@ def posture(counts: Mapping[str, int]) -> float | None:
     return round(100.0 * counts.get("PASS", 0) / evaluated, 1)
 
 
-_status_of = operator.attrgetter("status")
-
-
-def _count(findings: Iterable[Finding]) -> dict[str, int]:
-    # Members of a StrEnum hash and compare as their values: counting the members themselves
-    # skips an enum attribute lookup per finding.
-    counter = Counter(map(_status_of, findings))
-    return {s.value: counter.get(s, 0) for s in Status}
-
-
-def _failing_by_severity(
-    findings: Iterable[Finding], metas: Mapping[str, CheckMeta]
-) -> dict[str, int]:
-    fail = Status.FAIL
-    counter = Counter(
-        f.severity if f.severity is not None else metas[f.check_id].severity
-        for f in findings
-        if f.status is fail
-    )
-    return {s.value: counter.get(s, 0) for s in Severity}
-
-
-def _posture_block(findings: list[Finding], metas: Mapping[str, CheckMeta]) -> dict[str, Any]:
+def _posture_block(cells: Cells, metas: Mapping[str, CheckMeta]) -> dict[str, Any]:
     """Counts, weighted and raw posture and failing findings by severity of one subset."""
-    counts = _count(findings)
-    weighted, _ = weighted_posture(findings, metas)
+    counts = status_counts(cells)
+    weighted, _ = weighted_posture(cells, metas)
     return {
         "counts": counts,
         "posture": weighted,
         "posture_raw": posture(counts),
-        "failing_by_severity": _failing_by_severity(findings, metas),
+        "failing_by_severity": failing_by_severity(cells),
     }
 
 
@@ -431,64 +434,48 @@ def _url_origin(text: str) -> str | None:
     return None
 
 
-TENANT_WIDE = ""
-"""Key of the per-subscription grouping for findings outside every scanned subscription."""
-
-
-def group_by_subscription(result: ScanResult) -> dict[str, list[Finding]]:
-    """Findings per subscription id (lower case), one pass over the findings.
-
-    Findings of no scanned subscription (tenant settings, Entra ID) are under `TENANT_WIDE`.
-    """
-    known = {s.subscription_id.lower() for s in result.subscriptions}
-    grouped: dict[str, list[Finding]] = {key: [] for key in known}
-    grouped[TENANT_WIDE] = []
-    for finding in result.findings:
-        owner = (finding.subscription_id or "").lower()
-        grouped[owner if owner in known else TENANT_WIDE].append(finding)
-    return grouped
-
-
 def summarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> dict[str, JSON]:
     """Every number and ordering the reports show, computed once.
 
-    The shape is part of results.json and documented field by field in docs/results-schema.md
-    (machine-readable: reports/results.schema.json).
+    The findings are counted once (`tallies.Tallies`); every figure below is summed from those
+    counts. The shape is part of results.json and documented field by field in
+    docs/results-schema.md (machine-readable: reports/results.schema.json).
     """
     metas = {c.id: c for c in result.checks}
-    by_check: dict[str, list[Finding]] = defaultdict(list)
-    for finding in result.findings:
-        by_check[finding.check_id].append(finding)
-
-    per_check = [_check_entry(meta, by_check.get(meta.id, []), metas) for meta in result.checks]
+    tallies = Tallies(result.findings, metas, (s.subscription_id for s in result.subscriptions))
+    per_check = [_check_entry(meta, tallies.by_check.get(meta.id, [])) for meta in result.checks]
     check_entries = {c["check_id"]: c for c in per_check}
 
-    overall = _count(result.findings)
-    weighted, family_posture = weighted_posture(result.findings, metas)
+    overall = status_counts(tallies.cells)
+    weighted, family_posture = weighted_posture(tallies.cells, metas)
     checks_by_status = Counter(str(c["status"]) for c in per_check)
-    phi_findings = [f for f in result.findings if in_phi_scope(f)]
-    non_phi = [f for f in result.findings if not in_phi_scope(f)]
-    error_scopes = {f.resource_id.lower() for f in result.findings if f.status is Status.ERROR}
-    by_subscription = group_by_subscription(result)
+    # Case-fold each distinct id once (many findings share a resource).
+    folded = {rid: rid.lower() for rid in set(map(_resource_id_of, result.findings))}
+    resources_evaluated = len(set(folded.values()))
+    error = Status.ERROR
+    scopes_not_evaluated = len(
+        {folded[f.resource_id] for f in result.findings if f.status is error}
+    )
+    del folded
     return {
         "counts": overall,
         "findings_total": len(result.findings),
         "posture": weighted,
         "posture_raw": posture(overall),
-        "failing_by_severity": _failing_by_severity(result.findings, metas),
+        "failing_by_severity": failing_by_severity(tallies.cells),
         "checks_total": len(per_check),
         "checks_by_status": {s.value: checks_by_status.get(s.value, 0) for s in Status},
-        "resources_evaluated": len({f.resource_id.lower() for f in result.findings}),
-        "families": _families(result, by_check, family_posture, metas),
+        "resources_evaluated": resources_evaluated,
+        "families": _families(result, tallies, family_posture),
         "phi": {
             "configured": result.phi_scope.configured,
-            "in_scope": _posture_block(phi_findings, metas),
-            "out_of_scope": _posture_block(non_phi, metas),
+            "in_scope": _posture_block([e for e in tallies.cells if e[0].phi], metas),
+            "out_of_scope": _posture_block([e for e in tallies.cells if not e[0].phi], metas),
         },
-        "safeguards": _safeguards(result, safeguard_titles, by_check, check_entries, metas),
+        "safeguards": _safeguards(result, safeguard_titles, tallies, check_entries, metas),
         "checks": per_check,
-        "subscriptions": _subscriptions(result, by_subscription, check_entries, metas),
-        "tenant_wide": _scope_entry(by_subscription[TENANT_WIDE], check_entries, metas),
+        "subscriptions": _subscriptions(result, tallies, check_entries, metas),
+        "tenant_wide": _scope_entry(tallies.by_scope[TENANT_WIDE], check_entries, metas),
         "top_risks": _top_risks(result, metas),
         "manual": [
             {
@@ -508,17 +495,15 @@ def summarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> dict[s
             "complete": not result.gaps and overall["ERROR"] == 0,
             "gaps": len(result.gaps),
             "error_findings": overall["ERROR"],
-            "scopes_not_evaluated": len(error_scopes),
+            "scopes_not_evaluated": scopes_not_evaluated,
             "checks_with_errors": sorted(c["check_id"] for c in per_check if c["counts"]["ERROR"]),
         },
     }
 
 
-def _check_entry(
-    meta: CheckMeta, findings: list[Finding], metas: Mapping[str, CheckMeta]
-) -> dict[str, Any]:
+def _check_entry(meta: CheckMeta, cells: Cells) -> dict[str, Any]:
     citation = meta.primary_citation
-    counts = _count(findings)
+    counts = status_counts(cells)
     return {
         "check_id": meta.id,
         "title": meta.title,
@@ -531,28 +516,25 @@ def _check_entry(
         "implementation": citation.implementation,
         "exposure": exposure_of(meta.id).value,
         "counts": counts,
-        "failing_by_severity": _failing_by_severity(findings, metas),
+        "failing_by_severity": failing_by_severity(cells),
         "status": _check_status(counts),
     }
 
 
 def _families(
-    result: ScanResult,
-    by_check: Mapping[str, list[Finding]],
-    family_posture: Mapping[str, float],
-    metas: Mapping[str, CheckMeta],
+    result: ScanResult, tallies: Tallies, family_posture: Mapping[str, float]
 ) -> list[dict[str, Any]]:
     """Posture per check family, in the catalogue's family order (organisation families last)."""
-    members: dict[str, list[CheckMeta]] = defaultdict(list)
+    members: dict[str, list[str]] = defaultdict(list)
     for meta in result.checks:
-        members[meta.family].append(meta)
+        members[meta.family].append(meta.id)
     order = [f for f in FAMILY_TITLES if f in members] + sorted(
         f for f in members if f not in FAMILY_TITLES
     )
     out = []
     for family in order:
-        found = [f for m in members[family] for f in by_check.get(m.id, [])]
-        counts = _count(found)
+        cells = tallies.of_checks(members[family])
+        counts = status_counts(cells)
         out.append(
             {
                 "family": family,
@@ -561,7 +543,7 @@ def _families(
                 "counts": counts,
                 "posture": family_posture.get(family),
                 "posture_raw": posture(counts),
-                "failing_by_severity": _failing_by_severity(found, metas),
+                "failing_by_severity": failing_by_severity(cells),
             }
         )
     return out
@@ -579,7 +561,7 @@ def _attention_order(entry: Mapping[str, Any]) -> tuple[Any, ...]:
 def _safeguards(
     result: ScanResult,
     safeguard_titles: Mapping[str, str],
-    by_check: Mapping[str, list[Finding]],
+    tallies: Tallies,
     check_entries: Mapping[str, dict[str, Any]],
     all_metas: Mapping[str, CheckMeta],
 ) -> list[dict[str, Any]]:
@@ -590,18 +572,18 @@ def _safeguards(
         citations: dict[str, list[CheckMeta]] = defaultdict(list)
         for meta in metas:
             citations[meta.primary_citation.id].append(meta)
-        found = [f for m in metas for f in by_check.get(m.id, [])]
-        counts = _count(found)
+        cells = tallies.of_checks(m.id for m in metas)
+        counts = status_counts(cells)
         out.append(
             {
                 "safeguard": key,
                 "title": title,
                 "checks": len(metas),
                 "counts": counts,
-                "posture": weighted_posture(found, all_metas)[0],
+                "posture": weighted_posture(cells, all_metas)[0],
                 "posture_raw": posture(counts),
                 "citations": [
-                    _citation_entry(citations[cid], by_check, check_entries, all_metas)
+                    _citation_entry(citations[cid], tallies, check_entries, all_metas)
                     for cid in sorted(citations, key=citation_sort_key)
                 ],
             }
@@ -611,37 +593,35 @@ def _safeguards(
 
 def _citation_entry(
     metas: list[CheckMeta],
-    by_check: Mapping[str, list[Finding]],
+    tallies: Tallies,
     check_entries: Mapping[str, dict[str, Any]],
     all_metas: Mapping[str, CheckMeta],
 ) -> dict[str, Any]:
     citation = metas[0].primary_citation
     entries = sorted((check_entries[m.id] for m in metas), key=_attention_order)
-    found = [f for m in metas for f in by_check.get(m.id, [])]
-    counts = _count(found)
+    cells = tallies.of_checks(m.id for m in metas)
+    counts = status_counts(cells)
     return {
         "citation": citation.id,
         "label": citation.label,
         "title": citation.title,
         "implementation": citation.implementation,
         "counts": counts,
-        "posture": weighted_posture(found, all_metas)[0],
+        "posture": weighted_posture(cells, all_metas)[0],
         "posture_raw": posture(counts),
         "checks": [e["check_id"] for e in entries],
     }
 
 
 def _scope_entry(
-    findings: list[Finding],
-    check_entries: Mapping[str, dict[str, Any]],
-    metas: Mapping[str, CheckMeta],
+    cells: Cells, check_entries: Mapping[str, dict[str, Any]], metas: Mapping[str, CheckMeta]
 ) -> dict[str, Any]:
-    per_check: dict[str, list[Finding]] = defaultdict(list)
-    for finding in findings:
-        per_check[finding.check_id].append(finding)
+    per_check: dict[str, list[tuple[Cell, int]]] = defaultdict(list)
+    for cell, count in cells:
+        per_check[cell.check_id].append((cell, count))
     failing = []
     for check_id, found in per_check.items():
-        check_counts = _count(found)
+        check_counts = status_counts(found)
         if check_counts["FAIL"] or check_counts["ERROR"]:
             entry = check_entries[check_id]
             failing.append(
@@ -655,12 +635,12 @@ def _scope_entry(
                 }
             )
     failing.sort(key=_attention_order)
-    return {**_posture_block(findings, metas), "failing_checks": failing}
+    return {**_posture_block(cells, metas), "failing_checks": failing}
 
 
 def _subscriptions(
     result: ScanResult,
-    grouped: Mapping[str, list[Finding]],
+    tallies: Tallies,
     check_entries: Mapping[str, dict[str, Any]],
     metas: Mapping[str, CheckMeta],
 ) -> list[dict[str, Any]]:
@@ -669,7 +649,7 @@ def _subscriptions(
             "subscription_id": sub.subscription_id,
             "display_name": sub.display_name,
             "state": sub.state,
-            **_scope_entry(grouped[sub.subscription_id.lower()], check_entries, metas),
+            **_scope_entry(tallies.by_scope[sub.subscription_id.lower()], check_entries, metas),
         }
         for sub in result.subscriptions
     ]
@@ -681,7 +661,7 @@ def _top_risks(result: ScanResult, metas: Mapping[str, CheckMeta]) -> list[dict[
     out: list[dict[str, Any]] = []
     ranked = rank_resources(enumerate(result.findings), metas)[:TOP_RISKS]
     for rank, (_subject, scored) in enumerate(ranked, start=1):
-        first = result.findings[scored[0].index]
+        first = result.findings[scored[0].position]
         sub_id = first.subscription_id
         subject_id = risk_subject(first.resource_id, first.resource_type)
         out.append(
@@ -693,12 +673,12 @@ def _top_risks(result: ScanResult, metas: Mapping[str, CheckMeta]) -> list[dict[
                 "resource_type": _subject_type(subject_id, first),
                 "subscription_id": sub_id,
                 "subscription_name": names.get((sub_id or "").lower(), sub_id) if sub_id else None,
-                "phi": any(in_phi_scope(result.findings[s.index]) for s in scored),
+                "phi": any(in_phi_scope(result.findings[s.position]) for s in scored),
                 "severity": effective_severity(first, metas[first.check_id]).value,
                 "exposure": exposure_of(first.check_id).value,
                 "failing": len(scored),
                 "findings": [
-                    _risk_finding(result.findings[s.index], s.score, metas, names)
+                    _risk_finding(result.findings[s.position], s.score, metas, names)
                     for s in scored[:FINDINGS_PER_RISK]
                 ],
             }

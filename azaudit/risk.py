@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from azaudit.models import CheckMeta, Finding, Severity, Status
 
@@ -131,11 +131,10 @@ def risk_subject(resource_id: str, resource_type: str) -> str:
     return resource_id
 
 
-@dataclass(frozen=True, slots=True)
-class Scored:
-    """One failing finding with its score (an index into the result's findings)."""
+class Scored(NamedTuple):
+    """One failing finding with its score (`position`: its index in the result's findings)."""
 
-    index: int
+    position: int
     score: int
 
 
@@ -149,16 +148,24 @@ def rank_resources(
     unknown (reported under coverage), WAIVED is an accepted risk.
     """
     grouped: dict[str, list[Scored]] = defaultdict(list)
+    # Many findings share a resource, and a score depends on check, severity and PHI only.
+    subjects: dict[tuple[str, str], str] = {}
+    scores: dict[tuple[str, Severity | None, bool | None], int] = {}
     for index, finding in findings:
         if finding.status is not Status.FAIL:
             continue
-        meta = metas[finding.check_id]
-        grouped[risk_subject(finding.resource_id, finding.resource_type).lower()].append(
-            Scored(index, risk_score(finding, meta))
-        )
+        where = (finding.resource_id, finding.resource_type)
+        subject = subjects.get(where)
+        if subject is None:
+            subject = subjects[where] = risk_subject(*where).lower()
+        how = (finding.check_id, finding.severity, finding.phi)
+        score = scores.get(how)
+        if score is None:
+            score = scores[how] = risk_score(finding, metas[finding.check_id])
+        grouped[subject].append(Scored(index, score))
     ranked: list[tuple[str, list[Scored]]] = []
     for subject, scored in grouped.items():
-        scored.sort(key=lambda s: (-s.score, s.index))
+        scored.sort(key=lambda s: (-s.score, s.position))
         ranked.append((subject, scored))
     ranked.sort(key=lambda item: (-item[1][0].score, -sum(s.score for s in item[1]), item[0]))
     return ranked
@@ -167,7 +174,7 @@ def rank_resources(
 # -- weighted posture ---------------------------------------------------------------------------
 
 
-_FINDING_WEIGHT = {severity: max(weight, 1) for severity, weight in SEVERITY_WEIGHT.items()}
+FINDING_WEIGHT = {severity: max(weight, 1) for severity, weight in SEVERITY_WEIGHT.items()}
 """A finding's weight in its check's pass rate (info findings weigh 1)."""
 
 
@@ -182,7 +189,7 @@ def weighted_posture(
     Overall: the families' postures averaged with equal weight. None where nothing was evaluated.
     """
     # check id -> [passed weight, evaluated weight], in order of each check's first finding.
-    tallies: dict[str, list[float]] = {}
+    tallies: dict[str, list[int]] = {}
     passing, failing, erring = Status.PASS, Status.FAIL, Status.ERROR
     for finding in findings:
         status = finding.status
@@ -190,13 +197,24 @@ def weighted_posture(
             continue
         check_id = finding.check_id
         severity = finding.severity
-        weight = _FINDING_WEIGHT[severity if severity is not None else metas[check_id].severity]
+        weight = FINDING_WEIGHT[severity if severity is not None else metas[check_id].severity]
         tally = tallies.get(check_id)
         if tally is None:
-            tally = tallies[check_id] = [0.0, 0.0]
+            tally = tallies[check_id] = [0, 0]
         tally[1] += weight
         if status is passing:
             tally[0] += weight
+    return posture_of_tallies(tallies, metas)
+
+
+def posture_of_tallies(
+    tallies: Mapping[str, Sequence[int]], metas: Mapping[str, CheckMeta]
+) -> tuple[float | None, dict[str, float]]:
+    """`weighted_posture` from each check's (passed weight, evaluated weight).
+
+    The checks are averaged per family in the order of `tallies` (as `weighted_posture` meets
+    them), so the figures are the same however the weights were summed.
+    """
     families: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for check_id, (passed, evaluated) in tallies.items():
         meta = metas[check_id]

@@ -209,12 +209,17 @@ def apply_waivers(
     ERROR findings a waiver selects stay ERROR and are counted in the waiver's `errors`.
     """
     active = [w for w in waivers if w.expires >= today]
-    tags = TagIndex(snapshot) if any(w.tag for w in active) else None
     matched: dict[str, int] = {w.id: 0 for w in waivers}
     errors: dict[str, int] = {w.id: 0 for w in waivers}
+    if not active:
+        # Nothing can change: no pass over the findings.
+        infos = tuple(_info(w, today, 0, 0) for w in waivers)
+        return WaiverOutcome(tuple(findings), infos)
+    tags = TagIndex(snapshot) if any(w.tag for w in active) else None
+    undecided = (Status.FAIL, Status.ERROR)
     out: list[Finding] = []
     for finding in findings:
-        if finding.status in (Status.FAIL, Status.ERROR):
+        if finding.status in undecided:
             for waiver in active:
                 if waiver.selects(finding, tags):
                     if finding.status is Status.FAIL:

@@ -116,10 +116,20 @@ def _child(snapshot_path: Path) -> dict[str, Any]:
         )
         findings = evaluate(snapshot, inputs.scoped.checks, config)
         done("evaluate")
+        # Counted outside every phase, then the steps hold the findings as `pipeline.build`
+        # does: each step's input is dropped once the next generation exists.
+        resource_checks = {
+            c.id for c in inputs.scoped.checks if c.meta.target is TargetKind.RESOURCE
+        }
+        finding_count = len(findings)
+        evaluated = sum(1 for f in findings if f.check_id in resource_checks)
+        clock[:] = [time.perf_counter(), _cpu()]
 
         now = pipeline._utc_now()
         raw = apply_attestations(findings, inputs.attestations, snapshot.collected_time)
+        del findings
         annotated, waivers = pipeline.annotate(raw, snapshot, inputs, request.phi, now.date())
+        del raw
         evidence = EvidenceInfo(
             snapshot_sha256=digest,
             scanning_identity=obtained.identity,
@@ -137,6 +147,7 @@ def _child(snapshot_path: Path) -> dict[str, Any]:
             evidence=evidence,
             web_sites=recorded_web_sites(snapshot),
         )
+        del annotated
         done("result")
 
         files = pipeline.render_all(request.formats, result, RenderOptions(paper=request.paper))
@@ -144,11 +155,9 @@ def _child(snapshot_path: Path) -> dict[str, Any]:
         done("render")
         sizes = {name: (request.out / name).stat().st_size for name in files}
 
-    resource_checks = {c.id for c in inputs.scoped.checks if c.meta.target is TargetKind.RESOURCE}
-    evaluated = sum(1 for f in findings if f.check_id in resource_checks)
     return {
         "resources": len(snapshot.resources),
-        "findings": len(findings),
+        "findings": finding_count,
         "resource_checks": evaluated,
         "phases": wall,
         "cpu_phases": cpu,

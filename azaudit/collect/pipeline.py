@@ -10,7 +10,8 @@ The policy stack is built here instead of the SDK default, and kept to what a re
   Resource Graph query POST), any host but the configured endpoint (a foreign `nextLink` never
   receives our token), and paths that lead to secrets; it sets `User-Agent` (resolved once,
   `AZURE_HTTP_USER_AGENT` included) and a random `x-ms-client-request-id`, and works out which
-  read budget the request draws on, so the URL is parsed once per request;
+  read budget the request draws on, so the URL is split once per request (by its prefix when it
+  starts with `https://<endpoint>/`, else parsed in full);
 - azure-core's `AsyncRetryPolicy`: bounded, honours `Retry-After` / `retry-after-ms`;
 - `MeterPolicy` paces each subscription by its remaining-reads header, holds a slot of the
   adaptive concurrency limit (adaptive.py) only while an attempt is on the wire (never during a

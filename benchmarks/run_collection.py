@@ -18,7 +18,12 @@ the collector and of the emulator, and the CPU steal the machine suffered (`/pro
 `--baseline DIR` first collects with the azaudit source tree in DIR (for example
 `git archive <commit> | tar -x -C DIR`) against the same emulator, so a before/after pair comes
 from one run on a noisy machine; `--profile FILE` writes the collector's cProfile statistics.
-Each collector run also reports event-loop wake-ups and timers per request.
+Each collector run also reports event-loop wake-ups and timers per request (asyncio's loop
+only); `--event-loop` chooses the collector's loop and `--also-asyncio` collects once more on
+asyncio's, for a same-run comparison with the default (uvloop where installed). Documents the
+catalogue reads but the synthetic tenant lacks are served as stand-ins (an empty list or a
+minimal document; their count is reported), so that the request set is the catalogue's and
+every answer is a 200, as in a complete tenant. Peak RSS is the child's own (`VmHWM`).
 
 Benchmarks are run by hand; they are not part of the test suite.
 """
@@ -41,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from azaudit.emulator import Emulator, FaultPlan, LimitMode
+from azaudit.snapshot import Snapshot, subscription_scope
 from benchmarks.synthetic import generate
 
 CHILD_FLAG = "--collector-child"
@@ -75,6 +81,18 @@ class CpuSample:
 
 
 def _peak_rss_mb(who: int) -> float:
+    """Peak RSS of this process (`who` RUSAGE_SELF) in MB.
+
+    `VmHWM` where /proc exists: `ru_maxrss` survives `exec`, so a child started by a parent
+    that holds the emulated tenant would report the parent's peak as its own.
+    """
+    if who == resource.RUSAGE_SELF:
+        try:
+            for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+        except (OSError, ValueError, IndexError):
+            pass
     # ru_maxrss is in KiB on Linux.
     return resource.getrusage(who).ru_maxrss / 1024.0
 
@@ -88,12 +106,14 @@ def _collector_child(argv: Sequence[str]) -> int:
     parser.add_argument("--concurrency", type=int)
     parser.add_argument("--per-scope-concurrency", type=int)
     parser.add_argument("--profile", type=Path)
+    parser.add_argument("--event-loop", choices=["auto", "asyncio", "uvloop"])
     args = parser.parse_args(argv)
 
     from azure.identity.aio import ClientSecretCredential
 
     import azaudit
     from azaudit.catalogue import load_catalogue
+    from azaudit.collect import live
     from azaudit.collect.live import collect_live
     from azaudit.collect.options import LiveDeps, LiveOptions
 
@@ -115,6 +135,12 @@ def _collector_child(argv: Sequence[str]) -> int:
         options = dataclasses.replace(options, concurrency=args.concurrency)
     if args.per_scope_concurrency is not None:
         options = dataclasses.replace(options, per_scope_concurrency=args.per_scope_concurrency)
+    # Older versions (a --baseline tree) know no choice of event loop: they run asyncio's.
+    factory = getattr(live, "event_loop_factory", None)
+    choice: dict[str, Any] = {} if args.event_loop is None else {"event_loop": args.event_loop}
+    event_loop = "asyncio"
+    if factory is not None and factory(args.event_loop or "auto") is not None:
+        event_loop = "uvloop"
     loop_counter = _LoopCounter()
     # CPU time, not wall time: on a loaded machine a send() that wakes the emulator is often
     # descheduled, which a wall-clock profile would blame on the send.
@@ -127,7 +153,7 @@ def _collector_child(argv: Sequence[str]) -> int:
         snapshot = collect_live(
             options,
             catalogue,
-            deps=LiveDeps(credential_factory=credential, environ=env),
+            deps=LiveDeps(credential_factory=credential, environ=env, **choice),
         )
         if profiler is not None:
             profiler.disable()
@@ -146,6 +172,7 @@ def _collector_child(argv: Sequence[str]) -> int:
         "cpu_seconds": cpu_seconds,
         "loop_iterations": loop_counter.iterations,
         "timers": loop_counter.timers,
+        "event_loop": event_loop,
         "concurrency": options.concurrency,
         "per_scope_concurrency": options.per_scope_concurrency,
         "azaudit": str(Path(azaudit.__file__).parent.parent),
@@ -339,6 +366,53 @@ def _budget_bound(emulator: Emulator) -> dict[str, Any]:
 # -- the harness (parent process) ---------------------------------------------------------------
 
 
+def complete_for_collection(snapshot: Snapshot) -> tuple[Snapshot, int]:
+    """`snapshot` with a stand-in for every document the collector reads that it lacks.
+
+    The collection plan follows the catalogue, which may read documents the synthetic tenant
+    does not generate yet; the emulator would answer those with 404s (gaps), and a benchmark
+    of gaps measures neither a real tenant's request set nor its floor (the replay leaves
+    error answers out). A missing list becomes `{"value": []}`, a missing single document a
+    minimal ARM resource. Returns the tenant and how many documents were added.
+    """
+    from azaudit.catalogue import load_catalogue
+    from azaudit.collect.plan import build_plan
+    from azaudit.models import TENANT_SCOPE
+
+    plan = build_plan(load_catalogue().checks)
+    details = {scope: dict(docs) for scope, docs in snapshot.details.items()}
+    graph = dict(snapshot.graph)
+    added = 0
+
+    def stand_in(scope: str, source: Any) -> dict[str, Any]:
+        if source.paged:
+            return {"value": []}
+        name = source.name.rsplit("/", 1)[-1]
+        return {"id": f"{scope.rstrip('/')}/{source.name}", "name": name, "properties": {}}
+
+    def fill(scope: str, sources: Sequence[Any]) -> None:
+        nonlocal added
+        docs = details.setdefault(scope, {})
+        for source in sources:
+            if source.name not in docs:
+                docs[source.name] = stand_in(scope, source)
+                added += 1
+
+    fill(TENANT_SCOPE, plan.tenant_sources)
+    for sub in snapshot.subscriptions:
+        fill(subscription_scope(str(sub["subscriptionId"])), plan.subscription_sources)
+    for row in snapshot.resources:
+        fill(str(row["id"]), plan.sources_for(row))
+    for source in plan.graph_sources:
+        if source.name not in graph:
+            graph[source.name] = stand_in("/", source)
+            added += 1
+    if not details.get(TENANT_SCOPE):
+        details.pop(TENANT_SCOPE, None)
+    completed = dataclasses.replace(snapshot, details=details, graph=graph)
+    return completed, added
+
+
 def run(
     subscriptions: int,
     resources: int,
@@ -351,10 +425,16 @@ def run(
     replay_concurrency: int | None,
     baseline: Path | None = None,
     profile: Path | None = None,
+    event_loop: str | None = None,
+    also_asyncio: bool = False,
 ) -> dict[str, Any]:
-    """Generate the tenant, serve it, collect it (also with `baseline`), replay, and measure."""
+    """Generate the tenant, serve it, collect it (also with `baseline`), replay, and measure.
+
+    `also_asyncio`: collect once more with this version on asyncio's event loop (after the
+    main collection), so the event loop's share is measured in the same run.
+    """
     started = time.perf_counter()
-    snapshot = generate(subscriptions, resources, seed)
+    snapshot, filled = complete_for_collection(generate(subscriptions, resources, seed))
     generate_seconds = time.perf_counter() - started
     plan = FaultPlan(latency_ms=latency_ms)
     tuning: list[str] = []
@@ -369,8 +449,12 @@ def run(
         if baseline is not None:
             before = _collect(emulator, env, tuning, limits, source_tree=baseline)
         profiling = ["--profile", str(profile.resolve())] if profile is not None else []
-        after = _collect(emulator, env, [*tuning, *profiling], limits)
+        choice = ["--event-loop", event_loop] if event_loop is not None else []
+        after = _collect(emulator, env, [*tuning, *profiling, *choice], limits)
         child, wall, stats, recorded = after.child, after.wall, after.stats, after.recorded
+        on_asyncio: _Collection | None = None
+        if also_asyncio:
+            on_asyncio = _collect(emulator, env, [*tuning, "--event-loop", "asyncio"], limits)
         if replay_concurrency is not None:
             lines = "\n".join(
                 json.dumps(
@@ -398,6 +482,7 @@ def run(
             "resources": total_resources,
             "seed": seed,
             "generate_seconds": round(generate_seconds, 3),
+            "stand_in_documents": filled,
         },
         "settings": {
             "latency_ms": latency_ms,
@@ -446,6 +531,19 @@ def run(
             ),
             "ratio": round(child["collect_seconds"] / replay["seconds"], 2),
         }
+    if on_asyncio is not None:
+        report["on_asyncio"] = {
+            "collect_seconds": round(on_asyncio.child["collect_seconds"], 3),
+            "requests": on_asyncio.stats.total,
+            "by_status": {str(k): v for k, v in sorted(on_asyncio.stats.by_status.items())},
+            "gaps": on_asyncio.child["gaps"],
+            "collector": _collector_figures(on_asyncio.child, on_asyncio.stats.total),
+            "arm_budget_bound": on_asyncio.budget,
+        }
+        if replay is not None:
+            report["on_asyncio"]["ratio"] = round(
+                on_asyncio.child["collect_seconds"] / replay["seconds"], 2
+            )
     if before is not None:
         report["baseline"] = {
             "source_tree": before.child["azaudit"],
@@ -471,13 +569,27 @@ def run(
 
 def _collector_figures(child: dict[str, Any], requests: int) -> dict[str, Any]:
     per = max(requests, 1)
+    asyncio_loop = child.get("event_loop", "asyncio") == "asyncio"
     return {
+        "event_loop": child.get("event_loop", "asyncio"),
         "peak_rss_mb": round(child["peak_rss_mb"], 1),
         "cpu_seconds": round(child["cpu_seconds"], 2),
         "cpu_ms_per_request": round(1000 * child["cpu_seconds"] / per, 3),
-        "loop_iterations_per_request": round(child.get("loop_iterations", 0) / per, 2),
-        "timers_per_request": round(child.get("timers", 0) / per, 2),
+        # Counted by patching asyncio's loop class: not available for uvloop's.
+        "loop_iterations_per_request": round(child.get("loop_iterations", 0) / per, 2)
+        if asyncio_loop
+        else None,
+        "timers_per_request": round(child.get("timers", 0) / per, 2) if asyncio_loop else None,
     }
+
+
+def _wake_ups(figures: dict[str, Any]) -> str:
+    if figures["loop_iterations_per_request"] is None:
+        return f"n/a ({figures['event_loop']})"
+    return (
+        f"{figures['loop_iterations_per_request']:.2f} wake-ups and "
+        f"{figures['timers_per_request']:.2f} timers per request"
+    )
 
 
 def table(report: dict[str, Any]) -> str:
@@ -521,11 +633,7 @@ def table(report: dict[str, Any]) -> str:
         ),
         ("emulator", f"peak RSS {report['emulator_peak_rss_mb']:.0f} MB"),
         ("client CPU", f"{report['collector']['cpu_ms_per_request']:.2f} ms per request"),
-        (
-            "event loop",
-            f"{report['collector']['loop_iterations_per_request']:.2f} wake-ups and "
-            f"{report['collector']['timers_per_request']:.2f} timers per request",
-        ),
+        ("event loop", f"{report['collector']['event_loop']}: {_wake_ups(report['collector'])}"),
         ("CPU steal", f"{report['cpu_steal'] * 100:.1f} %"),
         ("load average", " ".join(f"{x:.2f}" for x in report["load_average"])),
         (
@@ -559,13 +667,27 @@ def table(report: dict[str, Any]) -> str:
                 f"{base['source_tree']}: {base['collect_seconds']:.1f} s, "
                 f"{base['requests']} requests ({base['by_status'].get('429', 0)} answered 429), "
                 f"client CPU {base['collector']['cpu_ms_per_request']:.2f} ms per request, "
-                f"{base['collector']['loop_iterations_per_request']:.2f} wake-ups per request"
+                f"peak RSS {base['collector']['peak_rss_mb']:.0f} MB, "
+                f"event loop {base['collector']['event_loop']}: {_wake_ups(base['collector'])}"
                 f"{ratio}"
                 + (
                     f"; collection / ARM budget bound = {base['arm_budget_bound']['ratio']:.3f}"
                     if "ratio" in base["arm_budget_bound"]
                     else ""
                 ),
+            )
+        )
+    if "on_asyncio" in report:
+        other = report["on_asyncio"]
+        ratio = f"; collection / floor = {other['ratio']:.2f}" if "ratio" in other else ""
+        rows.append(
+            (
+                "same, asyncio loop",
+                f"{other['collect_seconds']:.1f} s, {other['requests']} requests "
+                f"({other['by_status'].get('429', 0)} answered 429), client CPU "
+                f"{other['collector']['cpu_ms_per_request']:.2f} ms per request, peak RSS "
+                f"{other['collector']['peak_rss_mb']:.0f} MB, {_wake_ups(other['collector'])}"
+                f"{ratio}",
             )
         )
     width = max(len(k) for k, _ in rows)
@@ -614,6 +736,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "first against the same emulator, so both figures come from one run",
     )
     parser.add_argument("--profile", type=Path, help="write the collector's cProfile stats here")
+    parser.add_argument(
+        "--event-loop",
+        choices=["auto", "asyncio", "uvloop"],
+        help="the collector's event loop (default: the product's, uvloop where installed)",
+    )
+    parser.add_argument(
+        "--also-asyncio",
+        action="store_true",
+        help="collect once more on asyncio's event loop, for a same-run comparison",
+    )
     args = parser.parse_args(args_list)
     reports = []
     sizes = [int(n) for n in str(args.resources).split(",") if n.strip()]
@@ -630,6 +762,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 replay_concurrency=None if args.no_replay else args.replay_concurrency,
                 baseline=args.baseline,
                 profile=args.profile,
+                event_loop=args.event_loop,
+                also_asyncio=args.also_asyncio,
             )
             reports.append(report)
             print(f"-- run {index + 1}/{args.repeat}, {args.subscriptions} x {size}")

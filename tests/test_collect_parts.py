@@ -16,7 +16,12 @@ from azaudit.collect.auth import token_claims
 from azaudit.collect.clouds import CLOUDS, resolve_endpoints
 from azaudit.collect.doctor import IdentityKind, _identity
 from azaudit.collect.fetch import arm_next_link, clean, describe_status
-from azaudit.collect.pipeline import BlockedRequestError, PrepareRequestPolicy, pacing_key
+from azaudit.collect.pipeline import (
+    PACING_KEY,
+    BlockedRequestError,
+    PrepareRequestPolicy,
+    pacing_key,
+)
 from azaudit.collect.plan import build_plan, graph_item_url, graph_url
 from azaudit.collect.throttle import Pacer, ThrottleSettings, parse_hms, spacing_for_remaining
 from azaudit.errors import InputError
@@ -237,6 +242,14 @@ VAULT = f"{ARM}/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/va
         ("GET", f"{SITE}/config/authsettingsV2", "secret"),
         ("GET", f"{SITE}/config/web?api-version=1", None),
         ("GET", f"{ARM}/subscriptions/s/resourceGroups/secrets/providers/X/y/keys", None),
+        # Spellings the fast path leaves to full URL parsing, decided as before.
+        ("GET", "https://Management.Azure.com/subscriptions/s?api-version=1", None),
+        ("GET", "https://management.azure.com.evil.example/subscriptions/s", "configured"),
+        ("GET", "https://management.azure.com@evil.example/subscriptions/s", "configured"),
+        ("GET", "https://management.azure.com:8443/subscriptions/s", "configured endpoint"),
+        ("GET", f"{SITE}/config/app\tsettings", "secret"),
+        ("GET", f"{SITE}/config/appsettings#fragment", "secret"),
+        ("GET", f"{SITE}/config/appsettings?api-version=1#x", "secret"),
     ],
 )
 def test_guard_refuses_writes_other_hosts_and_secrets(
@@ -248,6 +261,20 @@ def test_guard_refuses_writes_other_hosts_and_secrets(
         return
     with pytest.raises(BlockedRequestError, match=refused):
         guard.on_request(_request(method, url))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{ARM}/subscriptions/ABC/resourceGroups/r?api-version=1",
+        "https://MANAGEMENT.azure.com/subscriptions/ABC/resourceGroups/r?api-version=1",
+        f"{ARM}/subscriptions/ABC#x",
+    ],
+)
+def test_guard_names_the_read_budget_however_the_url_is_spelled(url: str) -> None:
+    request = _request("GET", url)
+    PrepareRequestPolicy("arm", "management.azure.com").on_request(request)
+    assert request.context[PACING_KEY] == "abc"
 
 
 def test_guard_allows_the_resource_graph_query_post_only_when_told() -> None:

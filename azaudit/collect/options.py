@@ -152,9 +152,11 @@ class LiveDeps:
         environ: environment for endpoint and CA-bundle overrides (default: `os.environ`).
         throttle: pacing thresholds (default: `ThrottleSettings()`).
         clock: the time recorded as `collected_at` (default: the system clock, UTC).
+        event_loop: `auto` (uvloop where installed, else asyncio), `asyncio` or `uvloop`.
     """
 
     credential_factory: CredentialFactory | None = None
     environ: Mapping[str, str] | None = None
     throttle: ThrottleSettings | None = None
     clock: Callable[[], datetime] | None = None
+    event_loop: str = "auto"

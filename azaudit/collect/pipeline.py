@@ -10,7 +10,8 @@ The policy stack is built here instead of the SDK default, and kept to what a re
   Resource Graph query POST), any host but the configured endpoint (a foreign `nextLink` never
   receives our token), and paths that lead to secrets; it sets `User-Agent` (resolved once,
   `AZURE_HTTP_USER_AGENT` included) and a random `x-ms-client-request-id`, and works out which
-  read budget the request draws on, so the URL is parsed once per request;
+  read budget the request draws on, so the URL is split once per request (by its prefix when it
+  starts with `https://<endpoint>/`, else parsed in full);
 - azure-core's `AsyncRetryPolicy`: bounded, honours `Retry-After` / `retry-after-ms`;
 - `MeterPolicy` paces each subscription by its remaining-reads header, holds a slot of the
   adaptive concurrency limit (adaptive.py) only while an attempt is on the wire (never during a
@@ -132,6 +133,7 @@ class PrepareRequestPolicy(AsyncHTTPPolicy[Any, Any]):
         super().__init__()
         self._api = api
         self._netloc = allowed_netloc.lower()
+        self._prefix = f"https://{self._netloc}/"
         self._allow_query_post = allow_query_post
         # azure-core's agent string (with AZURE_HTTP_USER_AGENT), read once, not per request.
         self._user_agent = UserAgentPolicy(user_agent=USER_AGENT).user_agent
@@ -144,25 +146,33 @@ class PrepareRequestPolicy(AsyncHTTPPolicy[Any, Any]):
     def on_request(self, request: PipelineRequest[Any]) -> None:
         """Raise `BlockedRequestError` for a write, a foreign host or a secret path; prepare."""
         http = request.http_request
-        parts = urlsplit(http.url)
-        path = parts.path.lower().rstrip("/")
-        if parts.scheme.lower() != "https" or parts.netloc.lower() != self._netloc:
-            raise BlockedRequestError(
-                f"refused a request to {parts.scheme}://{parts.netloc}: "
-                "only the configured endpoint receives credentials"
-            )
+        url = http.url
+        if url.startswith(self._prefix) and url.isprintable():
+            # The usual case, without parsing: what follows `https://<host>/` up to the query
+            # (or fragment) is the path, exactly as `urlsplit` splits it (which also drops tabs
+            # and line breaks: a URL with any control character takes the long way).
+            raw_path = url[len(self._prefix) - 1 : _path_end(url, len(self._prefix))]
+        else:
+            parts = urlsplit(url)
+            if parts.scheme.lower() != "https" or parts.netloc.lower() != self._netloc:
+                raise BlockedRequestError(
+                    f"refused a request to {parts.scheme}://{parts.netloc}: "
+                    "only the configured endpoint receives credentials"
+                )
+            raw_path = parts.path
+        path = raw_path.lower().rstrip("/")
         method = http.method.upper()
         query_post = self._allow_query_post and path.endswith(ARG_QUERY_PATH)
         if method != "GET" and not (method == "POST" and query_post):
-            raise BlockedRequestError(f"refused {method} {parts.path}: azaudit only reads")
+            raise BlockedRequestError(f"refused {method} {raw_path}: azaudit only reads")
         if path.rsplit("/", 1)[-1] in SECRET_ACTIONS or SECRET_PATHS.search(path):
-            raise BlockedRequestError(f"refused {parts.path}: it leads to secret values")
+            raise BlockedRequestError(f"refused {raw_path}: it leads to secret values")
         headers = http.headers
         headers["User-Agent"] = self._user_agent
         # A random UUID: azure-core's RequestIdPolicy uses uuid1, whose clock-sequence call is
         # measurably slow under load; support cases need only uniqueness.
         headers["x-ms-client-request-id"] = str(uuid.uuid4())
-        request.context[PACING_KEY] = pacing_key(self._api, parts.path)
+        request.context[PACING_KEY] = pacing_key(self._api, raw_path)
 
 
 class QuietLoggingPolicy(AsyncHTTPPolicy[Any, Any]):
@@ -241,6 +251,16 @@ class MeterPolicy(AsyncHTTPPolicy[Any, Any]):
             RequestInfo(self._api, method, _path(http.url), status, elapsed)
         )
         return response
+
+
+def _path_end(url: str, start: int) -> int:
+    """Where the path of `url` (starting at `start`) ends: its query, fragment or the end."""
+    end = len(url)
+    for mark in "?#":
+        found = url.find(mark, start)
+        if 0 <= found < end:
+            end = found
+    return end
 
 
 def _path(url: str) -> str:

@@ -15,7 +15,7 @@ from azure.core.credentials import AccessToken
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.identity.aio import ClientSecretCredential
 
-from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.catalogue import Catalogue
 from azaudit.collect.clouds import CloudEndpoints
 from azaudit.collect.live import collect_live
 from azaudit.collect.options import LiveDeps, LiveOptions, RetrySettings
@@ -24,6 +24,7 @@ from azaudit.collect.progress import ProgressObserver
 from azaudit.emulator import Emulator, FaultPlan
 from azaudit.models import JSON
 from azaudit.snapshot import Snapshot, subscription_scope
+from tests.catalogue_support import builtin_catalogue
 
 TENANT_ID = "7e4a1c2b-0000-4000-8000-00000000a001"
 SUB_A = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -256,7 +257,7 @@ def collect(
     options.setdefault("retry", FAST_RETRY)
     if not options.get("all_subscriptions") and not options.get("management_group"):
         options.setdefault("subscriptions", tuple(emulator.snapshot.subscription_ids()))
-    return collect_live(LiveOptions(**options), catalogue or load_catalogue(), observer, deps)
+    return collect_live(LiveOptions(**options), catalogue or builtin_catalogue(), observer, deps)
 
 
 def without_odata(document: JSON) -> JSON:

@@ -11,10 +11,11 @@ from dataclasses import replace
 from typing import Any
 
 from azaudit.casebook import run_case
-from azaudit.catalogue import Case, Check, Rule, load_catalogue
+from azaudit.catalogue import Case, Check, Rule
 from azaudit.models import Finding, Status
+from tests.catalogue_support import builtin_catalogue
 
-CATALOGUE = load_catalogue()
+CATALOGUE = builtin_catalogue()
 """The built-in catalogue, loaded once per test process."""
 
 

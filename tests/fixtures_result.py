@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from azaudit.catalogue import Catalogue, Check, Rule, load_catalogue
+from azaudit.catalogue import Catalogue, Check, Rule
 from azaudit.engine import evaluate
 from azaudit.evaluators.base import ScanConfig
 from azaudit.models import (
@@ -43,6 +43,7 @@ from azaudit.models import (
 from azaudit.reference import BaaList, ServiceCoverage, TypeMapping
 from azaudit.result import build_result, resummarise
 from azaudit.snapshot import Snapshot
+from tests.catalogue_support import builtin_catalogue
 
 GENERATED_AT = "2026-11-02T08:00:00Z"
 COLLECTED_AT = "2026-11-02T07:45:12Z"
@@ -294,7 +295,7 @@ def fixture_catalogue() -> Catalogue:
 
     Cached: loading the whole catalogue is the slow part, and a `Catalogue` is immutable.
     """
-    full = load_catalogue()
+    full = builtin_catalogue()
     builtin = []
     for check_id in BUILTIN_CHECKS:
         check = full.get(check_id)

@@ -9,15 +9,15 @@ from textwrap import dedent
 import pytest
 
 from azaudit.attestations import apply_attestations, load_attestations
-from azaudit.catalogue import load_catalogue
 from azaudit.demo import DEMO_NOW, build_demo_snapshot
 from azaudit.engine import evaluate
 from azaudit.errors import InputError
 from azaudit.evaluators.base import ScanConfig
 from azaudit.models import Finding, Status
 from azaudit.reference import default_baa_list, default_us_regions
+from tests.catalogue_support import builtin_catalogue
 
-CATALOGUE = load_catalogue()
+CATALOGUE = builtin_catalogue()
 ADMINISTRATIVE = tuple(c for c in CATALOGUE.checks if c.meta.family == "administrative")
 NOW = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 

@@ -27,8 +27,9 @@ from azaudit.errors import CatalogueError
 from azaudit.evaluators import EVALUATORS
 from azaudit.models import Status, TargetKind
 from azaudit.paths import checks_dir, data_dir
+from tests.catalogue_support import builtin_catalogue
 
-CATALOGUE = load_catalogue()
+CATALOGUE = builtin_catalogue()
 # Built-in definition names are GUID-shaped; one real built-in (SQL TDE, 17k78e20-...) carries a
 # non-hex letter, so the pattern accepts lower-case alphanumerics in GUID layout.
 POLICY_ID_RE = re.compile(

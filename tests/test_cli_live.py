@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from azaudit.catalogue import load_catalogue
 from azaudit.cli import app
 from azaudit.collect.options import LiveDeps
 from azaudit.demo import DEMO_NOW, build_demo_snapshot
 from azaudit.emulator import Emulator, FaultKind, FaultPlan, FaultRule
 from azaudit.errors import InputError
 from azaudit.snapshot import Snapshot, subscription_scope
+from tests.catalogue_support import builtin_catalogue
 from tests.collect_support import deps_for
 
 DEMO = build_demo_snapshot()
-CATALOGUE = load_catalogue()
+CATALOGUE = builtin_catalogue()
 FORBIDDEN_SUB = DEMO.subscription_ids()[1]
 
 

@@ -6,10 +6,11 @@ import dataclasses
 
 import pytest
 
-from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.catalogue import Catalogue
 from azaudit.collect.progress import CollectionStats, ProgressObserver
 from azaudit.collect.throttle import ThrottleSettings
 from azaudit.emulator import FaultPlan, LimitMode
+from tests.catalogue_support import builtin_catalogue
 from tests.collect_support import (
     FAST_RETRY,
     SUB_A,
@@ -39,7 +40,7 @@ class LimitLog(ProgressObserver):
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    return load_catalogue()
+    return builtin_catalogue()
 
 
 def _grew_after(changes: list[tuple[int, str]], index: int) -> bool:

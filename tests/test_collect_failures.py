@@ -9,13 +9,14 @@ import time
 
 import pytest
 
-from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.catalogue import Catalogue
 from azaudit.cli_live import JsonLinesProgress
 from azaudit.collect.options import RetrySettings
 from azaudit.collect.throttle import ThrottleSettings
 from azaudit.emulator import Emulator, FaultKind, FaultPlan, FaultRule
 from azaudit.errors import InputError
 from azaudit.snapshot import Snapshot, dump_snapshot, subscription_scope
+from tests.catalogue_support import builtin_catalogue
 from tests.collect_support import SUB_A, SUB_B, collect, deps_for, running, tenant_snapshot
 
 WEB_CONFIG = "arm.detail:config/web"
@@ -23,7 +24,7 @@ WEB_CONFIG = "arm.detail:config/web"
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    return load_catalogue()
+    return builtin_catalogue()
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,19 @@ from dataclasses import replace
 import pytest
 
 from azaudit.casebook import case_config
-from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.catalogue import Catalogue
 from azaudit.emulator import FaultKind, FaultPlan, FaultRule
 from azaudit.engine import evaluate
 from azaudit.models import Status
 from azaudit.snapshot import Snapshot, subscription_scope
 from azaudit.sources import INVENTORY
+from tests.catalogue_support import builtin_catalogue
 from tests.collect_support import SUB_A, SUB_B, SUB_C, collect, running, tenant_snapshot
 
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    return load_catalogue()
+    return builtin_catalogue()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from azaudit.casebook import case_config
-from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.catalogue import Catalogue
 from azaudit.collect.live import CollectionError
 from azaudit.collect.plan import build_plan
 from azaudit.emulator import FaultKind, FaultPlan, FaultRule
@@ -18,6 +18,7 @@ from azaudit.errors import InputError
 from azaudit.models import JSON, Status
 from azaudit.snapshot import Snapshot, subscription_scope
 from azaudit.sources import INVENTORY
+from tests.catalogue_support import builtin_catalogue
 from tests.collect_support import (
     SUB_A,
     SUB_B,
@@ -38,7 +39,7 @@ MEMBERS_ROUTE = "graph:directoryroles/{id}/members"
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    return load_catalogue()
+    return builtin_catalogue()
 
 
 @pytest.fixture(scope="module")

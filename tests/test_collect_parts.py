@@ -11,7 +11,6 @@ import pytest
 from azure.core.pipeline import PipelineContext, PipelineRequest
 from azure.core.rest import HttpRequest
 
-from azaudit.catalogue import load_catalogue
 from azaudit.collect.auth import token_claims
 from azaudit.collect.clouds import CLOUDS, resolve_endpoints
 from azaudit.collect.doctor import IdentityKind, _identity
@@ -27,6 +26,7 @@ from azaudit.collect.throttle import Pacer, ThrottleSettings, parse_hms, spacing
 from azaudit.errors import InputError
 from azaudit.models import TargetKind
 from azaudit.sources import DIAGNOSTIC_SETTINGS, find_source
+from tests.catalogue_support import builtin_catalogue
 
 # -- clouds -------------------------------------------------------------------------------------
 
@@ -292,7 +292,7 @@ def test_guard_allows_the_resource_graph_query_post_only_when_told() -> None:
 
 
 def test_plan_reads_diagnostic_settings_only_for_types_checks_target() -> None:
-    catalogue = load_catalogue()
+    catalogue = builtin_catalogue()
     plan = build_plan(catalogue.checks)
     diag = {s.name: types for s, types in plan.resource_sources}[DIAGNOSTIC_SETTINGS]
     wanted: set[str] = set()

@@ -8,7 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.catalogue import Catalogue
 from azaudit.cli import app
 from azaudit.cli_live import JsonLinesProgress, PlainProgress, RichProgress
 from azaudit.collect.doctor import ProbeStatus, run_doctor
@@ -16,12 +16,13 @@ from azaudit.collect.options import LiveOptions
 from azaudit.emulator import FaultKind, FaultPlan, FaultRule
 from azaudit.errors import InputError
 from azaudit.snapshot import Snapshot
+from tests.catalogue_support import builtin_catalogue
 from tests.collect_support import SUB_A, SUB_B, collect, deps_for, running, tenant_snapshot
 
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    return load_catalogue()
+    return builtin_catalogue()
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,14 @@ import dataclasses
 
 import pytest
 
-from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.catalogue import Catalogue
 from azaudit.emulator import FaultKind, FaultPlan, FaultRule
 from azaudit.engine import evaluate_check
 from azaudit.evaluators.base import ScanConfig
 from azaudit.models import Status
 from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.snapshot import Snapshot, snapshot_from_json
+from tests.catalogue_support import builtin_catalogue
 from tests.collect_support import SUB_A, collect, running, tenant_snapshot
 
 ENTRA = "providers/microsoft.aadiam/diagnosticSettings"
@@ -61,7 +62,7 @@ EXPORTING = {
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    return load_catalogue()
+    return builtin_catalogue()
 
 
 def _with_entra(tenant: Snapshot, body: object | None) -> Snapshot:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from azaudit.catalogue import load_catalogue
 from azaudit.catalogue_views import by_citation_lines
 from azaudit.coverage import load_target, main, render_coverage
 from azaudit.errors import InputError
 from azaudit.paths import data_dir
+from tests.catalogue_support import builtin_catalogue
 
-CATALOGUE = load_catalogue()
+CATALOGUE = builtin_catalogue()
 TARGET = load_target()
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "coverage.md"
 

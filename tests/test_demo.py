@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from azaudit.catalogue import Check, load_catalogue, source_scope_kind
+from azaudit.catalogue import Check, source_scope_kind
 from azaudit.demo import COLLECTED_AT, DEMO_NOW, build_demo_snapshot
 from azaudit.engine import evaluate_check
 from azaudit.evaluators.base import ScanConfig
@@ -25,8 +25,9 @@ from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.snapshot import Snapshot, dump_snapshot, load_snapshot, write_snapshot
 from azaudit.sources import INVENTORY, all_sources, find_source
 from azaudit.web.scan import DOCUMENT as WEB_SCAN_DOCUMENT
+from tests.catalogue_support import builtin_catalogue
 
-CATALOGUE = load_catalogue()
+CATALOGUE = builtin_catalogue()
 RESOURCE_AND_SUBSCRIPTION_CHECKS = [
     c for c in CATALOGUE.checks if c.meta.target is not TargetKind.TENANT
 ]

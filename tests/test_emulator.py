@@ -45,6 +45,7 @@ from azaudit.errors import InputError
 from azaudit.models import CollectionGap
 from azaudit.snapshot import Snapshot, snapshot_from_json, write_snapshot
 from benchmarks.synthetic import generate
+from tests.catalogue_support import builtin_catalogue
 
 TENANT = "5f3c2a1e-8d4b-4c6a-9e2f-1a2b3c4d5e6f"
 SUBS = [f"{i}{i}{i}{i}{i}{i}{i}{i}-0000-4000-8000-00000000000{i}" for i in range(1, 6)]
@@ -875,7 +876,6 @@ def test_kql_subset_semantics_and_errors() -> None:
 def test_live_collection_of_the_served_demo_reproduces_its_findings() -> None:
     from azure.identity.aio import ClientSecretCredential as AsyncClientSecretCredential
 
-    from azaudit.catalogue import load_catalogue
     from azaudit.collect.live import collect_live
     from azaudit.collect.options import LiveDeps, LiveOptions
     from azaudit.demo import build_demo_snapshot
@@ -884,7 +884,7 @@ def test_live_collection_of_the_served_demo_reproduces_its_findings() -> None:
     from azaudit.reference import default_baa_list, default_us_regions
 
     demo = build_demo_snapshot()
-    catalogue = load_catalogue()
+    catalogue = builtin_catalogue()
     config = ScanConfig(
         baa_list=default_baa_list(),
         allowed_regions=frozenset(default_us_regions()),

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from azaudit.casebook import case_config
-from azaudit.catalogue import Catalogue, Check, load_catalogue
+from azaudit.catalogue import Catalogue, Check
 from azaudit.engine import evaluate, evaluate_check
 from azaudit.models import CollectionGap, Finding, Status
 from azaudit.snapshot import Snapshot
+from tests.catalogue_support import builtin_catalogue
 
 SUB_A = "aaaaaaaa-0000-0000-0000-000000000001"
 SUB_B = "bbbbbbbb-0000-0000-0000-000000000002"
@@ -19,7 +20,7 @@ SUB_B = "bbbbbbbb-0000-0000-0000-000000000002"
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    return load_catalogue()
+    return builtin_catalogue()
 
 
 def _check(catalogue: Catalogue, check_id: str) -> Check:
@@ -262,7 +263,7 @@ def test_finding_identities_are_unique_on_the_demo() -> None:
 
     snapshot = build_demo_snapshot()
     config = case_config()
-    findings = evaluate(snapshot, load_catalogue().checks, config)
+    findings = evaluate(snapshot, builtin_catalogue().checks, config)
     identities = [f.identity for f in findings]
     assert len(identities) == len(set(identities))
     assert any(f.sub_item for f in findings)

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from azaudit.casebook import CASE_SUBSCRIPTION
-from azaudit.catalogue import load_catalogue
 from azaudit.collect.plan import arm_url, build_plan
 from azaudit.demo import build_demo_snapshot
 from azaudit.models import Status, TargetKind
 from azaudit.snapshot import Snapshot, subscription_scope
 from azaudit.sources import find_source, resource_type_of
+from tests.catalogue_support import builtin_catalogue
 from tests.collect_support import collect, running
 from tests.evaluator_support import builtin_check, run_check
 
@@ -260,7 +260,7 @@ def test_each_provider_is_read_with_its_own_api_version(
 
 
 def test_plan_reads_new_documents_for_mysql_and_managed_redis() -> None:
-    plan = build_plan(load_catalogue().checks)
+    plan = build_plan(builtin_catalogue().checks)
     mysql = {s.name for s in plan.sources_for({"type": "Microsoft.DBforMySQL/flexibleServers"})}
     amr = {s.name for s in plan.sources_for({"type": "Microsoft.Cache/redisEnterprise"})}
     assert {"configurations", "firewallRules", "administrators"} <= mysql
@@ -290,7 +290,7 @@ def _database_tenant() -> Snapshot:
 
 
 def test_collector_reads_each_provider_with_its_api_version_from_the_emulator() -> None:
-    catalogue = load_catalogue()
+    catalogue = builtin_catalogue()
     wanted = {"configurations", "firewallRules", "administrators", "databases"}
     tenant = _database_tenant()
     catalogue = dataclasses.replace(

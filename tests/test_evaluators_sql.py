@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from azaudit.casebook import CASE_SUBSCRIPTION, case_config
-from azaudit.catalogue import load_catalogue
 from azaudit.collect.plan import arm_url, build_plan
 from azaudit.demo.build import build_demo_snapshot
 from azaudit.engine import evaluate
 from azaudit.models import Finding, Severity, Status, TargetKind
 from azaudit.sources import find_source
+from tests.catalogue_support import builtin_catalogue
 from tests.evaluator_support import builtin_check, run_check
 
 SUB = f"/subscriptions/{CASE_SUBSCRIPTION}"
@@ -450,7 +450,7 @@ def test_managed_instance_public_data_endpoint() -> None:
 
 
 def test_managed_instance_documents_are_collected() -> None:
-    plan = build_plan(load_catalogue().checks)
+    plan = build_plan(builtin_catalogue().checks)
     row = {"type": "Microsoft.Sql/managedInstances"}
     names = {source.name for source in plan.sources_for(row)}
     assert {"encryptionProtector/current", "administrators"} <= names
@@ -468,7 +468,7 @@ def test_master_database_settings_are_read_under_the_server() -> None:
         f"https://management.azure.com{SERVER_ID}/databases/master/providers/"
         "Microsoft.Insights/diagnosticSettings?api-version=2021-05-01-preview"
     )
-    plan = build_plan(load_catalogue().checks)
+    plan = build_plan(builtin_catalogue().checks)
     assert source in plan.sources_for({"type": "Microsoft.Sql/servers"})
     assert source not in plan.sources_for({"type": "Microsoft.Sql/servers/databases"})
 
@@ -478,7 +478,7 @@ def test_master_database_settings_are_read_under_the_server() -> None:
 
 @pytest.fixture(scope="module")
 def demo_findings() -> dict[tuple[str, str], Finding]:
-    catalogue = load_catalogue()
+    catalogue = builtin_catalogue()
     findings = evaluate(build_demo_snapshot(), catalogue.checks, case_config())
     return {(f.check_id, f.resource_id.rsplit("/", 1)[-1]): f for f in findings}
 

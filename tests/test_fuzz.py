@@ -7,7 +7,6 @@ exactly one line on stderr; and the reports are either all written and complete,
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import math
 import random
@@ -19,9 +18,9 @@ from typing import Any
 import pytest
 
 from azaudit import pipeline
-from azaudit.catalogue import load_catalogue
 from azaudit.cli import main
 from azaudit.demo import build_demo_snapshot
+from tests.catalogue_support import builtin_catalogue
 
 SEED = 20261204
 RUNS = 200
@@ -115,8 +114,7 @@ def test_mutated_snapshots_never_crash_the_scan(
 ) -> None:
     # The catalogue files do not change between runs: parse them once (the same function,
     # memoised) so that the runs' time goes to loading, evaluating and rendering the snapshots.
-    builtin = functools.cache(load_catalogue)
-    monkeypatch.setattr(pipeline, "load_catalogue", lambda *args, **kwargs: builtin())
+    monkeypatch.setattr(pipeline, "load_catalogue", lambda *args, **kwargs: builtin_catalogue())
     rng = random.Random(SEED)
     paths = [p for p in _paths(demo_document) if p[0] != "schema_version"]
     codes: dict[int, int] = {}

@@ -16,7 +16,6 @@ import typer
 from sqlalchemy import create_engine, inspect, text
 from typer.testing import CliRunner
 
-from azaudit.catalogue import load_catalogue
 from azaudit.cli_history import diff, history_app
 from azaudit.demo import build_demo_snapshot
 from azaudit.engine import evaluate
@@ -35,6 +34,7 @@ from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.render import OutputFormat, render
 from azaudit.result import build_result
 from azaudit.snapshot import Snapshot
+from tests.catalogue_support import builtin_catalogue
 from tests.pg_support import PostgresServer, postgres_server, postgres_url  # noqa: F401
 
 CLINICAL = "/subscriptions/6e3b9f02-5d71-4a8c-9c14-0b7e2a6d8c52/resourcegroups"
@@ -52,7 +52,7 @@ SECOND_NIGHT = "2026-12-02T02:00:00Z"
 
 def scan(snapshot: Snapshot, generated_at: str) -> ScanResult:
     """Evaluate a snapshot with the whole catalogue, as `azaudit scan` does."""
-    catalogue = load_catalogue(())
+    catalogue = builtin_catalogue()
     config = ScanConfig(
         baa_list=default_baa_list(),
         allowed_regions=frozenset(default_us_regions()),

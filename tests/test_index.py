@@ -14,7 +14,7 @@ from functools import cached_property
 import pytest
 
 from azaudit.casebook import case_config
-from azaudit.catalogue import Check, load_catalogue
+from azaudit.catalogue import Check
 from azaudit.demo import build_demo_snapshot
 from azaudit.engine import evaluate
 from azaudit.evaluators.base import ScanConfig
@@ -22,6 +22,7 @@ from azaudit.models import JSON, CollectionGap, Finding
 from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.snapshot import Snapshot, resource_subscription
 from benchmarks.synthetic import generate
+from tests.catalogue_support import builtin_catalogue
 
 
 class LinearSnapshot(Snapshot):
@@ -85,7 +86,7 @@ def _config(snapshot: Snapshot) -> ScanConfig:
 
 def test_demo_findings_are_byte_identical_with_and_without_the_index() -> None:
     snapshot = build_demo_snapshot()
-    checks = load_catalogue().checks
+    checks = builtin_catalogue().checks
     indexed = evaluate(snapshot, checks, _config(snapshot))
     assert indexed
     assert _bytes(indexed) == _bytes(evaluate(_linear(snapshot), checks, _config(snapshot)))
@@ -106,7 +107,7 @@ def _lookup_checks() -> tuple[Check, ...]:
         "activity_log_alerts",
         "network_watcher_regions",
     }
-    checks = load_catalogue().checks
+    checks = builtin_catalogue().checks
     chosen = [c for c in checks if c.rule.evaluator in lookups]
     chosen += [
         c

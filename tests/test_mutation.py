@@ -17,12 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from azaudit.casebook import case_config
-from azaudit.catalogue import Check, load_catalogue
+from azaudit.catalogue import Check
 from azaudit.demo import build_demo_snapshot
 from azaudit.engine import evaluate, evaluate_check
 from azaudit.evaluators.base import ScanConfig
 from azaudit.models import Finding, Status, TargetKind
 from azaudit.snapshot import Snapshot
+from tests.catalogue_support import builtin_catalogue
 
 FieldPath = tuple[str | int, ...]
 FAILING = (Status.FAIL, Status.ERROR)
@@ -79,7 +80,7 @@ DOCUMENT: dict[str, Any] = DEMO.to_json()
 CONFIG: ScanConfig = ScanConfig(
     case_config().baa_list, case_config().allowed_regions, DEMO.collected_time
 )
-CHECKS = load_catalogue().checks
+CHECKS = builtin_catalogue().checks
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 from azaudit.casebook import case_config
-from azaudit.catalogue import load_catalogue
 from azaudit.demo import build_demo_snapshot
 from azaudit.engine import evaluate
 from azaudit.gc_pause import paused_gc
@@ -26,6 +25,7 @@ from azaudit.models import Finding
 from azaudit.render import OutputFormat, write
 from azaudit.result import build_result
 from azaudit.snapshot import load_snapshot, write_snapshot
+from tests.catalogue_support import builtin_catalogue
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -47,7 +47,7 @@ def test_evaluation_runs_with_the_collector_paused_and_restores_it() -> None:
         seen.append(gc.isenabled())
         return 0.0
 
-    catalogue = load_catalogue()
+    catalogue = builtin_catalogue()
     findings = evaluate(
         build_demo_snapshot(), catalogue.checks, case_config(), deadline=1.0, clock=clock
     )
@@ -58,7 +58,7 @@ def test_evaluation_runs_with_the_collector_paused_and_restores_it() -> None:
 
 def test_evaluation_leaves_a_disabled_collector_disabled() -> None:
     gc.disable()
-    evaluate(build_demo_snapshot(), load_catalogue().checks[:3], case_config())
+    evaluate(build_demo_snapshot(), builtin_catalogue().checks[:3], case_config())
     assert not gc.isenabled()
 
 
@@ -71,7 +71,7 @@ def test_the_collector_is_restored_when_the_block_raises() -> None:
 
 def test_the_result_is_built_with_the_collector_paused() -> None:
     snapshot = build_demo_snapshot()
-    catalogue = load_catalogue()
+    catalogue = builtin_catalogue()
     findings = evaluate(snapshot, catalogue.checks, case_config())
     seen: list[bool] = []
 
@@ -104,7 +104,7 @@ class _Watching(io.BytesIO):
 @pytest.mark.parametrize("fmt", [OutputFormat.JSON, OutputFormat.HTML, OutputFormat.CSV])
 def test_rendering_runs_with_the_collector_paused_and_restores_it(fmt: OutputFormat) -> None:
     snapshot = build_demo_snapshot()
-    catalogue = load_catalogue()
+    catalogue = builtin_catalogue()
     findings = evaluate(snapshot, catalogue.checks, case_config())
     result = build_result(snapshot, catalogue, findings, case_config(), "2026-01-01T00:00:00Z")
     stream = _Watching()

@@ -17,16 +17,16 @@ from typing import Any
 import jmespath
 import pytest
 
-from azaudit.catalogue import load_catalogue
 from azaudit.demo import build_demo_snapshot
 from azaudit.evaluators.access import _STRICT as INTERPRETER
 from azaudit.evaluators.access import ShapeError, compile_strict, strict_search
+from tests.catalogue_support import builtin_catalogue
 
 
 def _expressions() -> list[str]:
     """`applies_if` and every string rule parameter that parses as JMESPath."""
     found: dict[str, None] = {}
-    for check in load_catalogue().checks:
+    for check in builtin_catalogue().checks:
         texts = [check.applies_if] if check.applies_if else []
         texts += [v for v in check.rule.params.values() if isinstance(v, str)]
         for text in texts:

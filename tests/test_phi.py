@@ -7,7 +7,6 @@ import functools
 
 import pytest
 
-from azaudit.catalogue import load_catalogue
 from azaudit.demo import build_demo_snapshot
 from azaudit.demo.org import CLINICAL, DEV, PLATFORM, PORTAL
 from azaudit.engine import evaluate
@@ -16,9 +15,10 @@ from azaudit.evaluators.base import ScanConfig
 from azaudit.models import Finding, Severity, Status
 from azaudit.phi import PhiScope, apply_phi_scope, escalate, parse_phi_scope
 from azaudit.reference import default_baa_list, default_us_regions
+from tests.catalogue_support import builtin_catalogue
 
 SNAPSHOT = build_demo_snapshot()
-CATALOGUE = load_catalogue()
+CATALOGUE = builtin_catalogue()
 SEVERITIES = {c.id: c.meta.severity for c in CATALOGUE.checks}
 PACS_RDP = (
     f"{CLINICAL.scope}/resourceGroups/rg-clinical-network-eus/providers/Microsoft.Network/"

@@ -12,7 +12,6 @@ import pytest
 from typer.testing import CliRunner
 
 from azaudit import __version__
-from azaudit.catalogue import load_catalogue
 from azaudit.cli import app
 from azaudit.collect.options import LiveOptions, LogFormat
 from azaudit.demo import DEMO_NOW, build_demo_snapshot
@@ -34,6 +33,7 @@ from azaudit.pipeline import (
 from azaudit.render import OutputFormat
 from azaudit.result import ExitCode, FailOn
 from azaudit.snapshot import dump_snapshot, load_snapshot, write_snapshot
+from tests.catalogue_support import builtin_catalogue
 from tests.collect_support import deps_for
 
 DEMO = build_demo_snapshot()
@@ -67,7 +67,7 @@ def test_evidence_chain_of_the_demo(demo: ScanOutcome) -> None:
     assert evidence.snapshot_sha256 == hashlib.sha256(dump_snapshot(DEMO)).hexdigest()
     assert evidence.scanning_identity == "demo tenant"
     assert evidence.tool_version == __version__
-    catalogue = load_catalogue()
+    catalogue = builtin_catalogue()
     digest = hashlib.sha256(b"".join(c.path.read_bytes() for c in catalogue.checks))
     assert evidence.catalogue_version == digest.hexdigest() == catalogue_version(catalogue)
 

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from azaudit.casebook import CASE_SUBSCRIPTION
-from azaudit.catalogue import Catalogue, load_catalogue
+from azaudit.catalogue import Catalogue
 from azaudit.check_params import BREAK_GLASS, with_scan_params
 from azaudit.emulator import FaultKind, FaultPlan, FaultRule
 from azaudit.models import Finding, Status
 from azaudit.snapshot import subscription_scope
+from tests.catalogue_support import builtin_catalogue
 from tests.collect_support import SUB_A, collect, running, tenant_snapshot
 from tests.evaluator_support import CATALOGUE, builtin_check, run_check, statuses
 
@@ -511,7 +512,7 @@ def test_guest_invites_null_is_an_error_not_a_default() -> None:
 def test_a_tenant_without_p2_is_a_licence_gap_reported_as_such() -> None:
     """Graph refuses the eligibility list for want of a licence: the collector records a gap
     (never an empty list), and the checks say why the eligible holders are unknown."""
-    catalogue = load_catalogue()
+    catalogue = builtin_catalogue()
     refused = FaultRule(
         FaultKind.FORBIDDEN,
         route="graph:rolemanagement/directory/roleeligibilityscheduleinstances",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from azaudit.casebook import case_config, run_case
-from azaudit.catalogue import Case, load_catalogue
+from azaudit.catalogue import Case
 from azaudit.errors import InputError
 from azaudit.models import Status
 from azaudit.paths import data_dir
@@ -21,8 +21,9 @@ from azaudit.reference import (
     default_baa_list,
     load_baa_list,
 )
+from tests.catalogue_support import builtin_catalogue
 
-SCOPE_CHECK = load_catalogue().get("scope_baa_in_scope_service")
+SCOPE_CHECK = builtin_catalogue().get("scope_baa_in_scope_service")
 SHIPPED = json.loads((data_dir() / "baa_services.json").read_text(encoding="utf-8"))
 TYPE_ROWS = json.loads((data_dir() / "resource_type_services.json").read_text(encoding="utf-8"))
 

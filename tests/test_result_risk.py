@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-from azaudit.catalogue import load_catalogue
 from azaudit.demo import build_demo_snapshot
 from azaudit.engine import evaluate
 from azaudit.evaluators.base import ScanConfig
@@ -17,6 +16,7 @@ from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.render.html import render_html
 from azaudit.result import ExitCode, FailOn, build_result, exit_code, name_ids, resummarise
 from azaudit.risk import risk_subject, weighted_posture
+from tests.catalogue_support import builtin_catalogue
 
 PACS_NSG = "nsg-pacs-gw-eus"
 PHI_SUBSCRIPTIONS = {"nw-prod-clinical", "nw-prod-patient-portal"}
@@ -25,7 +25,7 @@ PHI_SUBSCRIPTIONS = {"nw-prod-clinical", "nw-prod-patient-portal"}
 @functools.cache
 def demo_result() -> ScanResult:
     snapshot = build_demo_snapshot()
-    catalogue = load_catalogue()
+    catalogue = builtin_catalogue()
     config = ScanConfig(
         baa_list=default_baa_list(),
         allowed_regions=frozenset(default_us_regions()),
@@ -47,7 +47,7 @@ def _with_phi_scope(result: ScanResult) -> ScanResult:
         severity = order[min(order.index(base) + 1, 4)] if phi else base
         scored.append(dataclasses.replace(f, phi=phi, severity=severity))
     staged = dataclasses.replace(result, findings=tuple(scored))
-    return resummarise(staged, load_catalogue().safeguards)
+    return resummarise(staged, builtin_catalogue().safeguards)
 
 
 def _rank_of(result: ScanResult, name: str) -> int:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from azaudit.catalogue import load_catalogue
 from azaudit.demo.org import CLINICAL, DEV
 from azaudit.errors import InputError
 from azaudit.models import Finding, Status
 from azaudit.waivers import Waiver, apply_waivers, load_waivers
+from tests.catalogue_support import builtin_catalogue
 from tests.test_phi import SNAPSHOT, demo_findings
 
-CATALOGUE = load_catalogue()
+CATALOGUE = builtin_catalogue()
 TODAY = dt.date(2026, 11, 2)
 PACS_RULE = (
     f"{CLINICAL.scope}/resourceGroups/rg-clinical-network-eus/providers/Microsoft.Network/"

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from azaudit.catalogue import load_catalogue
 from azaudit.engine import evaluate
 from azaudit.evaluators.base import ScanConfig
 from azaudit.models import Finding, Status
@@ -16,6 +15,7 @@ from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.snapshot import Snapshot
 from azaudit.web import SiteTarget, discover_sites, run_web_scan
 from azaudit.web.scan import with_web_scan
+from tests.catalogue_support import builtin_catalogue
 from tests.web_support import (
     APPINSIGHTS_KEY,
     APPINSIGHTS_SNIPPET,
@@ -202,7 +202,7 @@ def trackers(site: dict[str, Any]) -> set[tuple[str, str, str]]:
 
 
 def web_findings(snapshot: Snapshot) -> list[Finding]:
-    checks = [c for c in load_catalogue().checks if c.meta.family == "web"]
+    checks = [c for c in builtin_catalogue().checks if c.meta.family == "web"]
     config = ScanConfig(default_baa_list(), frozenset(default_us_regions()), FIXED)
     return evaluate(snapshot, checks, config)
 

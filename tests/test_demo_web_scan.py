@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -19,17 +20,7 @@ FETCHED = datetime.fromisoformat(FETCHED_AT.replace("Z", "+00:00")).astimezone(U
 def _without_web_scan(snapshot: Snapshot) -> Snapshot:
     details = {scope: dict(docs) for scope, docs in snapshot.details.items()}
     details["/"].pop(DOCUMENT)
-    return Snapshot(
-        collected_at=snapshot.collected_at,
-        tool_version=snapshot.tool_version,
-        cloud=snapshot.cloud,
-        tenant=snapshot.tenant,
-        subscriptions=snapshot.subscriptions,
-        resources=snapshot.resources,
-        details=details,
-        graph=snapshot.graph,
-        gaps=snapshot.gaps,
-    )
+    return dataclasses.replace(snapshot, details=details)
 
 
 def test_a_real_crawl_of_the_demo_pages_records_the_demo_document() -> None:

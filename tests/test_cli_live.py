@@ -21,9 +21,10 @@ from azaudit.collect.options import LiveDeps
 from azaudit.demo import DEMO_NOW, build_demo_snapshot
 from azaudit.emulator import Emulator, FaultKind, FaultPlan, FaultRule
 from azaudit.errors import InputError
-from azaudit.snapshot import Snapshot, subscription_scope
+from azaudit.snapshot import Snapshot, subscription_scope, write_snapshot
 from tests.catalogue_support import builtin_catalogue
 from tests.collect_support import deps_for
+from tests.web_support import without_web_scan
 
 DEMO = build_demo_snapshot()
 CATALOGUE = builtin_catalogue()
@@ -53,8 +54,13 @@ def _comparable(finding: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def demo_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    # The demo as a live collection without --web sees it: no recorded web scan.
     out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(app, ["scan", "--demo", "--out", str(out), "--format", "json"])
+    snapshot = out / "demo-without-web.json"
+    write_snapshot(without_web_scan(DEMO), snapshot)
+    result = CliRunner().invoke(
+        app, ["scan", "--snapshot", str(snapshot), "--out", str(out), "--format", "json"]
+    )
     assert result.exit_code in {0, 1}, result.output
     return _results(out)
 

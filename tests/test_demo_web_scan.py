@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from azaudit.demo import build_demo_snapshot
 from azaudit.demo.web_scan import CONTAINERS, FETCHED_AT, PUBLIC_SITE, demo_sites
-from azaudit.snapshot import Snapshot
 from azaudit.web import discover_sites, run_web_scan
 from azaudit.web.options import WebScanOptions, site_targets
 from azaudit.web.scan import DOCUMENT
-from tests.web_support import Route, loopback_only, serve_sites
+from tests.web_support import Route, loopback_only, serve_sites, without_web_scan
 
 FETCHED = datetime.fromisoformat(FETCHED_AT.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _without_web_scan(snapshot: Snapshot) -> Snapshot:
-    details = {scope: dict(docs) for scope, docs in snapshot.details.items()}
-    details["/"].pop(DOCUMENT)
-    return dataclasses.replace(snapshot, details=details)
 
 
 def test_a_real_crawl_of_the_demo_pages_records_the_demo_document() -> None:
@@ -37,7 +29,7 @@ def test_a_real_crawl_of_the_demo_pages_records_the_demo_document() -> None:
         )
     with serve_sites(routes) as sites, loopback_only() as refused:
         crawled = run_web_scan(
-            _without_web_scan(demo),
+            without_web_scan(demo),
             # The scanner's own defaults, as the recorded document states them.
             sites.options(clock=lambda: FETCHED, timeout=WebScanOptions().timeout),
             extra=site_targets([PUBLIC_SITE]),

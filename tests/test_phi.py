@@ -15,6 +15,7 @@ from azaudit.evaluators.base import ScanConfig
 from azaudit.models import Finding, Severity, Status
 from azaudit.phi import PhiScope, apply_phi_scope, escalate, parse_phi_scope
 from azaudit.reference import default_baa_list, default_us_regions
+from azaudit.snapshot import subscription_of
 from tests.catalogue_support import builtin_catalogue
 
 SNAPSHOT = build_demo_snapshot()
@@ -96,9 +97,22 @@ def test_demo_phi_subscriptions_escalate_exactly(findings: list[Finding]) -> Non
     assert (disk.phi, disk.severity) == (True, Severity.MEDIUM)
     datadog = _fail(scoped, "scope_baa_in_scope_service", DATADOG)
     assert (datadog.phi, datadog.severity) == (False, Severity.HIGH)
-    # Entra ID settings govern every identity that reaches PHI: tenant-wide findings are PHI.
-    tenant = [f for f in scoped.values() if f.subscription_id is None]
+    # Entra ID settings govern every identity that reaches PHI: tenant-wide findings are PHI
+    # (and so are those about a site outside Azure, which no scope can name).
+    tenant = [
+        f
+        for f in scoped.values()
+        if f.subscription_id is None and subscription_of(f.resource_id) is None
+    ]
     assert tenant and all(f.phi for f in tenant)
+    # A web finding about an app is judged by the app's own resource: the dev sandbox's sites
+    # are outside the scope.
+    dev_sites = [
+        f
+        for f in scoped.values()
+        if f.check_id.startswith("web_") and subscription_of(f.resource_id) == DEV.subscription_id
+    ]
+    assert dev_sites and not any(f.phi for f in dev_sites)
     mfa = next(f for f in tenant if f.check_id == "idn_mfa_privileged")
     assert mfa.severity is Severity.CRITICAL  # already critical: capped
     for finding in scoped.values():

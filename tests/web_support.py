@@ -10,6 +10,7 @@ any socket connection to an address other than 127.0.0.1 while it is active.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import ssl
 import sys
@@ -22,7 +23,9 @@ from typing import Any
 import trustme
 from aiohttp import web
 
+from azaudit.snapshot import Snapshot
 from azaudit.web.options import WebScanOptions
+from azaudit.web.scan import DOCUMENT
 
 # Vendor snippets exactly as the vendors publish them (ids replaced by test ids).
 CLARITY_SNIPPET = """<script type="text/javascript">
@@ -237,3 +240,11 @@ def loopback_only() -> Iterator[list[Any]]:
         yield refused
     finally:
         _GUARD["active"] = False
+
+
+def without_web_scan(snapshot: Snapshot) -> Snapshot:
+    """`snapshot` without its recorded `web:scan` document: what a live collection without
+    `--web` gathers from the same tenant."""
+    details = {scope: dict(docs) for scope, docs in snapshot.details.items()}
+    details.get("/", {}).pop(DOCUMENT, None)
+    return dataclasses.replace(snapshot, details=details)

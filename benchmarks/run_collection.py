@@ -592,6 +592,19 @@ def _wake_ups(figures: dict[str, Any]) -> str:
     )
 
 
+def _other_run(run: dict[str, Any]) -> str:
+    """One line on a further collection of the same run (a baseline, or another event loop)."""
+    collector = run["collector"]
+    ratio = f"; collection / floor = {run['ratio']:.2f}" if "ratio" in run else ""
+    return (
+        f"{run['collect_seconds']:.1f} s, {run['requests']} requests "
+        f"({run['by_status'].get('429', 0)} answered 429), client CPU "
+        f"{collector['cpu_ms_per_request']:.2f} ms per request, peak RSS "
+        f"{collector['peak_rss_mb']:.0f} MB, event loop {collector['event_loop']}: "
+        f"{_wake_ups(collector)}{ratio}"
+    )
+
+
 def table(report: dict[str, Any]) -> str:
     """A human-readable summary of one run."""
     tenant, requests = report["tenant"], report["requests"]
@@ -660,36 +673,20 @@ def table(report: dict[str, Any]) -> str:
         )
     if "baseline" in report:
         base = report["baseline"]
-        ratio = f"; collection / floor = {base['ratio']:.2f}" if "ratio" in base else ""
+        bound = base["arm_budget_bound"]
         rows.append(
             (
                 "baseline",
-                f"{base['source_tree']}: {base['collect_seconds']:.1f} s, "
-                f"{base['requests']} requests ({base['by_status'].get('429', 0)} answered 429), "
-                f"client CPU {base['collector']['cpu_ms_per_request']:.2f} ms per request, "
-                f"peak RSS {base['collector']['peak_rss_mb']:.0f} MB, "
-                f"event loop {base['collector']['event_loop']}: {_wake_ups(base['collector'])}"
-                f"{ratio}"
+                f"{base['source_tree']}: {_other_run(base)}"
                 + (
-                    f"; collection / ARM budget bound = {base['arm_budget_bound']['ratio']:.3f}"
-                    if "ratio" in base["arm_budget_bound"]
+                    f"; collection / ARM budget bound = {bound['ratio']:.3f}"
+                    if "ratio" in bound
                     else ""
                 ),
             )
         )
     if "on_asyncio" in report:
-        other = report["on_asyncio"]
-        ratio = f"; collection / floor = {other['ratio']:.2f}" if "ratio" in other else ""
-        rows.append(
-            (
-                "same, asyncio loop",
-                f"{other['collect_seconds']:.1f} s, {other['requests']} requests "
-                f"({other['by_status'].get('429', 0)} answered 429), client CPU "
-                f"{other['collector']['cpu_ms_per_request']:.2f} ms per request, peak RSS "
-                f"{other['collector']['peak_rss_mb']:.0f} MB, {_wake_ups(other['collector'])}"
-                f"{ratio}",
-            )
-        )
+        rows.append(("same, asyncio loop", _other_run(report["on_asyncio"])))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 

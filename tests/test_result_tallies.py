@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from azaudit.catalogue import load_catalogue
 from azaudit.demo import build_demo_snapshot
 from azaudit.engine import evaluate
 from azaudit.evaluators.base import ScanConfig
@@ -26,6 +25,7 @@ from azaudit.phi import apply_phi_scope, parse_phi_scope
 from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.result import build_result, order_findings, resummarise
 from azaudit.risk import weighted_posture
+from tests.catalogue_support import builtin_catalogue
 
 _STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.MANUAL, Status.WAIVED, Status.PASS]
 
@@ -33,7 +33,7 @@ _STATUS_ORDER = [Status.FAIL, Status.ERROR, Status.MANUAL, Status.WAIVED, Status
 @functools.cache
 def _demo() -> tuple[ScanResult, tuple[Finding, ...]]:
     snapshot = build_demo_snapshot()
-    catalogue = load_catalogue()
+    catalogue = builtin_catalogue()
     config = ScanConfig(
         baa_list=default_baa_list(),
         allowed_regions=frozenset(default_us_regions()),
@@ -151,6 +151,6 @@ def test_overall_family_safeguard_and_check_figures_match_their_findings() -> No
 
 def test_resummarising_gives_the_same_summary() -> None:
     result, _ = _demo()
-    again = resummarise(dataclasses.replace(result, summary={}), load_catalogue().safeguards)
+    again = resummarise(dataclasses.replace(result, summary={}), builtin_catalogue().safeguards)
     assert again.summary == result.summary
     assert again.findings == result.findings

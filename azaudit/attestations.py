@@ -23,7 +23,6 @@ File format (YAML)::
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -272,8 +271,7 @@ def _decide(finding: Finding, attestation: Attestation, today: date) -> Finding:
             f"attested by {who}, valid until {attestation.expires.isoformat()}; evidence: "
             f"{attestation.evidence}"
         )
-    return dataclasses.replace(
-        finding,
+    return finding._replace(
         status=status,
         property_path="attestation",
         observed=attestation.evidence_json(),

@@ -138,14 +138,29 @@ _Target = tuple[str, str, str, str | None, str | None]
 
 class _Targets:
     """The `_Target` and `EvalContext` of each inventory row, built once per scan rather than
-    once per check and row (both are immutable, so every check can share them)."""
+    once per check and row (both are immutable, so every check can share them).
 
-    __slots__ = ("_config", "_known", "_snapshot")
+    Checks of the same resource types (a dozen storage checks, say) share one list of those
+    rows' targets, built at the first of them.
+    """
+
+    __slots__ = ("_config", "_known", "_lists", "_snapshot")
 
     def __init__(self, snapshot: Snapshot, config: ScanConfig) -> None:
         self._snapshot = snapshot
         self._config = config
         self._known: dict[int, tuple[Mapping[str, JSON], _Target, EvalContext]] = {}
+        self._lists: dict[frozenset[str], list[tuple[_Target, EvalContext]]] = {}
+
+    def of_types(self, wanted: frozenset[str]) -> list[tuple[_Target, EvalContext]]:
+        """Target and context of every row of the `wanted` types (lower case; `*`: all), in
+        inventory order."""
+        known = self._lists.get(wanted)
+        if known is None:
+            snapshot = self._snapshot
+            rows = snapshot.resources if "*" in wanted else snapshot.resources_of_type(wanted)
+            known = self._lists[wanted] = [self.of(row) for row in rows]
+        return known
 
     def of(self, resource: Mapping[str, JSON]) -> tuple[_Target, EvalContext]:
         known = self._known.get(id(resource))
@@ -201,7 +216,6 @@ class _Plan:
 
 def _resource_check(snapshot: Snapshot, plan: _Plan, targets: _Targets, out: list[Finding]) -> None:
     check = plan.check
-    wanted = {t.lower() for t in check.meta.resource_types}
     for sub in snapshot.subscriptions:
         sub_id = str(sub["subscriptionId"])
         scope = subscription_scope(sub_id)
@@ -223,10 +237,7 @@ def _resource_check(snapshot: Snapshot, plan: _Plan, targets: _Targets, out: lis
                     severity=check.meta.severity,
                 )
             )
-    rows = snapshot.resources if "*" in wanted else snapshot.resources_of_type(wanted, None)
-    target_of = targets.of
-    for resource in rows:
-        target, ctx = target_of(resource)
+    for target, ctx in targets.of_types(frozenset(t.lower() for t in check.meta.resource_types)):
         _run(plan, ctx, target, out)
 
 
@@ -316,7 +327,10 @@ def _finding(plan: _Plan, ctx: EvalContext, outcome: Outcome, target: _Target) -
     observed = outcome.observed
     if observed is not None and type(observed) not in _SCALARS:
         observed = _jsonable(observed)
-    texts = plan.texts
+    # One copy of each text the check's findings repeat (see `_Plan.texts`); an outcome's
+    # texts are plain strings (a str subclass would be kept as it is).
+    shared = plan.texts.setdefault
+    path, expected, message = outcome.path, outcome.expected, outcome.message
     return Finding(
         plan.check_id,
         outcome.status,
@@ -325,18 +339,13 @@ def _finding(plan: _Plan, ctx: EvalContext, outcome: Outcome, target: _Target) -
         name,
         ctx.subscription_id,
         location,
-        _shared(texts, outcome.path),
+        shared(path, path) if type(path) is str else path,
         observed,
-        _shared(texts, outcome.expected),
-        _shared(texts, outcome.message),
+        shared(expected, expected) if type(expected) is str else expected,
+        shared(message, message) if type(message) is str else message,
         outcome.sub_item,
         plan.severity,
     )
-
-
-def _shared(texts: dict[str, str], text: str) -> str:
-    """The copy of `text` kept in `texts` (anything but a plain string is kept as it is)."""
-    return texts.setdefault(text, text) if type(text) is str else text
 
 
 _SCALARS = frozenset({str, int, float, bool})

@@ -2,7 +2,8 @@
 
 Collectors produce a `Snapshot` (see `snapshot.py`) that carries `CollectionGap`s; the engine turns
 it into `Finding`s; `ScanResult` bundles them with the metadata the renderers need. All of them are
-frozen so that no layer can change what an earlier layer decided.
+immutable (frozen dataclasses; a finding is a named tuple) so that no layer can change what an
+earlier layer decided.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 JSON = Any
 """A value decoded from JSON (dict, list, str, int, float, bool or None)."""
@@ -163,9 +164,13 @@ class CheckMeta:
         return self.citations[0]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One check's verdict on one scope, with the evidence behind it."""
+class Finding(NamedTuple):
+    """One check's verdict on one scope, with the evidence behind it.
+
+    A named tuple rather than a frozen dataclass: equally immutable, and a scan builds one per
+    check and resource (hundreds of thousands on a large tenant, twice: evaluated, then scored),
+    which a tuple does about five times faster. Change one with `_replace`.
+    """
 
     check_id: str
     status: Status

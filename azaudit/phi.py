@@ -257,23 +257,11 @@ def apply_phi_scope(
 def _scored(finding: Finding, phi: bool, severity: Severity) -> Finding:
     """`finding` with its PHI flag and effective severity.
 
-    Built field by field: `dataclasses.replace` re-inspects the dataclass for every one of
-    the scan's findings, most of the result step's time on a large tenant.
+    Built from the finding's first twelve fields: `_replace` goes through a keyword mapping for
+    every one of the scan's findings, a large share of the result step on a large tenant.
     """
-    return Finding(
-        check_id=finding.check_id,
-        status=finding.status,
-        resource_id=finding.resource_id,
-        resource_type=finding.resource_type,
-        resource_name=finding.resource_name,
-        subscription_id=finding.subscription_id,
-        location=finding.location,
-        property_path=finding.property_path,
-        observed=finding.observed,
-        expected=finding.expected,
-        message=finding.message,
-        sub_item=finding.sub_item,
-        severity=severity,
-        phi=phi,
-        waiver_id=finding.waiver_id,
-    )
+    return Finding._make((*finding[:_SCORED_AT], severity, phi, finding.waiver_id))
+
+
+_SCORED_AT = Finding._fields.index("severity")
+"""Where the scoring fields start: every field before `severity` is kept as it is."""

@@ -6,7 +6,6 @@ Renderers only format; all counting, scoring and ordering happens here (with the
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import operator
 import re
@@ -156,6 +155,7 @@ def _build(
 _GUID = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
 _SUBSCRIPTION_SCOPE = re.compile(rf"/subscriptions/({_GUID})(?![\w/-])")
 _BARE_GUID = re.compile(rf"(?<![\w/.-]){_GUID}(?![\w/-])")
+_ANY_GUID = re.compile(_GUID)
 
 
 def name_ids(message: str, names: Mapping[str, str]) -> str:
@@ -166,6 +166,9 @@ def name_ids(message: str, names: Mapping[str, str]) -> str:
     must stay a path), and so is every id the snapshot does not name; the finding keeps the ids
     themselves in `resource_id` and `observed`, so the evidence is unchanged.
     """
+
+    if _ANY_GUID.search(message) is None:  # most messages name no id: skip both passes
+        return message
 
     def subscription(match: re.Match[str]) -> str:
         name = names.get(match.group(1).lower())
@@ -186,7 +189,7 @@ def _with_names(findings: Iterable[Finding], names: Mapping[str, str]) -> Iterat
         text = named.get(message)
         if text is None:
             text = named[message] = name_ids(message, names)
-        yield finding if text == message else dataclasses.replace(finding, message=text)
+        yield finding if text == message else finding._replace(message=text)
 
 
 def resummarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> ScanResult:

@@ -9,7 +9,6 @@ acceptance. Expired waivers stop applying; waivers that select nothing are repor
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import fnmatch
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -224,9 +223,7 @@ def apply_waivers(
                 if waiver.selects(finding, tags):
                     if finding.status is Status.FAIL:
                         matched[waiver.id] += 1
-                        finding = dataclasses.replace(
-                            finding, status=Status.WAIVED, waiver_id=waiver.id
-                        )
+                        finding = finding._replace(status=Status.WAIVED, waiver_id=waiver.id)
                     else:
                         errors[waiver.id] += 1
                     break

@@ -104,13 +104,12 @@ def night(base: ScanResult, number: int) -> ScanResult:
     for index in rng.sample(range(size), int(size * FLIP_SHARE)):
         finding = findings[index]
         if finding.status is Status.FAIL:
-            findings[index] = dataclasses.replace(finding, status=Status.PASS)
+            findings[index] = finding._replace(status=Status.PASS)
         elif finding.status is Status.PASS:
-            findings[index] = dataclasses.replace(finding, status=Status.FAIL)
+            findings[index] = finding._replace(status=Status.FAIL)
     for index in rng.sample(range(size), int(size * CHURN_SHARE)):
         finding = findings[index]
-        findings[index] = dataclasses.replace(
-            finding,
+        findings[index] = finding._replace(
             resource_id=f"{finding.resource_id}-n{number}",
             resource_name=f"{finding.resource_name}-n{number}",
         )

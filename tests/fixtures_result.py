@@ -443,9 +443,9 @@ def build_programme_result() -> ScanResult:
         phi = (finding.subscription_id or "").lower() == SUB_PROD.lower()
         meta = metas[finding.check_id]
         severity = _escalate(meta.severity) if phi else meta.severity
-        updated = dataclasses.replace(finding, phi=phi, severity=severity)
+        updated = finding._replace(phi=phi, severity=severity)
         if finding.check_id == "residency_resource_location_us" and finding.status is Status.FAIL:
-            updated = dataclasses.replace(updated, status=Status.WAIVED, waiver_id=WAIVER_ID)
+            updated = updated._replace(status=Status.WAIVED, waiver_id=WAIVER_ID)
         findings.append(updated)
     failing = next(f for f in findings if f.check_id == "eit_storage_https_only")
     staged = dataclasses.replace(

@@ -278,7 +278,7 @@ def test_a_duplicated_identity_keeps_its_worst_status(
 ) -> None:
     first, _ = nights
     failing = next(f for f in first.findings if f.identity == FIXED_VAULT)
-    passing_twin = dataclasses.replace(failing, status=Status.PASS)
+    passing_twin = failing._replace(status=Status.PASS)
     result = dataclasses.replace(first, findings=(passing_twin, *first.findings))
 
     assert run_findings_of(result).open[FIXED_VAULT].status is Status.FAIL

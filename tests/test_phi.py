@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import pytest
@@ -177,8 +176,7 @@ def test_without_a_scope_everything_is_phi_and_escalated(findings: list[Finding]
 def test_phi_annotation_keeps_every_other_field(findings: list[Finding]) -> None:
     scoped = apply_phi_scope(findings, SNAPSHOT, PhiScope(), SEVERITIES)
     restored = [
-        dataclasses.replace(f, phi=o.phi, severity=o.severity)
-        for f, o in zip(scoped, findings, strict=True)
+        f._replace(phi=o.phi, severity=o.severity) for f, o in zip(scoped, findings, strict=True)
     ]
     assert restored == findings
 
@@ -222,6 +220,6 @@ def test_scoring_keeps_every_other_field_of_the_finding() -> None:
     )
     (scored,) = apply_phi_scope([finding], SNAPSHOT, PhiScope(), {finding.check_id: Severity.HIGH})
     assert scored.phi is True and scored.severity is escalate(Severity.HIGH)
-    for field in dataclasses.fields(Finding):
-        if field.name not in {"phi", "severity"}:
-            assert getattr(scored, field.name) == getattr(finding, field.name), field.name
+    for name in Finding._fields:
+        if name not in {"phi", "severity"}:
+            assert getattr(scored, name) == getattr(finding, name), name

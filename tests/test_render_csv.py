@@ -66,8 +66,7 @@ def test_formula_cells_are_escaped() -> None:
     assert safe_cell("phirecords01") == "phirecords01"
     result = build_fixture_result()
     findings = list(result.findings)
-    findings[0] = dataclasses.replace(
-        findings[0],
+    findings[0] = findings[0]._replace(
         resource_name="=cmd|' /C calc'!A0",
         message="@SUM(1+1)*cmd|' /C calc'!A0",
         status=Status.FAIL,

@@ -83,7 +83,7 @@ def test_status_mapping_per_case(parsed: JUnitXml) -> None:
 def test_suites_record_versions_and_waivers_are_skipped(tmp_path: Path) -> None:
     result = build_fixture_result()
     findings = list(result.findings)
-    findings[0] = dataclasses.replace(findings[0], status=Status.WAIVED, waiver_id="W-1")
+    findings[0] = findings[0]._replace(status=Status.WAIVED, waiver_id="W-1")
     path = tmp_path / "waived.xml"
     path.write_text(render_junit(dataclasses.replace(result, findings=tuple(findings))))
     xml = JUnitXml.fromfile(str(path))

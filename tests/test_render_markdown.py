@@ -53,9 +53,7 @@ def test_tenant_text_is_escaped_never_markup() -> None:
 def test_open_findings_are_capped_with_a_pointer_to_the_full_list() -> None:
     base = build_fixture_result()
     failing = base.findings[0]
-    extra = tuple(
-        dataclasses.replace(failing, resource_id=f"{failing.resource_id}-{i}") for i in range(200)
-    )
+    extra = tuple(failing._replace(resource_id=f"{failing.resource_id}-{i}") for i in range(200))
     counts = {**base.summary["counts"], "FAIL": base.summary["counts"]["FAIL"] + len(extra)}
     result = dataclasses.replace(
         base,

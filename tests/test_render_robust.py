@@ -22,8 +22,7 @@ HUGE = 7**20_000  # about 16,900 decimal digits: more than Python will print
 def _hostile() -> ScanResult:
     result = build_fixture_result()
     first = result.findings[0]
-    hostile = dataclasses.replace(
-        first,
+    hostile = first._replace(
         resource_name=LONE_SURROGATE,
         message=f"{CONTROL} {LONE_SURROGATE}",
         observed={

@@ -47,7 +47,7 @@ def _waived_result() -> tuple[ScanResult, Finding]:
     result = build_fixture_result()
     findings = list(result.findings)
     index = next(i for i, f in enumerate(findings) if f.check_id == "eit_storage_https_only")
-    waived = dataclasses.replace(findings[index], status=Status.WAIVED, waiver_id="W-7")
+    waived = findings[index]._replace(status=Status.WAIVED, waiver_id="W-7")
     findings[index] = waived
     waiver = WaiverInfo(
         id="W-7",
@@ -157,7 +157,7 @@ def test_effective_severity_sets_level_and_security_severity() -> None:
     result = build_fixture_result()
     findings = list(result.findings)
     index = next(i for i, f in enumerate(findings) if f.check_id == "org_phi_classification_tag")
-    findings[index] = dataclasses.replace(findings[index], severity=Severity.CRITICAL)
+    findings[index] = findings[index]._replace(severity=Severity.CRITICAL)
     scored = dataclasses.replace(result, findings=tuple(findings))
     entries = sarif_document(scored)["runs"][0]["results"]
     tag = [e for e in entries if e["ruleId"] == "org_phi_classification_tag"]

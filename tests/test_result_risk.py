@@ -45,7 +45,7 @@ def _with_phi_scope(result: ScanResult) -> ScanResult:
         phi = names.get((f.subscription_id or "").lower()) in PHI_SUBSCRIPTIONS
         base = metas[f.check_id].severity
         severity = order[min(order.index(base) + 1, 4)] if phi else base
-        scored.append(dataclasses.replace(f, phi=phi, severity=severity))
+        scored.append(f._replace(phi=phi, severity=severity))
     staged = dataclasses.replace(result, findings=tuple(scored))
     return resummarise(staged, builtin_catalogue().safeguards)
 
@@ -108,9 +108,9 @@ def test_weighted_posture_by_hand() -> None:
     result = demo_result()
     metas = {c.id: c for c in result.checks}
     https = next(f for f in result.findings if f.check_id == "eit_storage_https_only")
-    passing = dataclasses.replace(https, status=Status.PASS)
-    failing = dataclasses.replace(https, status=Status.FAIL)
-    critical_fail = dataclasses.replace(failing, severity=Severity.CRITICAL)
+    passing = https._replace(status=Status.PASS)
+    failing = https._replace(status=Status.FAIL)
+    critical_fail = failing._replace(severity=Severity.CRITICAL)
     # high weighs 6, critical 10: one PASS (6) against one critical FAIL (10) is 6 / 16.
     overall, families = weighted_posture([passing, critical_fail], metas)
     assert overall == families["encryption_in_transit"] == round(100 * 6 / 16, 1)
@@ -141,7 +141,7 @@ def test_names_come_from_the_snapshot() -> None:
 def test_exit_code_and_counts_use_effective_severity() -> None:
     result = demo_result()
     medium_only = tuple(
-        dataclasses.replace(f, status=Status.PASS)
+        f._replace(status=Status.PASS)
         if f.status is Status.FAIL and f.check_id != "log_activity_alerts"
         else f
         for f in result.findings
@@ -152,7 +152,7 @@ def test_exit_code_and_counts_use_effective_severity() -> None:
         dataclasses.replace(
             base,
             findings=tuple(
-                dataclasses.replace(f, severity=Severity.HIGH, phi=True)
+                f._replace(severity=Severity.HIGH, phi=True)
                 if f.check_id == "log_activity_alerts"
                 else f
                 for f in base.findings

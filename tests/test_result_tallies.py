@@ -45,7 +45,7 @@ def _demo() -> tuple[ScanResult, tuple[Finding, ...]]:
     severities = {c.id: c.meta.severity for c in catalogue.checks}
     scored = apply_phi_scope(raw, snapshot, scope, severities)
     # Some findings left unscored (no PHI flag, no effective severity), as a caller may pass.
-    mixed = tuple(f if i % 5 else dataclasses.replace(f, phi=None) for i, f in enumerate(scored))
+    mixed = tuple(f if i % 5 else f._replace(phi=None) for i, f in enumerate(scored))
     result = build_result(snapshot, catalogue, mixed, config, "2026-11-02T08:00:00Z")
     return result, tuple(raw)
 

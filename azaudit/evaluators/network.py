@@ -6,6 +6,7 @@ sub-object, identified by its own ARM id, so that a report names exactly what to
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -186,8 +187,13 @@ WIDEST_INTERNET_PREFIX = 1
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+@functools.lru_cache(maxsize=4096)
 def _network(prefix: str) -> Network | None:
-    """`prefix` as an IP network, or None for a service tag (`VirtualNetwork`, `Internet`)."""
+    """`prefix` as an IP network, or None for a service tag (`VirtualNetwork`, `Internet`).
+
+    Cached: a tenant's rules repeat a few prefixes thousands of times, and parsing one is most
+    of the cost of judging a rule (networks are immutable, so sharing them is safe).
+    """
     try:
         return ipaddress.ip_network(prefix.strip(), strict=False)
     except ValueError:
@@ -324,6 +330,12 @@ def _denied_earlier(
     return False
 
 
+def _parse_rules(ctx: EvalContext) -> tuple[_Rule, ...]:
+    """The target NSG's custom rules, parsed (once per scan: several checks judge them)."""
+    raw_rules = require_list(ctx.resource, "properties.securityRules")
+    return tuple(_parse_rule(r, ctx.scope_id, i) for i, r in enumerate(raw_rules))
+
+
 def _nsg_inbound_open(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:
     """FAIL per inbound Allow rule that exposes a listed port (or a wide range) to the internet.
 
@@ -334,8 +346,7 @@ def _nsg_inbound_open(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[O
     ports = [int(p) for p in params["ports"]]
     open_ = {str(s).lower() for s in params.get("sources", INTERNET_SOURCES)}
     max_ports = params.get("max_ports")
-    raw_rules = require_list(ctx.resource, "properties.securityRules")
-    rules = [_parse_rule(r, ctx.scope_id, i) for i, r in enumerate(raw_rules)]
+    rules = ctx.snapshot.derived(("nsg-rules", ctx.scope_id), lambda: _parse_rules(ctx))
     described = ", ".join(str(p) for p in ports)
     if max_ports is not None:
         described += f" or any range wider than {max_ports} ports"

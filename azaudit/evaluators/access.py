@@ -78,16 +78,27 @@ def _walk(obj: object, path: str, at: str) -> object:
     """The value at `path`, or `_MISSING` when it (or an object on the way) is absent or null."""
     if isinstance(obj, dict) and path in obj:  # also a key that contains dots (`@odata.type`)
         return obj[path]
+    if not path:
+        return obj
+    keys = _KEYS.get(path)
+    if keys is None:
+        if len(_KEYS) >= _KEYS_KEPT:  # a path built from data must not grow it without bound
+            _KEYS.clear()
+        keys = _KEYS[path] = tuple(path.split("."))
     node: object = obj
-    walked: list[str] = []
-    for key in path.split(".") if path else []:
+    for depth, key in enumerate(keys):
         if node is None or node is _MISSING:
             return _MISSING
         if type(node) is not dict and not isinstance(node, Mapping):  # dict: skip the ABC check
-            raise ShapeError(_label(at, ".".join(walked)) or "document", "an object", kind_of(node))
-        walked.append(key)
+            walked = ".".join(keys[:depth])
+            raise ShapeError(_label(at, walked) or "document", "an object", kind_of(node))
         node = node.get(key, _MISSING)
     return node
+
+
+_KEYS: dict[str, tuple[str, ...]] = {}
+"""Each path's keys, split once: evaluators read a few hundred distinct paths millions of times."""
+_KEYS_KEPT = 4096
 
 
 def _typed(value: object, path: str, at: str, types: tuple[type, ...], expected: str) -> Any:

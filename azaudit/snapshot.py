@@ -245,16 +245,27 @@ class Snapshot:
 
     def to_json(self) -> dict[str, JSON]:
         """Return the documented JSON form (schema_version 1)."""
+        return self._document(shared=False)
+
+    def _document(self, *, shared: bool) -> dict[str, JSON]:
+        """`to_json()`; with `shared`, holding the snapshot's own documents instead of copies
+        (plain dicts when the snapshot was decoded from a file), for reading only."""
         return {
             "schema_version": self.schema_version,
             "tool": {"name": "azaudit", "version": self.tool_version},
             "collected_at": self.collected_at,
-            "cloud": dict(self.cloud),
-            "tenant": dict(self.tenant),
-            "subscriptions": [dict(s) for s in self.subscriptions],
-            "resources": [dict(r) for r in self.resources],
-            "details": {scope: dict(docs) for scope, docs in self.details.items()},
-            "graph": dict(self.graph),
+            "cloud": self.cloud if shared else dict(self.cloud),
+            "tenant": self.tenant if shared else dict(self.tenant),
+            "subscriptions": (
+                list(self.subscriptions) if shared else [dict(s) for s in self.subscriptions]
+            ),
+            "resources": list(self.resources) if shared else [dict(r) for r in self.resources],
+            "details": (
+                self.details
+                if shared
+                else {scope: dict(docs) for scope, docs in self.details.items()}
+            ),
+            "graph": self.graph if shared else dict(self.graph),
             "collection_gaps": [g.to_json() for g in self.gaps],
         }
 
@@ -395,8 +406,8 @@ def _decode(text: str, origin: str) -> tuple[JSON, bool]:
         raise SnapshotError(f"{origin}: {exc}; expected standard JSON") from None
     finally:
         sys.setrecursionlimit(limit)
-    # A plain substring search first: the pattern's scan costs more than the whole text's.
-    if ("\\ud" in text or "\\uD" in text) and _SURROGATE_ESCAPE.search(text):
+    # Text without a backslash has no escape at all: one `memchr` instead of the pattern's scan.
+    if "\\" in text and _SURROGATE_ESCAPE.search(text):
         where = _lone_surrogate(document, "")
         if where is not None:
             raise SnapshotError(
@@ -672,7 +683,7 @@ def _is_canonical_form(snapshot: Snapshot, data: bytes) -> bool:
         return False
     position = 0
     try:
-        for chunk in _chunks(snapshot.to_json(), _orjson_bytes):
+        for chunk in _chunks(snapshot._document(shared=True), _orjson_bytes):
             if not data.startswith(chunk, position):
                 return False
             position += len(chunk)

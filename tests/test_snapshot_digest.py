@@ -254,3 +254,12 @@ def test_a_detail_scope_that_is_not_an_object_is_named() -> None:
     assert (
         str(caught.value) == "x: details['/subscriptions/x']: expected a JSON object, got an array"
     )
+
+
+@pytest.mark.parametrize(
+    "make", [build_demo_snapshot, _snapshot, lambda: generate(2, 50)], ids=["demo", "small", "2x50"]
+)
+def test_the_shared_document_is_the_json_form(make: Callable[[], Snapshot]) -> None:
+    """The canonical-form test reads the snapshot's documents in place of `to_json`'s copies."""
+    snapshot = make()
+    assert snapshot._document(shared=True) == snapshot.to_json()

@@ -40,6 +40,7 @@ from azaudit.engine import evaluate
 from azaudit.errors import AzauditError, InputError
 from azaudit.evaluators.base import ScanConfig
 from azaudit.files import FileContent, check_output_dir, replace_report_set, write_atomic
+from azaudit.gc_pause import frozen_phases
 from azaudit.history import open_store, redact
 from azaudit.models import EvidenceInfo, Finding, ScanResult, Severity, Status, WaiverInfo
 from azaudit.paths import data_dir
@@ -602,6 +603,7 @@ def write_reports(
 # -- the whole run ------------------------------------------------------------------------------
 
 
+@frozen_phases()
 def run_scan(
     request: ScanRequest,
     deps: object = None,

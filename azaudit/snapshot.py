@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+import orjson
+
 from azaudit.errors import SnapshotError
 from azaudit.files import write_atomic
 from azaudit.gc_pause import paused_gc
@@ -91,27 +93,64 @@ class Snapshot:
     _derived: dict[Hashable, Any] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _canonical_sha256: str | None = field(default=None, init=False, repr=False, compare=False)
+    """SHA-256 of the file this snapshot was loaded from, when that file is exactly
+    `dump_snapshot(self)` (see `snapshot_sha256`)."""
 
     def __post_init__(self) -> None:
-        # ARM ids and paths are case-insensitive; index once so lookups need not care.
+        # ARM ids and paths are case-insensitive; index once so lookups need not care. The
+        # same few source names, types and subscriptions recur in every scope and row: each is
+        # lowered once.
+        lowered: dict[str, str] = {}
+        details_index = self._details_index
         for scope, docs in self.details.items():
-            bucket = self._details_index.setdefault(scope.strip("/").lower(), {})
+            scope_key = scope.strip("/").lower()
+            bucket = details_index.get(scope_key)
+            if bucket is None:
+                bucket = details_index[scope_key] = {}
             for name, body in docs.items():
-                bucket[name.lower()] = body
+                name_key = lowered.get(name)
+                if name_key is None:
+                    name_key = lowered[name] = name.lower()
+                bucket[name_key] = body
         for name, body in self.graph.items():
             self._graph_index[name.lower()] = body
         # The inventory is indexed once by (subscription, type) and by (parent id, type), and
         # the gaps by (scope, source), so that lookups cost the same at 100 or 100k resources.
+        by_type = self._by_type
+        children = self._children
         for position, resource in enumerate(self.resources):
-            rtype = str(resource.get("type", "")).lower()
+            raw_type = resource.get("type", "")
+            if raw_type.__class__ is str:
+                rtype = lowered.get(raw_type)
+                if rtype is None:
+                    rtype = lowered[raw_type] = raw_type.lower()
+            else:
+                rtype = str(raw_type).lower()
             owner = resource_subscription(resource)
+            owner_key: str | None = None
+            if owner is not None:
+                owner_key = lowered.get(owner)
+                if owner_key is None:
+                    owner_key = lowered[owner] = owner.lower()
             entry = (position, resource)
-            self._by_type.setdefault((owner.lower() if owner else None, rtype), []).append(entry)
-            self._by_type.setdefault(("*", rtype), []).append(entry)
+            bucket_key = (owner_key, rtype)
+            rows = by_type.get(bucket_key)
+            if rows is None:
+                rows = by_type[bucket_key] = []
+            rows.append(entry)
+            rows = by_type.get(("*", rtype))
+            if rows is None:
+                rows = by_type["*", rtype] = []
+            rows.append(entry)
             rid = resource.get("id")
             if isinstance(rid, str) and rid.count("/") >= 2:
                 parent = rid.rstrip("/").rsplit("/", 2)[0].lower()
-                self._children.setdefault((parent, rtype), []).append(resource)
+                child_key = (parent, rtype)
+                siblings = children.get(child_key)
+                if siblings is None:
+                    siblings = children[child_key] = []
+                siblings.append(resource)
         for position, gap in enumerate(self.gaps):
             key = (gap.scope.strip("/").lower(), gap.source.lower())
             self._gap_index.setdefault(key, (position, gap))
@@ -206,16 +245,27 @@ class Snapshot:
 
     def to_json(self) -> dict[str, JSON]:
         """Return the documented JSON form (schema_version 1)."""
+        return self._document(shared=False)
+
+    def _document(self, *, shared: bool) -> dict[str, JSON]:
+        """`to_json()`; with `shared`, holding the snapshot's own documents instead of copies
+        (plain dicts when the snapshot was decoded from a file), for reading only."""
         return {
             "schema_version": self.schema_version,
             "tool": {"name": "azaudit", "version": self.tool_version},
             "collected_at": self.collected_at,
-            "cloud": dict(self.cloud),
-            "tenant": dict(self.tenant),
-            "subscriptions": [dict(s) for s in self.subscriptions],
-            "resources": [dict(r) for r in self.resources],
-            "details": {scope: dict(docs) for scope, docs in self.details.items()},
-            "graph": dict(self.graph),
+            "cloud": self.cloud if shared else dict(self.cloud),
+            "tenant": self.tenant if shared else dict(self.tenant),
+            "subscriptions": (
+                list(self.subscriptions) if shared else [dict(s) for s in self.subscriptions]
+            ),
+            "resources": list(self.resources) if shared else [dict(r) for r in self.resources],
+            "details": (
+                self.details
+                if shared
+                else {scope: dict(docs) for scope, docs in self.details.items()}
+            ),
+            "graph": self.graph if shared else dict(self.graph),
             "collection_gaps": [g.to_json() for g in self.gaps],
         }
 
@@ -274,9 +324,17 @@ def _load_snapshot(path: Path) -> Snapshot:
     except UnicodeDecodeError:
         raise SnapshotError(f"{path}: not UTF-8 text, expected a JSON snapshot") from None
     del raw_bytes  # the text is all that is needed now: one copy fewer while decoding
-    document = parse_json_text(text, str(path))
+    document, floats_canonical = _decode(text, str(path))
+    # Canonical bytes are ASCII (`dump_snapshot` escapes the rest); `str.isascii` is a flag.
+    data = text.encode("ascii") if floats_canonical and text.isascii() else None
     del text
-    return snapshot_from_json(document, origin=str(path))
+    snapshot = snapshot_from_json(document, origin=str(path))
+    del document
+    if data is not None and _is_canonical_form(snapshot, data):
+        # The file is byte for byte what `dump_snapshot` writes for it (as every snapshot
+        # azaudit writes is): its SHA-256 is the snapshot's digest, no second encoding needed.
+        object.__setattr__(snapshot, "_canonical_sha256", hashlib.sha256(data).hexdigest())
+    return snapshot
 
 
 MAX_NESTING = 200
@@ -295,11 +353,22 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text} is out of range")
-    return value
+class _FloatReader:
+    """`parse_float` of the snapshot decoder: finite numbers only, noting whether every number
+    was written as `dump_snapshot` writes it (`repr` of its value)."""
+
+    __slots__ = ("canonical",)
+
+    def __init__(self) -> None:
+        self.canonical = True
+
+    def __call__(self, text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"number {text} is out of range")
+        if self.canonical and repr(value) != text:
+            self.canonical = False
+        return value
 
 
 def parse_json_text(text: str, origin: str) -> JSON:
@@ -312,12 +381,18 @@ def parse_json_text(text: str, origin: str) -> JSON:
     Raises:
         SnapshotError: one line naming `origin` and what was wrong.
     """
+    return _decode(text, origin)[0]
+
+
+def _decode(text: str, origin: str) -> tuple[JSON, bool]:
+    """`parse_json_text`, and whether every number in `text` is written canonically."""
+    floats = _FloatReader()
     limit = sys.getrecursionlimit()
     # The C decoder counts nesting against the interpreter's recursion limit: lowering it for
     # the decode bounds nesting at no cost per value.
     sys.setrecursionlimit(len(inspect.stack(0)) + MAX_NESTING)
     try:
-        document = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        document = json.loads(text, parse_constant=_reject_constant, parse_float=floats)
     except json.JSONDecodeError as exc:
         raise SnapshotError(
             f"{origin}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg}); "
@@ -331,14 +406,15 @@ def parse_json_text(text: str, origin: str) -> JSON:
         raise SnapshotError(f"{origin}: {exc}; expected standard JSON") from None
     finally:
         sys.setrecursionlimit(limit)
-    if _SURROGATE_ESCAPE.search(text):
+    # Text without a backslash has no escape at all: one `memchr` instead of the pattern's scan.
+    if "\\" in text and _SURROGATE_ESCAPE.search(text):
         where = _lone_surrogate(document, "")
         if where is not None:
             raise SnapshotError(
                 f"{origin}: {where or 'top level'}: string contains a lone UTF-16 surrogate "
                 "(\\ud800-\\udfff escape without its pair); expected valid Unicode text"
             )
-    return document
+    return document, floats.canonical
 
 
 def _lone_surrogate(value: JSON, where: str) -> str | None:
@@ -402,18 +478,25 @@ def snapshot_from_json(document: JSON, origin: str = "snapshot") -> Snapshot:
         )
         v.unique(seen_subscriptions, sid, f"{where}.subscriptionId")
     resources = v.sequence(v.required(root, "resources"), "resources")
-    seen_resources: dict[str, str] = {}
+    seen_resources: dict[str, int] = {}
     for i, res in enumerate(resources):
-        where = f"resources[{i}]"
-        row = v.mapping(res, where)
-        rid = v.string(v.required(row, "id", where), f"{where}.id")
-        v.unique(seen_resources, rid, f"{where}.id")
-        v.string(v.required(row, "type", where), f"{where}.type")
-        if "properties" in row and row["properties"] is not None:
-            v.mapping(row["properties"], f"{where}.properties")
+        # The common case, a well-formed row with a new id, in one test; anything else is
+        # checked field by field below, which names the first problem.
+        if res.__class__ is dict:
+            rid = res.get("id")
+            properties = res.get("properties")
+            if (
+                rid.__class__ is str
+                and res.get("type").__class__ is str
+                and (properties is None or properties.__class__ is dict)
+                and seen_resources.setdefault(rid.lower(), i) == i
+            ):
+                continue
+        _check_resource(v, res, i, seen_resources)
     details = v.mapping(root.get("details", {}), "details")
     for scope, docs in details.items():
-        v.mapping(docs, f"details[{scope!r}]")
+        if not isinstance(docs, dict):
+            v.mapping(docs, f"details[{scope!r}]")
     graph = v.mapping(root.get("graph", {}), "graph")
     for name in graph:
         if not name.startswith("graph:"):
@@ -451,6 +534,20 @@ def snapshot_from_json(document: JSON, origin: str = "snapshot") -> Snapshot:
         graph=graph,
         gaps=tuple(gaps),
     )
+
+
+def _check_resource(v: _Validator, res: Any, i: int, seen: dict[str, int]) -> None:
+    """Validate `resources[i]` field by field; fail naming the first problem."""
+    where = f"resources[{i}]"
+    row = v.mapping(res, where)
+    rid = v.string(v.required(row, "id", where), f"{where}.id")
+    # Ids compare case-insensitively, as ARM compares them.
+    first = seen.setdefault(rid.lower(), i)
+    if first != i:
+        v.fail(f"{where}.id", f"{rid!r} is listed twice (also at resources[{first}].id)")
+    v.string(v.required(row, "type", where), f"{where}.type")
+    if "properties" in row and row["properties"] is not None:
+        v.mapping(row["properties"], f"{where}.properties")
 
 
 class _Validator:
@@ -530,19 +627,31 @@ def canonical_chunks(snapshot: Snapshot) -> Iterator[bytes]:
     order) as an object, then unwrapped: the encoder writes both exactly as it writes them
     inside the whole document.
     """
-    document = snapshot.to_json()
+    return _chunks(snapshot.to_json(), _canonical_bytes)
+
+
+def _canonical_bytes(value: JSON) -> bytes:
+    return _CANONICAL.encode(value).encode("utf-8")
+
+
+def _orjson_bytes(value: JSON) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def _chunks(document: dict[str, JSON], encode: Callable[[JSON], bytes]) -> Iterator[bytes]:
+    """`document` as compact JSON with sorted keys, in batches, each encoded by `encode`."""
     yield b"{"
     for index, key in enumerate(sorted(document)):
         if index:
             yield b","
-        yield (_CANONICAL.encode(key) + ":").encode("utf-8")
+        yield encode(key) + b":"
         value = document[key]
         if isinstance(value, list):
             yield b"["
             for start in range(0, len(value), CANONICAL_BATCH):
                 if start:
                     yield b","
-                yield _unwrapped(value[start : start + CANONICAL_BATCH])
+                yield encode(value[start : start + CANONICAL_BATCH])[1:-1]
             yield b"]"
         elif isinstance(value, dict):
             yield b"{"
@@ -550,20 +659,48 @@ def canonical_chunks(snapshot: Snapshot) -> Iterator[bytes]:
             for start in range(0, len(members), CANONICAL_BATCH):
                 if start:
                     yield b","
-                yield _unwrapped({m: value[m] for m in members[start : start + CANONICAL_BATCH]})
+                batch = {m: value[m] for m in members[start : start + CANONICAL_BATCH]}
+                yield encode(batch)[1:-1]
             yield b"}"
         else:
-            yield _CANONICAL.encode(value).encode("utf-8")
+            yield encode(value)
     yield b"}"
 
 
-def _unwrapped(batch: list[JSON] | dict[str, JSON]) -> bytes:
-    """The canonical bytes of a non-empty array or object without its brackets."""
-    return _CANONICAL.encode(batch)[1:-1].encode("utf-8")
+def _is_canonical_form(snapshot: Snapshot, data: bytes) -> bool:
+    """Whether `data` is exactly `dump_snapshot(snapshot)`, for the ASCII bytes of a decoded file
+    all of whose numbers are written as `repr` writes them.
+
+    orjson compares the file with the snapshot's JSON at native speed. For such input its bytes
+    are exactly the standard library encoder's: both write compact JSON with keys in code point
+    order, integers in decimal and the same escapes for `"`, `\\` and control characters
+    (orjson writes any other character as UTF-8, and DEL raw, which ASCII `data` cannot hold
+    where `dump_snapshot` would escape it); floats agree because `data`'s are `repr`'s and
+    equal bytes mean orjson wrote the same. Anything orjson cannot encode is not the canonical
+    form as far as this test goes: `snapshot_sha256` then encodes the snapshot itself.
+    """
+    if b"\x7f" in data:
+        return False
+    position = 0
+    try:
+        for chunk in _chunks(snapshot._document(shared=True), _orjson_bytes):
+            if not data.startswith(chunk, position):
+                return False
+            position += len(chunk)
+    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, for one
+        return False
+    return position == len(data)
 
 
 def snapshot_sha256(snapshot: Snapshot) -> str:
-    """SHA-256 (hex) of `dump_snapshot(snapshot)`, computed without building those bytes."""
+    """SHA-256 (hex) of `dump_snapshot(snapshot)`, computed without building those bytes.
+
+    A snapshot loaded from a file that holds exactly those bytes (every file azaudit writes)
+    has that file's digest already: the snapshot's documents are read-only evidence, so they
+    still are what was loaded.
+    """
+    if snapshot._canonical_sha256 is not None:
+        return snapshot._canonical_sha256
     digest = hashlib.sha256()
     # The copies `to_json` makes and the encoded batches hold no cycles (see `load_snapshot`).
     with paused_gc():

@@ -77,6 +77,7 @@ def _child(snapshot_path: Path) -> dict[str, Any]:
     from azaudit.attestations import apply_attestations
     from azaudit.engine import evaluate
     from azaudit.evaluators.base import ScanConfig
+    from azaudit.gc_pause import frozen_phases
     from azaudit.models import EvidenceInfo, TargetKind
     from azaudit.render import RenderOptions
     from azaudit.result import build_result
@@ -95,7 +96,8 @@ def _child(snapshot_path: Path) -> dict[str, Any]:
         rss[name] = _peak_rss_mb()
         clock[:] = [now_wall, now_cpu]
 
-    with tempfile.TemporaryDirectory() as out:
+    # `frozen_phases` as `pipeline.run_scan` applies it around the whole run.
+    with tempfile.TemporaryDirectory() as out, frozen_phases():
         request = pipeline.ScanRequest(
             source=pipeline.SnapshotSource(snapshot_path), out=Path(out) / "report"
         )

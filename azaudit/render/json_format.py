@@ -120,8 +120,8 @@ def finding_document(finding: Finding, meta: CheckMeta) -> dict[str, JSON]:
     """One finding as results.json writes it: the evidence (`Finding.to_json`'s keys, in its
     order) plus identity and scoring.
 
-    Built as one mapping, with the enum texts looked up in a table, because it runs once per
-    finding: most of the time of writing a large tenant's results.json after the encoding.
+    `write_json` builds this mapping only for a finding the template cannot take
+    (`_template_lines` writes the same text for the others without it).
     """
     return {
         "check_id": finding.check_id,
@@ -166,16 +166,17 @@ def _needs_no_escaping(texts: list[str]) -> bool:
 
 
 def _template_lines(findings: Sequence[Finding], check_severity: Mapping[str, str]) -> str | None:
-    """The findings' results.json lines (`dumps(finding_document(...))` each, joined by the
-    separator), filled into a template; None when some finding needs the encoder.
+    """The findings' results.json lines joined by `_SEPARATOR`, each exactly the text of
+    `dumps(finding_document(...))`; None when one of them needs the encoder.
 
-    The encoder spends most of its time per value and per key; here the keys and separators
-    are constant text, and each text is copied between its quotes once the whole batch is
-    known to contain no character JSON escapes. `observed`, a structure from the snapshot, is
-    still encoded, and a value the encoder rejects (NaN, an integer too long to print) or a
-    field that is not text sends the batch to `finding_document` and `dumps`, which apply
-    `json_safe`. `check_severity` is each check's severity as JSON (a finding not yet scored
-    has the check's severity, as in `effective_severity`).
+    The encoder spends most of its time per key and per value. Here keys, separators and enum
+    texts are constant text and each text field is copied between its quotes: the encoder's
+    bytes, as long as no text holds a character JSON escapes (checked for the whole batch at
+    once). `observed` (any JSON value) is still encoded unless it is null, a boolean or a
+    string. None when a text needs escaping, a field that should be text is not, or the
+    encoder rejects `observed` (NaN, an integer too long to print: `dumps` applies
+    `json_safe`). `check_severity`: each check's severity as JSON, the severity of a finding
+    not yet scored (as in `effective_severity`).
     """
     lines: list[str] = []
     texts: list[str] = []

@@ -245,13 +245,8 @@ def _largest(values: Iterable[int]) -> int:
     return max(values, default=0)
 
 
-def _finding_texts(finding: Finding) -> list[str]:
-    return [
-        finding.resource_id,
-        finding.resource_name,
-        finding.message,
-        json_text(finding.observed),
-    ]
+def _finding_texts(finding: Finding, observed: str) -> list[str]:
+    return [finding.resource_id, finding.resource_name, finding.message, observed]
 
 
 def _waivers_by_state(result: ScanResult) -> dict[str, list[WaiverInfo]]:
@@ -262,10 +257,16 @@ def _waivers_by_state(result: ScanResult) -> dict[str, list[WaiverInfo]]:
     return grouped
 
 
-def _finding_names(finding: Finding, names: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Names for the ids a finding quotes, except its subscription (the card names it already)."""
+def _finding_names(
+    finding: Finding, observed: str, names: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """Names for the ids a finding quotes, except its subscription (the card names it already).
+
+    `observed` is the observed value's `json_text`, which the card has rendered already.
+    """
     own = (finding.subscription_id or "").lower()
-    return [(key, label) for key, label in names_in(_finding_texts(finding), names) if key != own]
+    texts = _finding_texts(finding, observed)
+    return [(key, label) for key, label in names_in(texts, names) if key != own]
 
 
 def _chunks(result: ScanResult, options: RenderOptions) -> Iterable[str]:
@@ -286,7 +287,7 @@ def _chunks(result: ScanResult, options: RenderOptions) -> Iterable[str]:
         web_findings=web_findings_by_site(result) if result.web_sites else {},
         waivers_by_state=_waivers_by_state(result),
         names=names,
-        finding_names=lambda f: _finding_names(f, names),
+        finding_names=lambda f, observed: _finding_names(f, observed, names),
         name_of=lambda key: names.get(str(key).lower(), key) if key else key,
         effective=lambda f: (f.severity or checks[f.check_id].severity).value,
         severity_max=_largest(summary["failing_by_severity"].values()),

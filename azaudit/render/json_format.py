@@ -5,10 +5,11 @@ Schema shipped in `reports/results.schema.json`. Keys are written in a fixed ord
 the order `result.py` decided, so two scans of the same tenant diff cleanly.
 
 It is streamed: the small head sections are indented, and each finding and collection gap is one
-compact line written as soon as it is encoded (by the C encoder: the pure-Python indenting
-encoder costs seconds and gigabytes at 50,000 resources). Any value Azure can send renders:
-NaN and infinities become strings, integers too long to print become a note, and a lone
-surrogate is written as its JSON escape.
+compact line, written a batch of lines at a time (the pure-Python indenting encoder costs
+seconds and gigabytes at 50,000 resources). A finding's line is filled into a fixed template
+when its texts need no escaping (`_template_lines`), else encoded by the C encoder; both give
+the same bytes. Any value Azure can send renders: NaN and infinities become strings, integers
+too long to print become a note, and a lone surrogate is written as its JSON escape.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any, BinaryIO
 
@@ -31,8 +32,8 @@ SCHEMA_FILE = "results.schema.json"
 _MAX_INT_BITS = 13_000
 """Above ~3,900 decimal digits Python refuses to print an int (int_max_str_digits is 4,300)."""
 
-_BATCH = 256
-"""Lines encoded per write: fewer system calls without holding much in memory."""
+_BATCH = 512
+"""Lines per write (about half a megabyte of findings): few system calls, little memory."""
 
 
 def json_safe(value: JSON) -> JSON:
@@ -119,8 +120,8 @@ def finding_document(finding: Finding, meta: CheckMeta) -> dict[str, JSON]:
     """One finding as results.json writes it: the evidence (`Finding.to_json`'s keys, in its
     order) plus identity and scoring.
 
-    Built as one mapping, with the enum texts looked up in a table, because it runs once per
-    finding: most of the time of writing a large tenant's results.json after the encoding.
+    `write_json` builds this mapping only for a finding the template cannot take
+    (`_template_lines` writes the same text for the others without it).
     """
     return {
         "check_id": finding.check_id,
@@ -144,6 +145,141 @@ def finding_document(finding: Finding, meta: CheckMeta) -> dict[str, JSON]:
 
 _STATUS_TEXT = {status: status.value for status in Status}
 _SEVERITY_TEXT = {severity: severity.value for severity in Severity}
+
+_STATUS_JSON = {status: _COMPACT.encode(text) for status, text in _STATUS_TEXT.items()}
+_SEVERITY_JSON = {severity: _COMPACT.encode(text) for severity, text in _SEVERITY_TEXT.items()}
+
+_ESCAPED = bytes(range(0x20)) + b'"\\'
+"""The UTF-8 bytes of every character the encoder escapes (`ensure_ascii=False`): the control
+characters, the quote and the backslash. It writes every other character as it is (a lone
+surrogate too), and UTF-8 never uses these bytes inside a multi-byte character."""
+
+
+def _needs_no_escaping(texts: list[str]) -> bool:
+    """Whether the encoder writes each of `texts` unchanged between its quotes.
+
+    Raises:
+        TypeError: when one of them is not a string.
+    """
+    data = "".join(texts).encode("utf-8", "surrogatepass")
+    return len(data.translate(None, _ESCAPED)) == len(data)
+
+
+def _template_lines(findings: Sequence[Finding], check_severity: Mapping[str, str]) -> str | None:
+    """The findings' results.json lines joined by `_SEPARATOR`, each exactly the text of
+    `dumps(finding_document(...))`; None when one of them needs the encoder.
+
+    The encoder spends most of its time per key and per value. Here keys, separators and enum
+    texts are constant text and each text field is copied between its quotes: the encoder's
+    bytes, as long as no text holds a character JSON escapes (checked for the whole batch at
+    once). `observed` (any JSON value) is still encoded unless it is null, a boolean or a
+    string. None when a text needs escaping, a field that should be text is not, or the
+    encoder rejects `observed` (NaN, an integer too long to print: `dumps` applies
+    `json_safe`). `check_severity`: each check's severity as JSON, the severity of a finding
+    not yet scored (as in `effective_severity`).
+    """
+    lines: list[str] = []
+    texts: list[str] = []
+    try:
+        for finding in findings:
+            check_id = finding.check_id
+            resource_id = finding.resource_id
+            resource_type = finding.resource_type
+            resource_name = finding.resource_name
+            property_path = finding.property_path
+            expected = finding.expected
+            message = finding.message
+            sub_item = finding.sub_item
+            identity = finding.identity
+            texts += (
+                check_id,
+                resource_id,
+                resource_type,
+                resource_name,
+                property_path,
+                expected,
+                message,
+                sub_item,
+                identity,
+            )
+            subscription_id = finding.subscription_id
+            if subscription_id is None:
+                subscription = "null"
+            else:
+                texts.append(subscription_id)
+                subscription = '"' + subscription_id + '"'
+            location = finding.location
+            if location is None:
+                where = "null"
+            else:
+                texts.append(location)
+                where = '"' + location + '"'
+            waiver_id = finding.waiver_id
+            if waiver_id is None:
+                waiver = "null"
+            else:
+                texts.append(waiver_id)
+                waiver = '"' + waiver_id + '"'
+            value = finding.observed
+            if value is None:
+                observed = "null"
+            elif isinstance(value, str):
+                texts.append(value)
+                observed = '"' + value + '"'
+            elif value is True:
+                observed = "true"
+            elif value is False:
+                observed = "false"
+            else:
+                observed = _COMPACT.encode(value)
+            severity = finding.severity
+            lines.append(
+                "".join(
+                    (
+                        '{"check_id": "',
+                        check_id,
+                        '", "status": ',
+                        _STATUS_JSON[finding.status],
+                        ', "resource_id": "',
+                        resource_id,
+                        '", "resource_type": "',
+                        resource_type,
+                        '", "resource_name": "',
+                        resource_name,
+                        '", "subscription_id": ',
+                        subscription,
+                        ', "location": ',
+                        where,
+                        ', "property_path": "',
+                        property_path,
+                        '", "observed": ',
+                        observed,
+                        ', "expected": "',
+                        expected,
+                        '", "message": "',
+                        message,
+                        '", "sub_item": "',
+                        sub_item,
+                        '", "identity": "',
+                        identity,
+                        '", "severity": ',
+                        check_severity[check_id] if severity is None else _SEVERITY_JSON[severity],
+                        ', "phi": ',
+                        "false" if finding.phi is False else "true",
+                        ', "waiver_id": ',
+                        waiver,
+                        "}",
+                    )
+                )
+            )
+        if not _needs_no_escaping(texts):
+            return None
+    except (TypeError, ValueError):
+        return None
+    return _SEPARATOR.join(lines)
+
+
+_SEPARATOR = ",\n    "
 
 
 def _head(result: ScanResult) -> dict[str, JSON]:
@@ -194,9 +330,33 @@ def write_json(result: ScanResult, stream: BinaryIO) -> None:
     for key, value in _head(result).items():
         text = dumps(value, indent=2).replace("\n", "\n  ")
         stream.write(encode(f"  {json.dumps(key)}: {text},\n"))
-    _write_lines(stream, "findings", _findings(result), last=False)
+    _write_findings(stream, result)
     _write_lines(stream, "collection_gaps", (g.to_json() for g in result.gaps), last=True)
     stream.write(b"}\n")
+
+
+def _write_findings(stream: BinaryIO, result: ScanResult) -> None:
+    """`"findings": [` then one compact line per finding, `_BATCH` lines per write.
+
+    A batch the template cannot take (`_template_lines`) is written finding by finding, each
+    through the template if it can take that one, else through `finding_document` and `dumps`.
+    """
+    metas = {c.id: c for c in result.checks}
+    check_severity = {c.id: _SEVERITY_JSON[c.severity] for c in result.checks}
+    findings = result.findings
+    stream.write(b'  "findings": [')
+    for start in range(0, len(findings), _BATCH):
+        batch = findings[start : start + _BATCH]
+        text = _template_lines(batch, check_severity)
+        if text is None:
+            text = _SEPARATOR.join(
+                _template_lines((f,), check_severity)
+                or dumps(finding_document(f, metas[f.check_id]))
+                for f in batch
+            )
+        stream.write(b"\n    " if start == 0 else b",\n    ")
+        stream.write(encode(text))
+    stream.write(b"\n  ],\n" if findings else b"],\n")
 
 
 def _write_lines(

@@ -7,9 +7,11 @@ or `--per-scope-concurrency` is given) runs in a child process so that neither s
 other's interpreter lock. Then, against the same emulator, a second child replays the very
 request set the collector sent (same methods, paths, queries and Resource Graph bodies) with
 bare aiohttp at `--replay-concurrency` in flight and no dependencies between requests: the
-raw-replay floor, what this machine can do at all. Reported, per tenant size: wall time of
-both and their ratio, requests by API family and status, client CPU per request, peak RSS of
-the collector and of the emulator, and the CPU steal the machine suffered (`/proc/stat`).
+raw-replay floor, what this machine can do at all; it runs once per event loop of
+`--replay-event-loops` (default uvloop's, the product's, then asyncio's), the first being the
+floor. Reported, per tenant size: wall time of both and their ratio, requests by API family
+and status, client CPU per request (and the kernel's part of it), peak RSS of the collector
+and of the emulator, and the CPU steal the machine suffered (`/proc/stat`).
 
     python -m benchmarks.run_collection --subscriptions 20 --resources 50,500
     python -m benchmarks.run_collection --subscriptions 1 --resources 10000 --limits enforce \
@@ -80,6 +82,11 @@ class CpuSample:
         return (self.steal - earlier.steal) / elapsed if elapsed > 0 else 0.0
 
 
+def _system_seconds() -> float:
+    """CPU seconds this process spent in the kernel (system calls, the loopback TCP stack)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
+
 def _peak_rss_mb(who: int) -> float:
     """Peak RSS of this process (`who` RUSAGE_SELF) in MB.
 
@@ -146,6 +153,7 @@ def _collector_child(argv: Sequence[str]) -> int:
     # descheduled, which a wall-clock profile would blame on the send.
     profiler = cProfile.Profile(time.process_time) if args.profile is not None else None
     started_cpu = time.process_time()  # the collection only, not the imports
+    started_sys = _system_seconds()
     started = time.perf_counter()
     with loop_counter:
         if profiler is not None:
@@ -159,6 +167,7 @@ def _collector_child(argv: Sequence[str]) -> int:
             profiler.disable()
     elapsed = time.perf_counter() - started
     cpu_seconds = time.process_time() - started_cpu
+    sys_seconds = _system_seconds() - started_sys
     if profiler is not None:
         profiler.dump_stats(str(args.profile))
     report = {
@@ -170,6 +179,7 @@ def _collector_child(argv: Sequence[str]) -> int:
         "gap_examples": [g.to_json() for g in snapshot.gaps[:3]],
         "peak_rss_mb": _peak_rss_mb(resource.RUSAGE_SELF),
         "cpu_seconds": cpu_seconds,
+        "sys_seconds": sys_seconds,
         "loop_iterations": loop_counter.iterations,
         "timers": loop_counter.timers,
         "event_loop": event_loop,
@@ -230,9 +240,15 @@ def _replay_child(argv: Sequence[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="run_collection (replay)")
     parser.add_argument("--concurrency", type=int, required=True)
+    parser.add_argument("--event-loop", choices=["asyncio", "uvloop"], default="asyncio")
     args = parser.parse_args(argv)
     env = dict(os.environ)
     requests = [json.loads(line) for line in sys.stdin if line.strip()]
+    loop_factory: Any = None
+    if args.event_loop == "uvloop":
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
     base = env["AZAUDIT_ARM_ENDPOINT"]
     token = env["AZAUDIT_REPLAY_TOKEN"]
 
@@ -264,14 +280,18 @@ def _replay_child(argv: Sequence[str]) -> int:
             return time.perf_counter() - started, failures
 
     started_cpu = time.process_time()
-    elapsed, failures = asyncio.run(replay())
+    started_sys = _system_seconds()
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        elapsed, failures = runner.run(replay())
     print(
         json.dumps(
             {
+                "event_loop": args.event_loop,
                 "seconds": elapsed,
                 "requests": len(requests),
                 "failures": failures,
                 "cpu_seconds": time.process_time() - started_cpu,
+                "sys_seconds": _system_seconds() - started_sys,
                 "peak_rss_mb": _peak_rss_mb(resource.RUSAGE_SELF),
             }
         )
@@ -427,11 +447,14 @@ def run(
     profile: Path | None = None,
     event_loop: str | None = None,
     also_asyncio: bool = False,
+    replay_loops: Sequence[str] = ("uvloop", "asyncio"),
 ) -> dict[str, Any]:
     """Generate the tenant, serve it, collect it (also with `baseline`), replay, and measure.
 
     `also_asyncio`: collect once more with this version on asyncio's event loop (after the
     main collection), so the event loop's share is measured in the same run.
+    `replay_loops`: the event loops the raw replay runs on, one replay each; the first is the
+    floor the collection is compared with (uvloop's, the product's).
     """
     started = time.perf_counter()
     snapshot, filled = complete_for_collection(generate(subscriptions, resources, seed))
@@ -442,7 +465,7 @@ def run(
         tuning += ["--concurrency", str(concurrency)]
     if per_scope_concurrency is not None:
         tuning += ["--per-scope-concurrency", str(per_scope_concurrency)]
-    replay: dict[str, Any] | None = None
+    replays: dict[str, dict[str, Any]] = {}
     before: _Collection | None = None
     with Emulator(snapshot, plan, limits=limits) as emulator:
         env = {**os.environ, **emulator.environment()}
@@ -468,12 +491,14 @@ def run(
                 for r in recorded
             )
             emulator.limits.mode = LimitMode.UNLIMITED  # the floor is not paced
-            replay = _child(
-                REPLAY_FLAG,
-                ["--concurrency", str(replay_concurrency)],
-                {**env, "AZAUDIT_REPLAY_TOKEN": emulator.issue_token()},
-                lines,
-            )
+            for loop_name in replay_loops:
+                replays[loop_name] = _child(
+                    REPLAY_FLAG,
+                    ["--concurrency", str(replay_concurrency), "--event-loop", loop_name],
+                    {**env, "AZAUDIT_REPLAY_TOKEN": emulator.issue_token()},
+                    lines,
+                )
+    replay = replays[replay_loops[0]] if replays else None
     total_resources = len(snapshot.resources)
     report: dict[str, Any] = {
         "tenant": {
@@ -530,6 +555,21 @@ def run(
                 1000 * replay["cpu_seconds"] / max(replay["requests"], 1), 3
             ),
             "ratio": round(child["collect_seconds"] / replay["seconds"], 2),
+            "event_loop": replay["event_loop"],
+            "by_event_loop": {
+                name: {
+                    "seconds": round(other["seconds"], 3),
+                    "cpu_ms_per_request": round(
+                        1000 * other["cpu_seconds"] / max(other["requests"], 1), 3
+                    ),
+                    "system_ms_per_request": round(
+                        1000 * other["sys_seconds"] / max(other["requests"], 1), 3
+                    ),
+                    "peak_rss_mb": round(other["peak_rss_mb"], 1),
+                    "failures": other["failures"],
+                }
+                for name, other in replays.items()
+            },
         }
     if on_asyncio is not None:
         report["on_asyncio"] = {
@@ -575,12 +615,20 @@ def _collector_figures(child: dict[str, Any], requests: int) -> dict[str, Any]:
         "peak_rss_mb": round(child["peak_rss_mb"], 1),
         "cpu_seconds": round(child["cpu_seconds"], 2),
         "cpu_ms_per_request": round(1000 * child["cpu_seconds"] / per, 3),
+        "system_ms_per_request": round(1000 * child.get("sys_seconds", 0.0) / per, 3),
         # Counted by patching asyncio's loop class: not available for uvloop's.
         "loop_iterations_per_request": round(child.get("loop_iterations", 0) / per, 2)
         if asyncio_loop
         else None,
         "timers_per_request": round(child.get("timers", 0) / per, 2) if asyncio_loop else None,
     }
+
+
+def _cpu_text(figures: dict[str, Any]) -> str:
+    return (
+        f"{figures['cpu_ms_per_request']:.2f} ms per request "
+        f"({figures['system_ms_per_request']:.2f} ms of it in the kernel)"
+    )
 
 
 def _wake_ups(figures: dict[str, Any]) -> str:
@@ -599,7 +647,7 @@ def _other_run(run: dict[str, Any]) -> str:
     return (
         f"{run['collect_seconds']:.1f} s, {run['requests']} requests "
         f"({run['by_status'].get('429', 0)} answered 429), client CPU "
-        f"{collector['cpu_ms_per_request']:.2f} ms per request, peak RSS "
+        f"{_cpu_text(collector)}, peak RSS "
         f"{collector['peak_rss_mb']:.0f} MB, event loop {collector['event_loop']}: "
         f"{_wake_ups(collector)}{ratio}"
     )
@@ -645,7 +693,7 @@ def table(report: dict[str, Any]) -> str:
             f"CPU {report['collector']['cpu_seconds']:.1f} s",
         ),
         ("emulator", f"peak RSS {report['emulator_peak_rss_mb']:.0f} MB"),
-        ("client CPU", f"{report['collector']['cpu_ms_per_request']:.2f} ms per request"),
+        ("client CPU", _cpu_text(report["collector"])),
         ("event loop", f"{report['collector']['event_loop']}: {_wake_ups(report['collector'])}"),
         ("CPU steal", f"{report['cpu_steal'] * 100:.1f} %"),
         ("load average", " ".join(f"{x:.2f}" for x in report["load_average"])),
@@ -671,6 +719,14 @@ def table(report: dict[str, Any]) -> str:
                 f"collection / floor = {floor['ratio']:.2f}",
             )
         )
+        for name, other in floor["by_event_loop"].items():
+            rows.append(
+                (
+                    f"bare aiohttp, {name}",
+                    f"{other['seconds']:.1f} s, client CPU {_cpu_text(other)}, "
+                    f"peak RSS {other['peak_rss_mb']:.0f} MB",
+                )
+            )
     if "baseline" in report:
         base = report["baseline"]
         bound = base["arm_budget_bound"]
@@ -723,6 +779,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="requests in flight of the raw-replay floor (default 256)",
     )
     parser.add_argument("--no-replay", action="store_true", help="skip the raw-replay floor")
+    parser.add_argument(
+        "--replay-event-loops",
+        default="uvloop,asyncio",
+        help="event loops of the raw replay, one replay each; the first is the floor "
+        "(default: uvloop,asyncio)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1, help="runs (steal varies; compare)")
     parser.add_argument("--json", type=Path, help="also write the reports to this file")
@@ -761,6 +823,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 profile=args.profile,
                 event_loop=args.event_loop,
                 also_asyncio=args.also_asyncio,
+                replay_loops=[n.strip() for n in args.replay_event_loops.split(",") if n.strip()],
             )
             reports.append(report)
             print(f"-- run {index + 1}/{args.repeat}, {args.subscriptions} x {size}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -275,6 +276,21 @@ def test_guard_names_the_read_budget_however_the_url_is_spelled(url: str) -> Non
     request = _request("GET", url)
     PrepareRequestPolicy("arm", "management.azure.com").on_request(request)
     assert request.context[PACING_KEY] == "abc"
+
+
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def test_every_request_gets_its_own_guid_shaped_request_id_and_each_run_other_ones() -> None:
+    ids: list[str] = []
+    for policy in (PrepareRequestPolicy("arm", "management.azure.com") for _ in range(2)):
+        for _ in range(500):
+            request = _request("GET", f"{ARM}/subscriptions/s?api-version=1")
+            policy.on_request(request)
+            ids.append(request.http_request.headers["x-ms-client-request-id"])
+    assert all(GUID.match(value) for value in ids), ids[:3]
+    assert len(set(ids)) == len(ids)
+    assert ids[0][:24] != ids[500][:24]  # a run's random part differs from another run's
 
 
 def test_guard_allows_the_resource_graph_query_post_only_when_told() -> None:

@@ -124,14 +124,14 @@ class Pacer:
     def observe(self, key: str, headers: Mapping[str, str]) -> bool:
         """Update `key`'s pacing from a response's rate-limit headers; True if a budget is low."""
         low = False
-        remaining = [
-            value
-            for value in (_int_header(headers, name) for name in REMAINING_READ_HEADERS)
-            if value is not None
-        ]
-        if remaining:
-            self._spacing[key] = spacing_for_remaining(min(remaining), self.settings)
-            low = min(remaining) < self.settings.low_watermark
+        remaining: int | None = None
+        for name in REMAINING_READ_HEADERS:  # every answer: no list or generator per call
+            value = _int_header(headers, name)
+            if value is not None and (remaining is None or value < remaining):
+                remaining = value
+        if remaining is not None:
+            self._spacing[key] = spacing_for_remaining(remaining, self.settings)
+            low = remaining < self.settings.low_watermark
         quota = _int_header(headers, ARG_QUOTA_REMAINING)
         if quota is not None and quota <= 0:
             resets = parse_hms(headers.get(ARG_QUOTA_RESETS_AFTER))

@@ -8,14 +8,17 @@ from __future__ import annotations
 import enum
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from azaudit.errors import InputError
-from azaudit.history import DEFAULT_LOCATION, HistoryStore, RunFindings, diff_runs, open_store
+from azaudit.history import DEFAULT_LOCATION, RunFindings, diff_runs
 from azaudit.history.format import diff_json, diff_text, runs_json, runs_text
 from azaudit.history.results_file import load_results
+
+if TYPE_CHECKING:
+    from azaudit.history.store import HistoryStore
 
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
 """Run ids as `azaudit history list` prints them."""
@@ -58,6 +61,8 @@ def history_list(
     output: FormatOption = ListFormat.TEXT,
 ) -> None:
     """List recorded runs, newest first: run id, time, posture, failing findings, tenant."""
+    from azaudit.history.store import open_store  # SQLAlchemy: loaded by the commands using it
+
     with open_store(history, create=False) as store:
         runs = store.runs(tenant_id=tenant, limit=limit)
         location = store.location
@@ -74,6 +79,8 @@ def diff(
 
     OLD and NEW are run ids from 'azaudit history list' or results.json files, in any mix.
     """
+    from azaudit.history.store import open_store  # SQLAlchemy: loaded by the commands using it
+
     store: HistoryStore | None = None
     try:
         sides: list[RunFindings] = []

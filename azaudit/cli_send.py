@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 
 from azaudit.deliver.attachments import DEFAULT_ATTACHMENTS, DEFAULT_MAX_BYTES
-from azaudit.deliver.mail import MailRequest, mail_reports
 from azaudit.deliver.results_file import load_results
 from azaudit.deliver.settings import load_smtp_settings, recipients_from_env
 from azaudit.errors import AzauditError
@@ -63,6 +62,9 @@ def send(
     ] = DEFAULT_MAX_BYTES / (1024 * 1024),
 ) -> None:
     """Mail the summary of a finished scan with its reports attached (exit 2 if not delivered)."""
+    # The e-mail stack is loaded by this command, not by every command of the CLI.
+    from azaudit.deliver.mail import MailRequest, mail_reports
+
     try:
         request = MailRequest(
             recipients=tuple(to) if to else recipients_from_env(os.environ),

@@ -34,14 +34,12 @@ from azaudit.attestations import Attestations, apply_attestations, load_attestat
 from azaudit.catalogue import Catalogue, load_catalogue
 from azaudit.check_params import BREAK_GLASS, with_scan_params
 from azaudit.collect.options import LiveDeps, LiveOptions, LogFormat
-from azaudit.deliver.mail import MailRequest, mail_reports
 from azaudit.deliver.settings import SmtpSettings, load_smtp_settings
 from azaudit.engine import evaluate
 from azaudit.errors import AzauditError, InputError
 from azaudit.evaluators.base import ScanConfig
 from azaudit.files import FileContent, check_output_dir, replace_report_set, write_atomic
 from azaudit.gc_pause import frozen_phases
-from azaudit.history import open_store, redact
 from azaudit.models import EvidenceInfo, Finding, ScanResult, Severity, Status, WaiverInfo
 from azaudit.paths import data_dir
 from azaudit.phi import PhiScope, apply_phi_scope
@@ -65,6 +63,12 @@ if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
 
     from azaudit.collect.clouds import CloudEndpoints
+    from azaudit.deliver.mail import MailRequest
+
+_HEAVY = ("azaudit.history.store", "azaudit.deliver.mail")
+"""Imported where a run uses them, not with this module: the history store loads SQLAlchemy and
+its dialects, delivery the e-mail stack (together about a second of every scan's start), and
+most runs use neither. `tests/test_pipeline.py` keeps an offline scan from loading them."""
 
 SNAPSHOT_FILENAME = "snapshot.json.gz"
 DEMO_IDENTITY = "demo tenant"
@@ -253,6 +257,8 @@ def _history(request: ScanRequest) -> str | None:
     """The history location, opened once now so that a bad one stops the run before any work."""
     if request.history is None:
         return None
+    from azaudit.history.store import open_store  # see `_HEAVY`
+
     with open_store(request.history):
         pass
     return request.history
@@ -260,6 +266,8 @@ def _history(request: ScanRequest) -> str | None:
 
 def compare_with_history(result: ScanResult, location: str) -> ScanResult:
     """The result with new / resolved / still-open findings against the previous run."""
+    from azaudit.history.store import open_store  # see `_HEAVY`
+
     with open_store(location) as store:
         info = store.compare(result, trend_runs=HISTORY_TREND_RUNS)
     return dataclasses.replace(result, history=info)
@@ -267,6 +275,8 @@ def compare_with_history(result: ScanResult, location: str) -> ScanResult:
 
 def record_in_history(result: ScanResult, location: str) -> str:
     """Record the run (after its reports were written); returns the run id."""
+    from azaudit.history.store import open_store  # see `_HEAVY`
+
     with open_store(location) as store:
         return store.record(result)
 
@@ -291,6 +301,8 @@ def _mail(request: ScanRequest) -> tuple[MailRequest, SmtpSettings] | None:
     """Validated mail request and SMTP settings, before any work (a typo must not cost a scan)."""
     if not request.email_to:
         return None
+    from azaudit.deliver.mail import MailRequest  # see `_HEAVY`
+
     mail = MailRequest(recipients=request.email_to)
     mail.validate()
     return mail, load_smtp_settings(os.environ, file_values=request.smtp)
@@ -666,11 +678,15 @@ def run_scan(
     )
     notes: tuple[str, ...] = ()
     if inputs.history is not None:
+        from azaudit.history.store import redact  # see `_HEAVY`
+
         run_id = record_in_history(result, inputs.history)
         notes += (f"recorded as run {run_id} in {redact(inputs.history)}",)
     if inputs.mail is not None:
         # The reports are on disk already: a delivery failure is one line and exit 2, and the
         # files stay for the pipeline's artifact step.
+        from azaudit.deliver.mail import mail_reports  # see `_HEAVY`
+
         mail, settings = inputs.mail
         notes += (mail_reports(result, request.out, mail, settings).describe(),)
     return ScanOutcome(

@@ -122,7 +122,8 @@ def _load(path: Path) -> Any:
 
 def build(workdir: Path, nights: int, subscriptions: int, resources: int) -> dict[str, Any]:
     """The base result and the three stores (skipped when the work directory has them)."""
-    from azaudit.history import open_store, run_id_for
+    from azaudit.history import run_id_for
+    from azaudit.history.store import open_store
 
     workdir.mkdir(parents=True, exist_ok=True)
     base_file = workdir / "base.pickle"
@@ -188,7 +189,7 @@ def base_placeholder() -> Any:
 def child(operation: str, location: str, workdir: Path, old: str, new: str) -> dict[str, Any]:
     """Run one operation in this (fresh) process and measure it."""
     from azaudit.cli_history import ListFormat, diff
-    from azaudit.history import open_store
+    from azaudit.history.store import open_store
 
     needs_result = operation in ("compare", "record")
     result: ScanResult = _load(workdir / "next.pickle") if needs_result else base_placeholder()

@@ -21,14 +21,8 @@ from azaudit.demo import build_demo_snapshot
 from azaudit.engine import evaluate
 from azaudit.errors import InputError
 from azaudit.evaluators.base import ScanConfig
-from azaudit.history import (
-    HistoryStore,
-    diff_runs,
-    load_results,
-    open_store,
-    run_findings_of,
-    run_id_for,
-)
+from azaudit.history import diff_runs, load_results, run_findings_of, run_id_for
+from azaudit.history.store import HistoryStore, open_store
 from azaudit.models import ScanResult, Status
 from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.render import OutputFormat, render
@@ -555,7 +549,7 @@ def test_a_database_of_a_newer_azaudit_is_refused(tmp_path: Path) -> None:
 
 
 def test_passwords_are_hidden_wherever_they_are_written() -> None:
-    from azaudit.history import redact
+    from azaudit.history.store import redact
 
     shown = redact(
         "postgresql://scanner:Pa55word@db.example:5432/h?password=Other1&sslmode=require"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -213,3 +215,43 @@ def test_live_evidence_names_the_identity_from_the_token_claims(tmp_path: Path) 
     written = gzip.decompress((tmp_path / "snapshot.json.gz").read_bytes())
     assert evidence.snapshot_sha256 == hashlib.sha256(written).hexdigest()
     assert [p.name for p in outcome.files] == ["results.json", "snapshot.json.gz"]
+
+
+_OPTIONAL_STACKS = ("sqlalchemy", "aiohttp", "azaudit.history.store", "azaudit.deliver.mail")
+"""What only history, a web crawl, live collection or mail delivery need."""
+
+_SCAN_AND_LIST_LOADED = """
+import sys
+from azaudit.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit as done:
+    print("exit", done.code)
+print("loaded", *[m for m in {stacks!r} if m in sys.modules])
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "loaded"),
+    [
+        ((), ""),
+        (("--history", "{tmp}/history.db"), "sqlalchemy azaudit.history.store"),
+    ],
+    ids=["plain", "with history"],
+)
+def test_a_scan_loads_the_history_mail_and_http_stacks_only_when_it_uses_them(
+    tmp_path: Path, extra: tuple[str, ...], loaded: str
+) -> None:
+    """Every scan pays for what it imports: the history store, e-mail delivery and the HTTP
+    client stay out of a scan that records, mails and crawls nothing."""
+    out = tmp_path / "report"
+    args = ["scan", "--demo", "--out", str(out), "--format", "json"]
+    args += [a.format(tmp=tmp_path) for a in extra]
+    script = _SCAN_AND_LIST_LOADED.format(stacks=_OPTIONAL_STACKS)
+    run = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True
+    )
+    lines = run.stdout.splitlines()
+    assert lines[-2] == f"exit {int(ExitCode.FINDINGS)}"
+    assert lines[-1] == f"loaded {loaded}".strip()
+    assert (out / "results.json").is_file()

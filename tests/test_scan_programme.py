@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from azaudit.cli import app
-from azaudit.history import open_store
+from azaudit.history.store import open_store
 from azaudit.models import ScanResult, Status
 from azaudit.pipeline import DemoSource, ScanRequest, run_scan
 from tests.test_cli import azaudit

@@ -2,7 +2,7 @@
 
 The sites are the ones the scanner discovers in the demo inventory (every App Service app and
 slot), plus the public site given on the command line (`--web-url https://www.<domain>/`). Each
-page is HTML run through the scanner's own parser and detector (`azaudit.web.crawl.record_page`,
+page is HTML run through the scanner's own parser and detector (`azaudit.web.pages.record_page`,
 `azaudit.web.detect.detect_container`), so the evidence in the document is what a real scan of
 such pages records; only the network is left out.
 
@@ -20,11 +20,11 @@ from __future__ import annotations
 from azaudit.demo.monitoring import PORTAL_INSTRUMENTATION_KEY
 from azaudit.demo.org import DOMAIN, guid
 from azaudit.snapshot import Snapshot
-from azaudit.web.crawl import FetchedPage, record_page
 from azaudit.web.detect import detect_container
 from azaudit.web.discover import discover_sites
 from azaudit.web.html import parse_page
 from azaudit.web.options import SiteTarget, WebScanOptions, site_targets
+from azaudit.web.pages import FetchedPage, record_page
 from azaudit.web.scan import new_site, scan_document, with_web_scan
 from azaudit.web.trackers import default_tracker_data
 

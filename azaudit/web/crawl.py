@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 import aiohttp
 
-from azaudit.web.detect import container_urls, detect_container, detect_page
+from azaudit.web.detect import detect_container
 from azaudit.web.fetch import Fetched, FetchError, fetch
-from azaudit.web.html import PageContent, parse_page
+from azaudit.web.html import parse_page
 from azaudit.web.options import WebScanOptions
+from azaudit.web.pages import FetchedPage, record_page
 from azaudit.web.trackers import TrackerData
 
 MAX_REDIRECTS = 5
@@ -107,35 +107,6 @@ async def crawl_site(
     site["scanned"] = bool(pages)
     if not pages and not site["note"]:
         site["note"] = "no page could be fetched"
-
-
-@dataclass(frozen=True, slots=True)
-class FetchedPage:
-    """A page that was read: where it was asked for and ended, and what it held."""
-
-    url: str
-    final_url: str
-    status: int
-    fetched_at: str
-    content: PageContent
-    cookie_names: tuple[str, ...] = ()
-
-
-def record_page(site: dict[str, Any], page: FetchedPage, host: str, data: TrackerData) -> list[str]:
-    """Add a read page and its detections to `site`; returns the tag-manager containers the
-    page loads (the caller fetches each once and adds `detect_container`'s detections)."""
-    site["pages"].append(
-        {
-            "url": page.url,
-            "final_url": page.final_url,
-            "status": page.status,
-            "fetched_at": page.fetched_at,
-        }
-    )
-    site["detections"].extend(
-        detect_page(data, page.url, host, page.content, page.cookie_names, page.fetched_at)
-    )
-    return container_urls(data, host, page.content)
 
 
 async def _visit(

@@ -10,16 +10,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azaudit import __version__
 from azaudit.models import WebSiteInfo
 from azaudit.snapshot import Snapshot
-from azaudit.web.crawl import crawl_site
 from azaudit.web.discover import discover_sites
-from azaudit.web.fetch import Fetched, FetchError, fetch, open_session
 from azaudit.web.options import SiteTarget, WebScanOptions
 from azaudit.web.trackers import TrackerData, default_tracker_data
+
+if TYPE_CHECKING:
+    from azaudit.web.fetch import Fetched, FetchError
 
 DOCUMENT = "web:scan"
 """The snapshot detail name of the document, stored at the tenant scope `/`."""
@@ -105,6 +106,11 @@ async def scan_sites_async(
     targets: list[SiteTarget], options: WebScanOptions, data: TrackerData
 ) -> dict[str, Any]:
     """The `web:scan` document for `targets` (a site listed twice is scanned once)."""
+    # The HTTP client is loaded when sites are crawled, not with this module: every scan reads
+    # recorded documents through it, and most scans crawl nothing.
+    from azaudit.web.crawl import crawl_site
+    from azaudit.web.fetch import fetch, open_session
+
     sites: list[dict[str, Any]] = []
     seen: set[str] = set()
     for target in targets:

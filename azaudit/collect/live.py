@@ -17,7 +17,8 @@ Read-only, bounded and fail-closed:
 How many requests are in flight is learned (`adaptive.py`, `--concurrency` is the ceiling);
 each subscription is paced by its remaining read budget and 429/5xx are retried
 (`pipeline.py`, `throttle.py`); at most `per_scope_concurrency` requests are outstanding per
-subscription. The run's event loop is uvloop's where installed (`event_loop_factory`).
+subscription. The run's event loop is uvloop's where installed (`event_loop_factory`), and
+the cyclic garbage collector is paused for the run (`collect_live`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ The policy stack is built here instead of the SDK default, and kept to what a re
 - `PrepareRequestPolicy` (first, before any token is attached) refuses anything but GET (and the
   Resource Graph query POST), any host but the configured endpoint (a foreign `nextLink` never
   receives our token), and paths that lead to secrets; it sets `User-Agent` (resolved once,
-  `AZURE_HTTP_USER_AGENT` included) and a random `x-ms-client-request-id`, and works out which
+  `AZURE_HTTP_USER_AGENT` included) and a unique `x-ms-client-request-id`, and works out which
   read budget the request draws on, so the URL is split once per request (by its prefix when it
   starts with `https://<endpoint>/`, else parsed in full);
 - azure-core's `AsyncRetryPolicy`: bounded, honours `Retry-After` / `retry-after-ms`;

@@ -326,15 +326,26 @@ def _load_snapshot(path: Path) -> Snapshot:
     del raw_bytes  # the text is all that is needed now: one copy fewer while decoding
     document, floats_canonical = _decode(text, str(path))
     # Canonical bytes are ASCII (`dump_snapshot` escapes the rest); `str.isascii` is a flag.
-    data = text.encode("ascii") if floats_canonical and text.isascii() else None
+    candidate = text if floats_canonical and text.isascii() else None
     del text
     snapshot = snapshot_from_json(document, origin=str(path))
     del document
-    if data is not None and _is_canonical_form(snapshot, data):
+    if candidate is not None and _is_canonical_form(snapshot, candidate):
         # The file is byte for byte what `dump_snapshot` writes for it (as every snapshot
         # azaudit writes is): its SHA-256 is the snapshot's digest, no second encoding needed.
-        object.__setattr__(snapshot, "_canonical_sha256", hashlib.sha256(data).hexdigest())
+        object.__setattr__(snapshot, "_canonical_sha256", _ascii_sha256(candidate))
     return snapshot
+
+
+_HASH_SLICE = 1 << 20
+"""Characters of the loaded text encoded and hashed at a time: never a second copy of it all."""
+
+
+def _ascii_sha256(text: str) -> str:
+    digest = hashlib.sha256()
+    for start in range(0, len(text), _HASH_SLICE):
+        digest.update(text[start : start + _HASH_SLICE].encode("ascii"))
+    return digest.hexdigest()
 
 
 MAX_NESTING = 200
@@ -667,29 +678,31 @@ def _chunks(document: dict[str, JSON], encode: Callable[[JSON], bytes]) -> Itera
     yield b"}"
 
 
-def _is_canonical_form(snapshot: Snapshot, data: bytes) -> bool:
-    """Whether `data` is exactly `dump_snapshot(snapshot)`, for the ASCII bytes of a decoded file
-    all of whose numbers are written as `repr` writes them.
+def _is_canonical_form(snapshot: Snapshot, text: str) -> bool:
+    """Whether the ASCII `text` of a decoded file, all of whose numbers are written as `repr`
+    writes them, is exactly `dump_snapshot(snapshot)`.
 
-    orjson compares the file with the snapshot's JSON at native speed. For such input its bytes
-    are exactly the standard library encoder's: both write compact JSON with keys in code point
-    order, integers in decimal and the same escapes for `"`, `\\` and control characters
-    (orjson writes any other character as UTF-8, and DEL raw, which ASCII `data` cannot hold
-    where `dump_snapshot` would escape it); floats agree because `data`'s are `repr`'s and
+    orjson encodes the snapshot's JSON at native speed for the comparison. For such input its
+    bytes are exactly the standard library encoder's: both write compact JSON with keys in code
+    point order, integers in decimal and the same escapes for `"`, `\\` and control characters
+    (orjson writes any other character as UTF-8, and DEL raw, which ASCII `text` cannot hold
+    where `dump_snapshot` would escape it); floats agree because `text`'s are `repr`'s and
     equal bytes mean orjson wrote the same. Anything orjson cannot encode is not the canonical
     form as far as this test goes: `snapshot_sha256` then encodes the snapshot itself.
     """
-    if b"\x7f" in data:
+    if "\x7f" in text:
         return False
     position = 0
     try:
         for chunk in _chunks(snapshot._document(shared=True), _orjson_bytes):
-            if not data.startswith(chunk, position):
+            if not text.startswith(chunk.decode("ascii"), position):
                 return False
             position += len(chunk)
-    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, for one
+    # orjson.JSONEncodeError (a TypeError): an integer beyond 64 bits, for one;
+    # UnicodeDecodeError: a character `dump_snapshot` would have escaped.
+    except (TypeError, UnicodeDecodeError):
         return False
-    return position == len(data)
+    return position == len(text)
 
 
 def snapshot_sha256(snapshot: Snapshot) -> str:

@@ -263,3 +263,14 @@ def test_the_shared_document_is_the_json_form(make: Callable[[], Snapshot]) -> N
     """The canonical-form test reads the snapshot's documents in place of `to_json`'s copies."""
     snapshot = make()
     assert snapshot._document(shared=True) == snapshot.to_json()
+
+
+def test_every_ascii_character_digests_as_dumped(tmp_path: Path) -> None:
+    """Both encoders escape `"`, `\\` and control characters alike; DEL and the rest differ."""
+    text = "".join(chr(c) for c in range(128))
+    path = tmp_path / "snap.json"
+    for value in [text, *text]:
+        write_snapshot(_snapshot(value), path)
+        loaded = load_snapshot(path)
+        assert snapshot_sha256(loaded) == _expected(loaded)
+        assert snapshot_sha256(loaded) == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -254,7 +254,11 @@ def _run(plan: _Plan, ctx: EvalContext, target: _Target, out: list[Finding]) -> 
     """
     check = plan.check
     try:
-        if ctx.kind is TargetKind.RESOURCE and not _applies(check, ctx.resource):
+        if (
+            check.applies_if is not None
+            and ctx.kind is TargetKind.RESOURCE
+            and not _applies(check, ctx.resource)
+        ):
             out.append(_finding(plan, ctx, plan.not_applicable, target))
             return
         for scope_kind, source in plan.requires:

@@ -93,6 +93,10 @@ class Snapshot:
     _derived: dict[Hashable, Any] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _scope_docs: dict[str, dict[str, JSON] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """`_details_index` entry of each scope as evaluators spell it (see `detail`)."""
     _canonical_sha256: str | None = field(default=None, init=False, repr=False, compare=False)
     """SHA-256 of the file this snapshot was loaded from, when that file is exactly
     `dump_snapshot(self)` (see `snapshot_sha256`)."""
@@ -170,11 +174,22 @@ class Snapshot:
         return [str(s["subscriptionId"]) for s in self.subscriptions]
 
     def detail(self, scope: str, name: str) -> tuple[bool, JSON]:
-        """`(found, body)` for the document `name` stored for `scope`."""
-        docs = self._details_index.get(scope.strip("/").lower())
-        if docs is None or name.lower() not in docs:
+        """`(found, body)` for the document `name` stored for `scope`.
+
+        Each check asks for its documents by the target's id as the inventory spells it: the
+        normalised key is looked up once per spelling, not at every read.
+        """
+        scope_docs = self._scope_docs
+        if scope in scope_docs:
+            docs = scope_docs[scope]
+        else:
+            docs = scope_docs[scope] = self._details_index.get(scope.strip("/").lower())
+        if docs is None:
             return False, None
-        return True, docs[name.lower()]
+        key = name.lower()
+        if key not in docs:
+            return False, None
+        return True, docs[key]
 
     def graph_doc(self, name: str) -> tuple[bool, JSON]:
         """`(found, body)` for a Microsoft Graph document (`graph:<path>`)."""

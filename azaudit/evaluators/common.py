@@ -7,6 +7,7 @@ unknown shape is an ERROR, never a silent "not set") and words its evidence the 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -147,34 +148,55 @@ def _location_in_allowed(ctx: EvalContext, params: Mapping[str, Any]) -> Iterato
     doc = document(ctx, params.get("source"))
     path = params.get("path", "location")
     observed = search(path, doc)
-    values = observed if isinstance(observed, list) else [observed]
     allowed = ctx.config.allowed_regions
-    expected = "an allowed (US) region"
+    if type(observed) is str and observed:  # one region: the verdict is the same for every row
+        status, message = _one_region_verdict(path, observed, allowed)
+        yield Outcome(status, path, observed, _REGION_EXPECTED, message)
+        return
+    values = observed if isinstance(observed, list) else [observed]
     if not values or all(v in (None, "") for v in values):
         if params.get("required", False) is True:
             # The check's type always reports this property (a Cosmos DB account's regions, a
             # geo-redundant account's secondary): its absence is an unknown shape, not "no region".
             raise ShapeError(path, "the region(s), which this type always reports", "absent")
         yield Outcome(
-            Status.NOT_APPLICABLE, path, observed, expected, "no location (not region-bound)"
-        )
-        return
-    normalised = [normalise_region(str(v)) for v in values if v not in (None, "")]
-    if normalised == ["global"]:
-        yield Outcome(
             Status.NOT_APPLICABLE,
             path,
             observed,
-            expected,
-            "global resource: residency is set by the service, not a region",
+            _REGION_EXPECTED,
+            "no location (not region-bound)",
         )
         return
+    status, message = _region_verdict(path, observed, values, allowed)
+    yield Outcome(status, path, observed, _REGION_EXPECTED, message)
+
+
+_REGION_EXPECTED = "an allowed (US) region"
+
+
+def _region_verdict(
+    path: str, observed: JSON, values: list[Any], allowed: frozenset[str]
+) -> tuple[Status, str]:
+    """Status and message for the region(s) `values` read at `path` (at least one present)."""
+    normalised = [normalise_region(str(v)) for v in values if v not in (None, "")]
+    if normalised == ["global"]:
+        return (
+            Status.NOT_APPLICABLE,
+            "global resource: residency is set by the service, not a region",
+        )
     outside = [v for v in normalised if v not in allowed and v != "global"]
     if outside:
         message = f"{path} includes non-allowed region(s): {', '.join(outside)}"
     else:
         message = f"{path} is {show_value(observed)}, inside the allowed regions"
-    yield Outcome(passed(not outside), path, observed, expected, message)
+    return passed(not outside), message
+
+
+@functools.lru_cache(maxsize=1024)
+def _one_region_verdict(path: str, region: str, allowed: frozenset[str]) -> tuple[Status, str]:
+    """`_region_verdict` of one region name, computed once per distinct name (a tenant's
+    resources sit in a handful of regions)."""
+    return _region_verdict(path, region, [region], allowed)
 
 
 def _baa_in_scope(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:

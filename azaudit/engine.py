@@ -335,21 +335,31 @@ def _finding(plan: _Plan, ctx: EvalContext, outcome: Outcome, target: _Target) -
     # texts are plain strings (a str subclass would be kept as it is).
     shared = plan.texts.setdefault
     path, expected, message = outcome.path, outcome.expected, outcome.message
-    return Finding(
-        plan.check_id,
-        outcome.status,
-        resource_id,
-        outcome.resource_type or rtype,
-        name,
-        ctx.subscription_id,
-        location,
-        shared(path, path) if type(path) is str else path,
-        observed,
-        shared(expected, expected) if type(expected) is str else expected,
-        shared(message, message) if type(message) is str else message,
-        outcome.sub_item,
-        plan.severity,
+    # Every field in `Finding._fields` order, built as the tuple it is (the named tuple's own
+    # `__new__` adds a Python call per finding); tests/test_engine.py pins the order.
+    return _new_finding(
+        Finding,
+        (
+            plan.check_id,
+            outcome.status,
+            resource_id,
+            outcome.resource_type or rtype,
+            name,
+            ctx.subscription_id,
+            location,
+            shared(path, path) if type(path) is str else path,
+            observed,
+            shared(expected, expected) if type(expected) is str else expected,
+            shared(message, message) if type(message) is str else message,
+            outcome.sub_item,
+            plan.severity,
+            None,  # phi: set by PHI scoring
+            None,  # waiver_id: set by waivers
+        ),
     )
+
+
+_new_finding = tuple.__new__
 
 
 _SCALARS = frozenset({str, int, float, bool})

@@ -267,3 +267,25 @@ def test_finding_identities_are_unique_on_the_demo() -> None:
     identities = [f.identity for f in findings]
     assert len(identities) == len(set(identities))
     assert any(f.sub_item for f in findings)
+
+
+def test_findings_are_built_field_by_field_in_the_finding_s_order() -> None:
+    """The engine builds each finding as a plain tuple in `Finding._fields` order: a field
+    added, removed or moved in `Finding` must be mirrored there."""
+    assert Finding._fields == (
+        "check_id",
+        "status",
+        "resource_id",
+        "resource_type",
+        "resource_name",
+        "subscription_id",
+        "location",
+        "property_path",
+        "observed",
+        "expected",
+        "message",
+        "sub_item",
+        "severity",
+        "phi",
+        "waiver_id",
+    )

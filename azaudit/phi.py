@@ -257,11 +257,13 @@ def apply_phi_scope(
 def _scored(finding: Finding, phi: bool, severity: Severity) -> Finding:
     """`finding` with its PHI flag and effective severity.
 
-    Built from the finding's first twelve fields: `_replace` goes through a keyword mapping for
-    every one of the scan's findings, a large share of the result step on a large tenant.
+    Built from the finding's first twelve fields as the tuple it is: `_replace` goes through a
+    keyword mapping for every one of the scan's findings, a large share of the result step on a
+    large tenant.
     """
-    return Finding._make((*finding[:_SCORED_AT], severity, phi, finding.waiver_id))
+    return _new_finding(Finding, (*finding[:_SCORED_AT], severity, phi, finding.waiver_id))
 
 
 _SCORED_AT = Finding._fields.index("severity")
 """Where the scoring fields start: every field before `severity` is kept as it is."""
+_new_finding = tuple.__new__

@@ -238,7 +238,10 @@ def order_findings(
     return tuple(ordered)
 
 
-_combo_of = operator.attrgetter("check_id", "status", "severity", "phi")
+_combo_of = operator.itemgetter(
+    *(Finding._fields.index(name) for name in ("check_id", "status", "severity", "phi"))
+)
+"""A finding's (check id, status, severity, PHI flag), read by position (faster than by name)."""
 
 
 def _order_prefix(

@@ -244,6 +244,8 @@ def apply_attestations(
         attestations: from `load_attestations`.
         now: the scan's reference time (timezone-aware; the snapshot's collection time).
     """
+    if not attestations.entries:  # nothing attested: no pass over the findings
+        return list(findings)
     today = now.astimezone(UTC).date()
     decided: list[Finding] = []
     for finding in findings:

@@ -155,7 +155,9 @@ def _build(
 _GUID = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
 _SUBSCRIPTION_SCOPE = re.compile(rf"/subscriptions/({_GUID})(?![\w/-])")
 _BARE_GUID = re.compile(rf"(?<![\w/.-]){_GUID}(?![\w/-])")
-_ANY_GUID = re.compile(_GUID)
+_NAMEABLE = re.compile(f"{_SUBSCRIPTION_SCOPE.pattern}|{_BARE_GUID.pattern}")
+"""Either kind of id `name_ids` replaces: a message with neither (most, including every id
+inside a longer ARM path) is left as it is after one search."""
 
 
 def name_ids(message: str, names: Mapping[str, str]) -> str:
@@ -167,7 +169,7 @@ def name_ids(message: str, names: Mapping[str, str]) -> str:
     themselves in `resource_id` and `observed`, so the evidence is unchanged.
     """
 
-    if _ANY_GUID.search(message) is None:  # most messages name no id: skip both passes
+    if _NAMEABLE.search(message) is None:  # nothing to name: skip both passes
         return message
 
     def subscription(match: re.Match[str]) -> str:

@@ -13,6 +13,11 @@ Every front end (the `scan` command, a config file, an embedding program) descri
 6. decide the exit code.
 
 No Typer, no printing: the CLI parses and prints, this module decides.
+
+The history store (`azaudit.history.store`, SQLAlchemy and its dialects) and e-mail delivery
+(`azaudit.deliver.mail`) are imported inside the steps that use them, not with this module:
+together they cost about a second of every run's start, and most runs use neither.
+`tests/test_pipeline.py` keeps a scan from loading them when it does not need them.
 """
 
 from __future__ import annotations
@@ -64,11 +69,6 @@ if TYPE_CHECKING:
 
     from azaudit.collect.clouds import CloudEndpoints
     from azaudit.deliver.mail import MailRequest
-
-_HEAVY = ("azaudit.history.store", "azaudit.deliver.mail")
-"""Imported where a run uses them, not with this module: the history store loads SQLAlchemy and
-its dialects, delivery the e-mail stack (together about a second of every scan's start), and
-most runs use neither. `tests/test_pipeline.py` keeps an offline scan from loading them."""
 
 SNAPSHOT_FILENAME = "snapshot.json.gz"
 DEMO_IDENTITY = "demo tenant"
@@ -257,7 +257,7 @@ def _history(request: ScanRequest) -> str | None:
     """The history location, opened once now so that a bad one stops the run before any work."""
     if request.history is None:
         return None
-    from azaudit.history.store import open_store  # see `_HEAVY`
+    from azaudit.history.store import open_store  # only when used (module docstring)
 
     with open_store(request.history):
         pass
@@ -266,7 +266,7 @@ def _history(request: ScanRequest) -> str | None:
 
 def compare_with_history(result: ScanResult, location: str) -> ScanResult:
     """The result with new / resolved / still-open findings against the previous run."""
-    from azaudit.history.store import open_store  # see `_HEAVY`
+    from azaudit.history.store import open_store  # only when used (module docstring)
 
     with open_store(location) as store:
         info = store.compare(result, trend_runs=HISTORY_TREND_RUNS)
@@ -275,7 +275,7 @@ def compare_with_history(result: ScanResult, location: str) -> ScanResult:
 
 def record_in_history(result: ScanResult, location: str) -> str:
     """Record the run (after its reports were written); returns the run id."""
-    from azaudit.history.store import open_store  # see `_HEAVY`
+    from azaudit.history.store import open_store  # only when used (module docstring)
 
     with open_store(location) as store:
         return store.record(result)
@@ -301,7 +301,7 @@ def _mail(request: ScanRequest) -> tuple[MailRequest, SmtpSettings] | None:
     """Validated mail request and SMTP settings, before any work (a typo must not cost a scan)."""
     if not request.email_to:
         return None
-    from azaudit.deliver.mail import MailRequest  # see `_HEAVY`
+    from azaudit.deliver.mail import MailRequest  # only when used (module docstring)
 
     mail = MailRequest(recipients=request.email_to)
     mail.validate()
@@ -678,14 +678,14 @@ def run_scan(
     )
     notes: tuple[str, ...] = ()
     if inputs.history is not None:
-        from azaudit.history.store import redact  # see `_HEAVY`
+        from azaudit.history.store import redact  # only when used (module docstring)
 
         run_id = record_in_history(result, inputs.history)
         notes += (f"recorded as run {run_id} in {redact(inputs.history)}",)
     if inputs.mail is not None:
         # The reports are on disk already: a delivery failure is one line and exit 2, and the
         # files stay for the pipeline's artifact step.
-        from azaudit.deliver.mail import mail_reports  # see `_HEAVY`
+        from azaudit.deliver.mail import mail_reports  # only when used (module docstring)
 
         mail, settings = inputs.mail
         notes += (mail_reports(result, request.out, mail, settings).describe(),)

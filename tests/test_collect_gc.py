@@ -10,7 +10,6 @@ the collection fails.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 
 import pytest
 
@@ -43,13 +42,7 @@ def tenant(catalogue: Catalogue) -> Snapshot:
     return tenant_snapshot(catalogue, storage=2)
 
 
-@pytest.fixture(autouse=True)
-def _collector_on() -> Iterator[None]:
-    was = gc.isenabled()
-    gc.enable()
-    yield
-    if not was:
-        gc.disable()
+pytestmark = pytest.mark.usefixtures("collector_on")
 
 
 def test_the_collection_runs_with_the_collector_paused_and_restores_it(

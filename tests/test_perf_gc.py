@@ -35,13 +35,7 @@ if TYPE_CHECKING:
     from typing_extensions import Buffer
 
 
-@pytest.fixture(autouse=True)
-def _collector_on() -> Iterator[None]:
-    was = gc.isenabled()
-    gc.enable()
-    yield
-    if not was:
-        gc.disable()
+pytestmark = pytest.mark.usefixtures("collector_on")
 
 
 def test_evaluation_runs_with_the_collector_paused_and_restores_it() -> None:

@@ -372,7 +372,16 @@ def _short(exc: BaseException, limit: int = 300) -> str:
 
 
 def _jsonable(value: JSON) -> JSON:
-    if value is None or isinstance(value, str | int | float):
+    # Observed values are mostly the snapshot's own dicts and lists of plain JSON: their exact
+    # types are tested first (an `isinstance` test against an ABC costs several times more).
+    kind = type(value)
+    if kind is dict:
+        return {
+            key if type(key) is str else str(key): _jsonable(item) for key, item in value.items()
+        }
+    if kind is list:
+        return [_jsonable(item) for item in value]
+    if value is None or kind in _SCALARS or isinstance(value, str | int | float):
         return value
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}

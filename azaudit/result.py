@@ -155,9 +155,11 @@ def _build(
 _GUID = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
 _SUBSCRIPTION_SCOPE = re.compile(rf"/subscriptions/({_GUID})(?![\w/-])")
 _BARE_GUID = re.compile(rf"(?<![\w/.-]){_GUID}(?![\w/-])")
-_NAMEABLE = re.compile(f"{_SUBSCRIPTION_SCOPE.pattern}|{_BARE_GUID.pattern}")
-"""Either kind of id `name_ids` replaces: a message with neither (most, including every id
-inside a longer ARM path) is left as it is after one search."""
+_NAMEABLE = re.compile(r"-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w/-])")
+"""What every id `name_ids` replaces ends with (either kind is a GUID not followed by a word
+character, `/` or `-`): a message without it (most, including every id inside a longer ARM
+path) is left as it is after one search. The pattern starts with a literal `-`, so the search
+skips from dash to dash instead of trying a GUID at every character."""
 
 
 def name_ids(message: str, names: Mapping[str, str]) -> str:
@@ -667,7 +669,7 @@ def _top_risks(result: ScanResult, metas: Mapping[str, CheckMeta]) -> list[dict[
     """The `TOP_RISKS` resources with the highest risk score (`risk.rank_resources`)."""
     names = result.display_names
     out: list[dict[str, Any]] = []
-    ranked = rank_resources(enumerate(result.findings), metas)[:TOP_RISKS]
+    ranked = rank_resources(enumerate(result.findings), metas, limit=TOP_RISKS)
     for rank, (_subject, scored) in enumerate(ranked, start=1):
         first = result.findings[scored[0].position]
         sub_id = first.subscription_id

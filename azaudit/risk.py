@@ -15,6 +15,8 @@ together with docs/report.md.
 from __future__ import annotations
 
 import enum
+import heapq
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
@@ -139,20 +141,24 @@ class Scored(NamedTuple):
 
 
 def rank_resources(
-    findings: Iterable[tuple[int, Finding]], metas: Mapping[str, CheckMeta]
+    findings: Iterable[tuple[int, Finding]],
+    metas: Mapping[str, CheckMeta],
+    limit: int | None = None,
 ) -> list[tuple[str, list[Scored]]]:
-    """Failing findings grouped by `risk_subject`, worst resource first.
+    """Failing findings grouped by `risk_subject`, worst resource first (the first `limit`).
 
     Resources are ordered by their worst finding's score, then the sum of their scores, then
     their id; each resource's findings by score, then position. Only FAIL counts: ERROR is
     unknown (reported under coverage), WAIVED is an accepted risk.
     """
-    grouped: dict[str, list[Scored]] = defaultdict(list)
+    # subject -> (-score, position) of each of its failing findings, in input order.
+    grouped: dict[str, list[tuple[int, int]]] = {}
     # Many findings share a resource, and a score depends on check, severity and PHI only.
     subjects: dict[tuple[str, str], str] = {}
     scores: dict[tuple[str, Severity | None, bool | None], int] = {}
+    failing = Status.FAIL
     for index, finding in findings:
-        if finding.status is not Status.FAIL:
+        if finding.status is not failing:
             continue
         where = (finding.resource_id, finding.resource_type)
         subject = subjects.get(where)
@@ -162,13 +168,25 @@ def rank_resources(
         score = scores.get(how)
         if score is None:
             score = scores[how] = risk_score(finding, metas[finding.check_id])
-        grouped[subject].append(Scored(index, score))
-    ranked: list[tuple[str, list[Scored]]] = []
-    for subject, scored in grouped.items():
-        scored.sort(key=lambda s: (-s.score, s.position))
-        ranked.append((subject, scored))
-    ranked.sort(key=lambda item: (-item[1][0].score, -sum(s.score for s in item[1]), item[0]))
-    return ranked
+        entry = (-score, index)
+        group = grouped.get(subject)
+        if group is None:
+            grouped[subject] = [entry]
+        else:
+            group.append(entry)
+    # (-worst score, -sum of scores, subject): the resources' order, compared as plain tuples.
+    keys = [
+        (min(entries)[0], sum(map(_negated_score, entries)), subject)
+        for subject, entries in grouped.items()
+    ]
+    chosen = sorted(keys) if limit is None else heapq.nsmallest(limit, keys)
+    return [
+        (subject, [Scored(position, -negated) for negated, position in sorted(grouped[subject])])
+        for _, _, subject in chosen
+    ]
+
+
+_negated_score = operator.itemgetter(0)
 
 
 # -- weighted posture ---------------------------------------------------------------------------

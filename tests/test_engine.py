@@ -289,3 +289,28 @@ def test_findings_are_built_field_by_field_in_the_finding_s_order() -> None:
         "phi",
         "waiver_id",
     )
+
+
+def test_observed_values_are_kept_as_plain_json_copies() -> None:
+    """An evaluator may hand back tuples, read-only mappings or non-string keys as `observed`;
+    the finding holds plain JSON (dicts with string keys, lists), never the evaluator's object
+    or the snapshot's own container."""
+    from types import MappingProxyType
+
+    from azaudit.engine import _jsonable
+
+    rule = {"direction": "Inbound", "ports": ("22", "3389"), "priority": 100}
+    observed = _jsonable(
+        [MappingProxyType({1: rule, "ok": True, "none": None, "ratio": 0.5}), ("a", Status.FAIL)]
+    )
+    assert observed == [
+        {
+            "1": {"direction": "Inbound", "ports": ["22", "3389"], "priority": 100},
+            "ok": True,
+            "none": None,
+            "ratio": 0.5,
+        },
+        ["a", Status.FAIL],
+    ]
+    assert type(observed[0]) is dict and type(observed[0]["1"]["ports"]) is list
+    assert observed[0]["1"] is not rule

@@ -7,6 +7,8 @@ import functools
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from azaudit.demo import build_demo_snapshot
 from azaudit.engine import evaluate
@@ -14,7 +16,16 @@ from azaudit.evaluators.base import ScanConfig
 from azaudit.models import ScanResult, Severity, Status
 from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.render.html import render_html
-from azaudit.result import ExitCode, FailOn, build_result, exit_code, name_ids, resummarise
+from azaudit.result import (
+    _BARE_GUID,
+    _SUBSCRIPTION_SCOPE,
+    ExitCode,
+    FailOn,
+    build_result,
+    exit_code,
+    name_ids,
+    resummarise,
+)
 from azaudit.risk import risk_subject, weighted_posture
 from tests.catalogue_support import builtin_catalogue
 
@@ -219,6 +230,50 @@ def test_finding_messages_name_known_ids_and_keep_paths() -> None:
         "(raj.patel@northwindhealth.example); also on /subscriptions/f1d50a8b-7c3e-4b26-"
         "a09d-3e8b5c2f7a74/resourceGroups/rg-x; unknown 00000000-0000-0000-0000-000000000001"
     )
+
+
+_NAMED_GUID = "f1d50a8b-7c3e-4b26-a09d-3e8b5c2f7a74"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    _NAMED_GUID,
+                    _NAMED_GUID.upper(),
+                    "/subscriptions/",
+                    "/subscriptions/" + _NAMED_GUID,
+                    "/resourceGroups/rg",
+                    "-",
+                    "/",
+                    ".",
+                    "_",
+                    " ",
+                    "x",
+                    "0",
+                ]
+            ),
+            st.text(alphabet="0123456789abcdefABCDEF-/ .xé", max_size=8),
+        ),
+        max_size=8,
+    ).map("".join)
+)
+def test_naming_an_id_reads_as_both_full_passes(message: str) -> None:
+    """The search that lets `name_ids` leave most messages alone never passes over one that
+    either replacement would change."""
+    names = {_NAMED_GUID: "nw-dev-analytics"}
+
+    def subscription(match: re.Match[str]) -> str:
+        name = names.get(match.group(1).lower())
+        return f"subscription '{name}'" if name else match.group(0)
+
+    def bare(match: re.Match[str]) -> str:
+        return names.get(match.group(0).lower(), match.group(0))
+
+    both = _BARE_GUID.sub(bare, _SUBSCRIPTION_SCOPE.sub(subscription, message))
+    assert name_ids(message, names) == both
 
 
 def test_demo_messages_show_principal_names_not_object_ids() -> None:

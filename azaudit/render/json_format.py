@@ -177,20 +177,30 @@ def _template_lines(findings: Sequence[Finding], check_severity: Mapping[str, st
     encoder rejects `observed` (NaN, an integer too long to print: `dumps` applies
     `json_safe`). `check_severity`: each check's severity as JSON, the severity of a finding
     not yet scored (as in `effective_severity`).
+
+    Each finding is unpacked in one step rather than read field by field, and its identity is
+    written from its parts (`Finding.identity`: check id, case-folded resource id, sub-item).
     """
     lines: list[str] = []
     texts: list[str] = []
     try:
-        for finding in findings:
-            check_id = finding.check_id
-            resource_id = finding.resource_id
-            resource_type = finding.resource_type
-            resource_name = finding.resource_name
-            property_path = finding.property_path
-            expected = finding.expected
-            message = finding.message
-            sub_item = finding.sub_item
-            identity = finding.identity
+        for (
+            check_id,
+            status,
+            resource_id,
+            resource_type,
+            resource_name,
+            subscription_id,
+            location,
+            property_path,
+            value,
+            expected,
+            message,
+            sub_item,
+            severity,
+            phi,
+            waiver_id,
+        ) in findings:
             texts += (
                 check_id,
                 resource_id,
@@ -200,27 +210,22 @@ def _template_lines(findings: Sequence[Finding], check_severity: Mapping[str, st
                 expected,
                 message,
                 sub_item,
-                identity,
             )
-            subscription_id = finding.subscription_id
             if subscription_id is None:
                 subscription = "null"
             else:
                 texts.append(subscription_id)
                 subscription = '"' + subscription_id + '"'
-            location = finding.location
             if location is None:
                 where = "null"
             else:
                 texts.append(location)
                 where = '"' + location + '"'
-            waiver_id = finding.waiver_id
             if waiver_id is None:
                 waiver = "null"
             else:
                 texts.append(waiver_id)
                 waiver = '"' + waiver_id + '"'
-            value = finding.observed
             if value is None:
                 observed = "null"
             elif isinstance(value, str):
@@ -232,14 +237,13 @@ def _template_lines(findings: Sequence[Finding], check_severity: Mapping[str, st
                 observed = "false"
             else:
                 observed = _COMPACT.encode(value)
-            severity = finding.severity
             lines.append(
                 "".join(
                     (
                         '{"check_id": "',
                         check_id,
                         '", "status": ',
-                        _STATUS_JSON[finding.status],
+                        _STATUS_JSON[status],
                         ', "resource_id": "',
                         resource_id,
                         '", "resource_type": "',
@@ -261,11 +265,15 @@ def _template_lines(findings: Sequence[Finding], check_severity: Mapping[str, st
                         '", "sub_item": "',
                         sub_item,
                         '", "identity": "',
-                        identity,
+                        check_id,
+                        "|",
+                        resource_id.lower(),
+                        "|",
+                        sub_item,
                         '", "severity": ',
                         check_severity[check_id] if severity is None else _SEVERITY_JSON[severity],
                         ', "phi": ',
-                        "false" if finding.phi is False else "true",
+                        "false" if phi is False else "true",
                         ', "waiver_id": ',
                         waiver,
                         "}",

@@ -7,8 +7,8 @@ engine can trust: every problem is reported as one line naming the file and the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -87,6 +87,37 @@ class Case:
     body: Mapping[str, Any]
 
 
+class CaseSource:
+    """A check's inline cases: given as parsed, or parsed from their YAML text at first use.
+
+    A scan never runs a built-in check's cases (the test suite proves them), and they are most
+    of the catalogue's YAML: a built-in check file's `cases:` block is kept as text and parsed
+    only when something asks for the cases (`azaudit checks test`, the test suite). A problem
+    in it is then reported as any other problem of the file, naming the file, field and line.
+    """
+
+    __slots__ = ("_parse", "_parsed")
+
+    def __init__(
+        self,
+        parsed: tuple[Case, ...] | None = None,
+        parse: Callable[[], tuple[Case, ...]] | None = None,
+    ) -> None:
+        self._parsed = parsed
+        self._parse = parse
+
+    def cases(self) -> tuple[Case, ...]:
+        """The cases (parsed once).
+
+        Raises:
+            CatalogueError: the deferred `cases:` block is invalid.
+        """
+        if self._parsed is None:
+            self._parsed = self._parse() if self._parse is not None else ()
+            self._parse = None
+        return self._parsed
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     """A check: its reader-facing metadata plus the rule and its examples."""
@@ -96,13 +127,18 @@ class Check:
     requires: tuple[str, ...]
     applies_if: str | None
     aliases: tuple[str, ...]
-    cases: tuple[Case, ...]
+    case_source: CaseSource = field(compare=False)
     path: Path
 
     @property
     def id(self) -> str:
         """The check's public id (stable: used in waivers, SARIF and history)."""
         return self.meta.id
+
+    @property
+    def cases(self) -> tuple[Case, ...]:
+        """The check's inline examples (`CaseSource`)."""
+        return self.case_source.cases()
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,24 +258,56 @@ def _reject_duplicates(checks: Iterable[Check]) -> None:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    return _parse_yaml(path, _read_text(path))
+
+
+def _read_text(path: Path) -> str:
     try:
-        document = safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise CatalogueError(f"{path}: invalid YAML{where}") from None
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CatalogueError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise CatalogueError(f"{path}: not UTF-8 text, expected a YAML check file") from None
+
+
+def _parse_yaml(path: Path, text: str) -> dict[str, Any]:
+    try:
+        document = safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise CatalogueError(f"{path}: invalid YAML{where}") from None
     if not isinstance(document, dict):
         raise CatalogueError(f"{path}: expected a YAML mapping at the top level")
     return document
 
 
+_CASES_KEY = re.compile(r"^cases:", re.MULTILINE)
+_TOP_LEVEL_LINE = re.compile(r"^(?:[^\s#-]|-\S)", re.MULTILINE)
+
+
+def split_cases(text: str) -> tuple[str, str] | None:
+    """`(head, cases)`: a check file's text before its top-level `cases:` key, and that key's
+    block with the head's lines blanked (so a YAML error in it names the file's own line).
+
+    None when the file does not end with the `cases:` block (another top-level key or a
+    document marker follows it, or there is none): such a file is parsed whole.
+    """
+    found = _CASES_KEY.search(text)
+    if found is None:
+        return None
+    head, tail = text[: found.start()], text[found.start() :]
+    if _TOP_LEVEL_LINE.search(tail, 1) is not None:
+        return None
+    return head, "\n" * head.count("\n") + tail
+
+
 def parse_check(path: Path, root: Path, citations: Mapping[str, Citation], origin: str) -> Check:
-    """Parse and validate one check file."""
-    doc = _read_yaml(path)
+    """Parse and validate one check file (a built-in check's cases at first use, see
+    `CaseSource`)."""
+    text = _read_text(path)
+    split = split_cases(text) if origin == "builtin" else None
+    doc = _parse_yaml(path, split[0] if split is not None else text)
     p = _Fields(path, doc)
     p.known_keys("", doc, CHECK_FIELDS)
     check_id = p.string("id")
@@ -278,7 +346,15 @@ def parse_check(path: Path, root: Path, citations: Mapping[str, Citation], origi
     if applies_if is not None:
         _compile(p, "applies_if", applies_if)
     rule = _rule(p, kind)
-    cases = _cases(p, rule)
+    if split is None:
+        case_source = CaseSource(parsed=_cases(p, rule))
+    else:
+        cases_text = split[1]
+
+        def parse_cases() -> tuple[Case, ...]:
+            return _cases(_Fields(path, _parse_yaml(path, cases_text)), rule)
+
+        case_source = CaseSource(parse=parse_cases)
     meta = CheckMeta(
         id=check_id,
         title=p.string("title"),
@@ -298,7 +374,7 @@ def parse_check(path: Path, root: Path, citations: Mapping[str, Citation], origi
         requires=requires,
         applies_if=applies_if,
         aliases=tuple(p.string_list("aliases", required=False)),
-        cases=cases,
+        case_source=case_source,
         path=path,
     )
 

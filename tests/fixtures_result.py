@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from azaudit.catalogue import Catalogue, Check, Rule
+from azaudit.catalogue import CaseSource, Catalogue, Check, Rule
 from azaudit.engine import evaluate
 from azaudit.evaluators.base import ScanConfig
 from azaudit.models import (
@@ -219,7 +219,7 @@ def _organisation_check(meta: CheckMeta, rule: Rule) -> Check:
         requires=(),
         applies_if=None,
         aliases=(),
-        cases=(),
+        case_source=CaseSource(parsed=()),
         path=Path(f"contoso-checks/{meta.id}.yaml"),
     )
 

@@ -22,6 +22,8 @@ from azaudit.catalogue import (
     Check,
     load_catalogue,
     load_citations,
+    parse_check,
+    split_cases,
 )
 from azaudit.errors import CatalogueError
 from azaudit.evaluators import EVALUATORS
@@ -180,6 +182,71 @@ def test_remediation_offers_only_current_built_in_policy_definitions(check: Chec
 def test_inline_case(check: Check, case: Case) -> None:
     outcome = run_case(check, case)
     assert outcome.ok, outcome.explain()
+
+
+# -- built-in cases are parsed at first use ------------------------------------------------------
+
+BUILTIN_FILES = sorted(p for p in checks_dir().rglob("*.yaml") if p.name != "citations.yaml")
+
+
+@pytest.mark.parametrize("path", BUILTIN_FILES, ids=lambda p: p.stem)
+def test_a_built_in_file_reads_the_same_split_at_its_cases(path: Path) -> None:
+    """Every built-in file ends with its `cases:` block, and its head and that block parsed
+    apart give the document the whole file gives (same values, same lines)."""
+    text = path.read_text(encoding="utf-8")
+    split = split_cases(text)
+    assert split is not None
+    head, cases = split
+    assert cases.count("\n") == text.count("\n")
+    assert {**yaml.safe_load(head), **yaml.safe_load(cases)} == yaml.safe_load(text)
+
+
+def test_loading_the_catalogue_leaves_built_in_cases_unparsed_until_asked() -> None:
+    catalogue = load_catalogue()
+    check = catalogue.checks[0]
+    assert all(c.case_source._parsed is None for c in catalogue.checks)
+    assert check.cases == builtin_catalogue().get(check.id).cases  # type: ignore[union-attr]
+    assert check.case_source._parsed is not None
+
+
+def _builtin_style(tmp_path: Path, text: str) -> Check:
+    """`text` loaded as the catalogue loads a built-in check file."""
+    family = tmp_path / "storage"
+    family.mkdir(exist_ok=True)
+    path = family / "org_storage_tagged_phi.yaml"
+    path.write_text(text, encoding="utf-8")
+    return parse_check(path, tmp_path, CATALOGUE.citations, "builtin")
+
+
+def test_a_broken_built_in_cases_block_is_reported_when_the_cases_are_asked_for(
+    tmp_path: Path,
+) -> None:
+    check = _builtin_style(tmp_path, GOOD_CHECK.replace("expect: FAIL, resource", "expect: [x"))
+    assert check.id == "org_storage_tagged_phi"
+    line = GOOD_CHECK.splitlines().index("  - {name: untagged, expect: FAIL, resource: {tags: {}}}")
+    with pytest.raises(
+        CatalogueError, match=rf"org_storage_tagged_phi.yaml: invalid YAML at line {line + 1}"
+    ):
+        check.cases  # noqa: B018 - reading the property parses the cases
+    wrong = _builtin_style(tmp_path, GOOD_CHECK.replace("expect: PASS", "expect: MAYBE"))
+    with pytest.raises(CatalogueError, match=r"cases\[0\]\.expect: expected one of"):
+        wrong.cases  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "after",
+    ["aliases: [org_old_name]\n", "---\nid: another\n", 'applies_if: "true"\n'],
+)
+def test_a_file_whose_cases_are_not_last_is_parsed_whole(tmp_path: Path, after: str) -> None:
+    text = GOOD_CHECK + after
+    assert split_cases(text) is None
+    assert split_cases(GOOD_CHECK) is not None
+
+
+def test_an_organisation_check_s_cases_are_parsed_with_it(tmp_path: Path) -> None:
+    broken = GOOD_CHECK.replace("expect: FAIL, resource", "expect: [x")
+    with pytest.raises(CatalogueError, match="invalid YAML"):
+        load_catalogue([_org_dir(tmp_path, broken)], prove_cases=False)
 
 
 # -- organisation checks (--checks-dir) and their validation ------------------------------------

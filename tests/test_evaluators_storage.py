@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from azaudit.casebook import CASE_SUBSCRIPTION
 from azaudit.demo import build_demo_snapshot
 from azaudit.demo.org import DEMO_NOW
 from azaudit.engine import evaluate_check
 from azaudit.evaluators.base import ScanConfig
-from azaudit.models import Status, TargetKind
+from azaudit.models import CollectionGap, Status, TargetKind
 from azaudit.reference import default_baa_list, default_us_regions
-from azaudit.snapshot import subscription_scope
+from azaudit.snapshot import Snapshot, subscription_scope
 from azaudit.sources import DIAGNOSTIC_SETTINGS, find_source
 from tests.evaluator_support import builtin_check, run_check, statuses
 
@@ -283,6 +285,73 @@ def test_account_ids_compare_case_insensitively() -> None:
     check = builtin_check("log_log_store_protected")
     body = {"resource": OPEN_ACCOUNT, "scopes": {SUB: _activity_export(ACCOUNT.lower())}}
     assert statuses(run_check(check, body)) == [Status.FAIL]
+
+
+def _sink_tenant(gap_in_second: bool) -> Snapshot:
+    """Two subscriptions, three accounts: the first exports to `a`, the second to `a` and `b`
+    (or its export settings were not collected); `c` receives no activity log."""
+    first, second = CASE_SUBSCRIPTION, OTHER_SUB
+
+    def account(sub: str, name: str) -> dict[str, Any]:
+        return {
+            **OPEN_ACCOUNT,
+            "id": f"/subscriptions/{sub}/resourceGroups/rg/providers/"
+            f"Microsoft.Storage/storageAccounts/{name}",
+            "name": name,
+            "type": "Microsoft.Storage/storageAccounts",
+            "location": "eastus",
+            "subscriptionId": sub,
+        }
+
+    accounts = [account(first, "a"), account(second, "b"), account(second, "c")]
+
+    def export(name: str, target: dict[str, Any]) -> dict[str, Any]:
+        return {"name": name, "properties": {"storageAccountId": target["id"].upper()}}
+
+    details = {
+        subscription_scope(first): {DIAGNOSTIC_SETTINGS: {"value": [export("to-a", accounts[0])]}}
+    }
+    gaps = []
+    if gap_in_second:
+        gaps.append(CollectionGap(subscription_scope(second), DIAGNOSTIC_SETTINGS, "403 Forbidden"))
+    else:
+        settings = [export("to-b", accounts[1]), export("also-a", accounts[0])]
+        details[subscription_scope(second)] = {DIAGNOSTIC_SETTINGS: {"value": settings}}
+    return Snapshot(
+        collected_at="2026-11-01T00:00:00Z",
+        tool_version="test",
+        cloud={"name": "AzureCloud"},
+        tenant={"tenantId": "tenant-1"},
+        subscriptions=({"subscriptionId": first}, {"subscriptionId": second}),
+        resources=tuple(accounts),
+        details=details,
+        graph={},
+        gaps=tuple(gaps),
+    )
+
+
+@pytest.mark.parametrize("gap_in_second", [False, True])
+def test_every_account_is_judged_by_the_exports_of_every_subscription(
+    gap_in_second: bool,
+) -> None:
+    """One scan reads each subscription's export settings for all accounts alike: each account
+    is named by exactly the exports to it, in subscription order, and an account no readable
+    export names is ERROR while any subscription's settings are unknown."""
+    config = ScanConfig(default_baa_list(), default_us_regions(), DEMO_NOW)
+    check = builtin_check("log_log_store_protected")
+    found = {f.resource_name: f for f in evaluate_check(_sink_tenant(gap_in_second), check, config)}
+    assert found["a"].status is Status.FAIL
+    if gap_in_second:
+        assert f"receives the activity log of {CASE_SUBSCRIPTION} (to-a), but" in found["a"].message
+        assert found["b"].status is Status.ERROR and found["c"].status is Status.ERROR
+        assert "403 Forbidden" in found["c"].message
+    else:
+        assert (
+            f"receives the activity log of {CASE_SUBSCRIPTION} (to-a), {OTHER_SUB} (also-a), but"
+            in found["a"].message
+        )
+        assert f"receives the activity log of {OTHER_SUB} (to-b), but" in found["b"].message
+        assert found["c"].status is Status.NOT_APPLICABLE
 
 
 # -- storage key age ----------------------------------------------------------------------------

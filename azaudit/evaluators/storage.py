@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from azaudit.evaluators.access import (
     ShapeError,
@@ -318,8 +318,25 @@ def _activity_log_settings(
 
     A subscription whose activity-log settings were not collected might export to this account,
     so it is reported back for the caller to turn into ERROR unless another already proves it.
+    Every subscription's settings are read once per scan (`_ActivityLogSinks`), not once per
+    storage account.
     """
-    sources: list[str] = []
+    sinks = ctx.snapshot.derived(("activity-log-sinks",), lambda: _activity_log_sinks(ctx))
+    return list(sinks.by_account.get(account_id.lower(), ())), sinks.missing
+
+
+class _ActivityLogSinks(NamedTuple):
+    by_account: dict[str, list[str]]
+    """Storage account id (lower case) -> `<subscription> (<setting>)` of each export to it,
+    in subscription and setting order."""
+    missing: MissingData | None
+    """The first subscription whose activity-log settings were not collected."""
+
+
+def _activity_log_sinks(ctx: EvalContext) -> _ActivityLogSinks:
+    """Where every subscription exports its activity log (a wrongly shaped setting raises
+    `ShapeError`, and so does every account's evaluation that needs the index)."""
+    by_account: dict[str, list[str]] = {}
     missing: MissingData | None = None
     for sub in ctx.snapshot.subscription_ids():
         scope = subscription_scope(sub)
@@ -336,9 +353,9 @@ def _activity_log_settings(
             at = f"activityLogDiagnosticSettings[name={name}].properties"
             props = require_obj(setting, "properties", at=at.removesuffix(".properties"))
             target = optional_str(props, "storageAccountId", at=at)
-            if target and target.lower() == account_id.lower():
-                sources.append(f"{sub} ({name})")
-    return sources, missing
+            if target:
+                by_account.setdefault(target.lower(), []).append(f"{sub} ({name})")
+    return _ActivityLogSinks(by_account, missing)
 
 
 def _log_store_protected(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:

@@ -323,27 +323,27 @@ def _run(plan: _Plan, ctx: EvalContext, target: _Target, out: list[Finding]) -> 
 
 def _finding(plan: _Plan, ctx: EvalContext, outcome: Outcome, target: _Target) -> Finding:
     resource_id, rtype, name, _, location = target
-    if outcome.resource_id:
-        resource_id = outcome.resource_id
-        name = outcome.resource_name or outcome.resource_id.rstrip("/").rsplit("/", 1)[-1]
-    elif outcome.resource_name:
-        name = outcome.resource_name
-    observed = outcome.observed
+    # Every field of the outcome at once (one unpacking instead of a lookup per field).
+    status, path, observed, expected, message, own_id, own_type, own_name, sub_item = outcome
+    if own_id:
+        resource_id = own_id
+        name = own_name or own_id.rstrip("/").rsplit("/", 1)[-1]
+    elif own_name:
+        name = own_name
     if observed is not None and type(observed) not in _SCALARS:
         observed = _jsonable(observed)
     # One copy of each text the check's findings repeat (see `_Plan.texts`); an outcome's
     # texts are plain strings (a str subclass would be kept as it is).
     shared = plan.texts.setdefault
-    path, expected, message = outcome.path, outcome.expected, outcome.message
     # Every field in `Finding._fields` order, built as the tuple it is (the named tuple's own
     # `__new__` adds a Python call per finding); tests/test_engine.py pins the order.
     return _new_finding(
         Finding,
         (
             plan.check_id,
-            outcome.status,
+            status,
             resource_id,
-            outcome.resource_type or rtype,
+            own_type or rtype,
             name,
             ctx.subscription_id,
             location,
@@ -351,7 +351,7 @@ def _finding(plan: _Plan, ctx: EvalContext, outcome: Outcome, target: _Target) -
             observed,
             shared(expected, expected) if type(expected) is str else expected,
             shared(message, message) if type(message) is str else message,
-            outcome.sub_item,
+            sub_item,
             plan.severity,
             None,  # phi: set by PHI scoring
             None,  # waiver_id: set by waivers

@@ -240,30 +240,26 @@ def apply_phi_scope(
     """
     membership = _Membership(scope, snapshot, TagIndex(snapshot)) if scope.configured else None
     escalated = {check_id: escalate(base) for check_id, base in severities.items()}
+    failing, critical = Status.FAIL, Severity.CRITICAL
     out: list[Finding] = []
+    append = out.append
     for finding in findings:
         check_id = finding.check_id
         phi = membership is None or membership.contains(finding)
         if not phi:
             severity = severities[check_id]
-        elif check_id == BAA_SCOPE_CHECK and finding.status is Status.FAIL:
-            severity = Severity.CRITICAL
+        elif check_id == BAA_SCOPE_CHECK and finding.status is failing:
+            severity = critical
         else:
             severity = escalated[check_id]
-        out.append(_scored(finding, phi, severity))
+        # The finding with its PHI flag and effective severity, built from its first twelve
+        # fields as the tuple it is: `_replace` goes through a keyword mapping for every one of
+        # the scan's findings, and a helper call per finding is a large share of this loop.
+        append(_new_finding(Finding, (*finding[:_SCORED_AT], severity, phi, finding.waiver_id)))
     return out
 
 
-def _scored(finding: Finding, phi: bool, severity: Severity) -> Finding:
-    """`finding` with its PHI flag and effective severity.
-
-    Built from the finding's first twelve fields as the tuple it is: `_replace` goes through a
-    keyword mapping for every one of the scan's findings, a large share of the result step on a
-    large tenant.
-    """
-    return _new_finding(Finding, (*finding[:_SCORED_AT], severity, phi, finding.waiver_id))
-
-
 _SCORED_AT = Finding._fields.index("severity")
-"""Where the scoring fields start: every field before `severity` is kept as it is."""
+"""Where the scoring fields start: every field before `severity` is kept as it is (the
+field order is pinned by tests/test_engine.py)."""
 _new_finding = tuple.__new__

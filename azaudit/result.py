@@ -7,6 +7,7 @@ Renderers only format; all counting, scoring and ordering happens here (with the
 from __future__ import annotations
 
 import enum
+import itertools
 import operator
 import re
 from collections import Counter, defaultdict
@@ -260,6 +261,7 @@ def _order_prefix(
 
 
 _resource_id_of = operator.attrgetter("resource_id")
+_status_of = operator.attrgetter("status")
 
 
 def _fields(result: ScanResult) -> dict[str, Any]:
@@ -462,10 +464,12 @@ def summarise(result: ScanResult, safeguard_titles: Mapping[str, str]) -> dict[s
     # Case-fold each distinct id once (many findings share a resource).
     folded = {rid: rid.lower() for rid in set(map(_resource_id_of, result.findings))}
     resources_evaluated = len(set(folded.values()))
-    error = Status.ERROR
-    scopes_not_evaluated = len(
-        {folded[f.resource_id] for f in result.findings if f.status is error}
+    # The resource ids of ERROR findings, selected in C rather than finding by finding.
+    erring = itertools.compress(
+        map(_resource_id_of, result.findings),
+        map(operator.is_, map(_status_of, result.findings), itertools.repeat(Status.ERROR)),
     )
+    scopes_not_evaluated = len({folded[rid] for rid in set(erring)})
     del folded
     return {
         "counts": overall,

@@ -314,3 +314,21 @@ def test_observed_values_are_kept_as_plain_json_copies() -> None:
     ]
     assert type(observed[0]) is dict and type(observed[0]["1"]["ports"]) is list
     assert observed[0]["1"] is not rule
+
+
+def test_outcomes_are_read_field_by_field_in_the_outcome_s_order() -> None:
+    """The engine unpacks each evaluator outcome in `Outcome._fields` order: a field added,
+    removed or moved in `Outcome` must be mirrored in `engine._finding`."""
+    from azaudit.evaluators.base import Outcome
+
+    assert Outcome._fields == (
+        "status",
+        "path",
+        "observed",
+        "expected",
+        "message",
+        "resource_id",
+        "resource_type",
+        "resource_name",
+        "sub_item",
+    )

@@ -26,7 +26,7 @@ from azaudit.result import (
     name_ids,
     resummarise,
 )
-from azaudit.risk import risk_subject, weighted_posture
+from azaudit.risk import rank_resources, risk_subject, weighted_posture
 from tests.catalogue_support import builtin_catalogue
 
 PACS_NSG = "nsg-pacs-gw-eus"
@@ -284,3 +284,26 @@ def test_demo_messages_show_principal_names_not_object_ids() -> None:
     assert uaa
     assert all("subscription '" in f.message for f in uaa)
     assert any("Raj Patel (raj.patel@northwindhealth.example)" in f.message for f in uaa)
+
+
+def test_resources_rank_by_worst_score_then_total_then_id_and_a_limit_keeps_the_head() -> None:
+    """The documented order (worst finding's score, then the sum of scores, then the id; each
+    resource's findings by score, then position), and `limit` gives the head of that order."""
+    result = demo_result()
+    metas = {c.id: c for c in result.checks}
+    ranked = rank_resources(enumerate(result.findings), metas)
+    assert len(ranked) > 12
+    keys = [
+        (-scored[0].score, -sum(s.score for s in scored), subject) for subject, scored in ranked
+    ]
+    assert keys == sorted(keys)
+    for _, scored in ranked:
+        assert [(-s.score, s.position) for s in scored] == sorted(
+            (-s.score, s.position) for s in scored
+        )
+        assert all(result.findings[s.position].status is Status.FAIL for s in scored)
+    assert sum(len(scored) for _, scored in ranked) == sum(
+        1 for f in result.findings if f.status is Status.FAIL
+    )
+    for limit in (0, 1, 3, 10, len(ranked), len(ranked) + 5):
+        assert rank_resources(enumerate(result.findings), metas, limit=limit) == ranked[:limit]

@@ -337,7 +337,7 @@ def test_every_account_is_judged_by_the_exports_of_every_subscription(
     """One scan reads each subscription's export settings for all accounts alike: each account
     is named by exactly the exports to it, in subscription order, and an account no readable
     export names is ERROR while any subscription's settings are unknown."""
-    config = ScanConfig(default_baa_list(), default_us_regions(), DEMO_NOW)
+    config = ScanConfig(default_baa_list(), frozenset(default_us_regions()), DEMO_NOW)
     check = builtin_check("log_log_store_protected")
     found = {f.resource_name: f for f in evaluate_check(_sink_tenant(gap_in_second), check, config)}
     assert found["a"].status is Status.FAIL

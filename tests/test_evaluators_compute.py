@@ -8,7 +8,12 @@ import pytest
 
 from azaudit.casebook import CASE_SUBSCRIPTION
 from azaudit.catalogue import Check
+from azaudit.demo.org import DEMO_NOW
+from azaudit.engine import evaluate_check
+from azaudit.evaluators.base import ScanConfig
 from azaudit.models import Finding, Status
+from azaudit.reference import default_baa_list, default_us_regions
+from azaudit.snapshot import Snapshot
 from tests.evaluator_support import builtin_check, run_check
 
 RG = f"/subscriptions/{CASE_SUBSCRIPTION}/resourceGroups/rg-case/providers"
@@ -431,6 +436,100 @@ def test_jit_policy_without_provisioning_state_is_an_error() -> None:
     policy = _policy(VM_ID)
     del policy["properties"]["provisioningState"]
     assert _access([_nic()], [policy]).status is Status.ERROR
+
+
+def _estate(
+    policies: list[dict[str, Any]], spoke_c_readable: bool = True, nameless_vnet: bool = False
+) -> Snapshot:
+    """Three VMs with public IPs, each in its own spoke: `a`'s spoke is peered with a hub that
+    holds a Bastion, `b`'s is not peered, `c`'s peering is readable or not."""
+    rows: list[dict[str, Any]] = []
+    for name in ("a", "b", "c"):
+        nic_id = f"{RG}/Microsoft.Network/networkInterfaces/nic-{name}"
+        rows.append(
+            {
+                "id": f"{RG}/Microsoft.Compute/virtualMachines/vm-{name}",
+                "name": f"vm-{name}",
+                "type": "Microsoft.Compute/virtualMachines",
+                "properties": {"networkProfile": {"networkInterfaces": [{"id": nic_id}]}},
+            }
+        )
+        config = {
+            "subnet": {"id": f"{RG}/Microsoft.Network/virtualNetworks/spoke-{name}/subnets/s"},
+            "publicIPAddress": {"id": f"{RG}/Microsoft.Network/publicIPAddresses/pip-{name}"},
+        }
+        rows.append(
+            {
+                "id": nic_id,
+                "name": f"nic-{name}",
+                "type": "Microsoft.Network/networkInterfaces",
+                "properties": {"ipConfigurations": [{"properties": config}]},
+            }
+        )
+    spoke = f"{RG}/Microsoft.Network/virtualNetworks/spoke-"
+    unreadable = _vnet(spoke + "c", (HUB, "Connected"))
+    if not spoke_c_readable:
+        del unreadable["properties"]["virtualNetworkPeerings"][0]["properties"]["peeringState"]
+    rows += [_vnet(spoke + "a", (HUB, "Connected")), _vnet(spoke + "b"), unreadable, _vnet(HUB)]
+    if nameless_vnet:
+        rows.append({"type": "Microsoft.Network/virtualNetworks", "name": "nameless"})
+    rows.append(
+        _bastion(
+            ipConfigurations=[
+                {"properties": {"subnet": {"id": f"{HUB}/subnets/AzureBastionSubnet"}}}
+            ]
+        )
+    )
+    for row in rows:
+        row["subscriptionId"] = CASE_SUBSCRIPTION
+        row["location"] = "eastus"
+    return Snapshot(
+        collected_at="2026-11-01T00:00:00Z",
+        tool_version="test",
+        cloud={"name": "AzureCloud"},
+        tenant={"tenantId": "tenant-1"},
+        subscriptions=({"subscriptionId": CASE_SUBSCRIPTION},),
+        resources=tuple(rows),
+        details={SUB_SCOPE: {JIT: {"value": policies}}},
+        graph={},
+        gaps=(),
+    )
+
+
+def _access_by_vm(snapshot: Snapshot) -> dict[str, Status]:
+    config = ScanConfig(default_baa_list(), frozenset(default_us_regions()), DEMO_NOW)
+    return {f.resource_name: f.status for f in evaluate_check(snapshot, ACCESS, config)}
+
+
+def test_each_vm_is_judged_by_its_own_networks_and_the_policies_before_an_unreadable_one() -> None:
+    """The policies, networks and Bastion hosts are read once per scan for every VM; an
+    unreadable peering is ERROR for the VMs in that network only, and a policy search stops
+    at the first policy that cannot be read, for every VM not found before it."""
+    assert _access_by_vm(_estate([])) == {
+        "vm-a": Status.PASS,
+        "vm-b": Status.FAIL,
+        "vm-c": Status.PASS,
+    }
+    assert _access_by_vm(_estate([], spoke_c_readable=False)) == {
+        "vm-a": Status.PASS,
+        "vm-b": Status.FAIL,
+        "vm-c": Status.ERROR,
+    }
+    unreadable = _policy(VM_ID)
+    del unreadable["properties"]["provisioningState"]
+    vm_b = f"{RG}/Microsoft.Compute/virtualMachines/vm-b"
+    policies = [_policy(f"{RG}/Microsoft.Compute/virtualMachines/vm-a"), unreadable, _policy(vm_b)]
+    assert _access_by_vm(_estate(policies)) == {
+        "vm-a": Status.PASS,
+        "vm-b": Status.ERROR,
+        "vm-c": Status.ERROR,
+    }
+    # A network row without an id is met by every search of the networks.
+    assert _access_by_vm(_estate([], nameless_vnet=True)) == {
+        "vm-a": Status.ERROR,
+        "vm-b": Status.ERROR,
+        "vm-c": Status.ERROR,
+    }
 
 
 # -- managed disks of scale sets ------------------------------------------------------------------

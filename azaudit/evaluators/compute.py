@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from azaudit.evaluators.access import (
     ShapeError,
@@ -532,36 +532,107 @@ def _jit_policy(ctx: EvalContext) -> str | None:
     """The name of a provisioned JIT policy that lists this VM, if any.
 
     Policies are listed per subscription (JitNetworkAccessPolicies_List); each names its VMs and
-    the ports it locks down.
+    the ports it locks down. The list is read once per subscription and scan (`_JitPolicy`), and
+    searched in its order: a policy that cannot be read stops the search there, as it always
+    did.
     """
     body = ctx.subscription_doc(JIT_POLICIES)
-    for index, policy in enumerate(objects(list_values(body, JIT_POLICIES), at="jitPolicies")):
-        at = f"jitNetworkAccessPolicies[{index}]"
-        props = require_obj(policy, "properties", at=at)
-        vms = objects(require_list(props, "virtualMachines", at=f"{at}.properties"), at=at)
-        listed = {require_str(v, "id", at=f"{at}.virtualMachines[]").lower() for v in vms}
-        state = require_str(props, "provisioningState", at=f"{at}.properties")
-        if ctx.scope_id.lower() in listed and str(state).lower() == SUCCEEDED:
-            return str(policy.get("name") or at)
+    scope = str(ctx.subscription_id).lower()
+    policies = ctx.snapshot.derived((JIT_POLICIES, scope), lambda: _jit_policies(body))
+    vm_id = ctx.scope_id.lower()
+    for policy in policies:
+        if isinstance(policy, Exception):
+            raise policy.with_traceback(None)
+        if vm_id in policy.listed and policy.state.lower() == SUCCEEDED:
+            return policy.name
     return None
 
 
-def _reachable_vnets(ctx: EvalContext, vnets: set[str]) -> set[str]:
-    """The VM's virtual networks and those peered with them (Connected)."""
-    reachable = set(vnets)
-    for vnet in ctx.resources_of_type(VNET_TYPE):
-        vnet_id = require_str(vnet, "id", at="virtualNetworks[]").lower()
-        if vnet_id not in vnets:
+class _JitPolicy(NamedTuple):
+    name: str
+    listed: frozenset[str]
+    """Ids (lower case) of the virtual machines the policy names."""
+    state: str
+
+
+def _jit_policies(body: JSON) -> list[_JitPolicy | Exception]:
+    """A subscription's JIT policies in list order, up to and including the first that cannot
+    be read (kept as its error: no search ever reads past it)."""
+    out: list[_JitPolicy | Exception] = []
+    for index, policy in enumerate(objects(list_values(body, JIT_POLICIES), at="jitPolicies")):
+        at = f"jitNetworkAccessPolicies[{index}]"
+        try:
+            props = require_obj(policy, "properties", at=at)
+            vms = objects(require_list(props, "virtualMachines", at=f"{at}.properties"), at=at)
+            listed = frozenset(
+                require_str(v, "id", at=f"{at}.virtualMachines[]").lower() for v in vms
+            )
+            state = require_str(props, "provisioningState", at=f"{at}.properties")
+        except ShapeError as error:
+            out.append(error)
+            break
+        out.append(_JitPolicy(str(policy.get("name") or at), listed, state))
+    return out
+
+
+class _PeeredNetworks(NamedTuple):
+    """The tenant's virtual networks with their Connected peers, read once per scan."""
+
+    by_id: dict[str, list[tuple[int, set[str] | Exception]]]
+    """Network id (lower case) -> (inventory position, Connected peers or why its peerings
+    cannot be read) of each row with that id."""
+    unreadable_id: tuple[int, Exception] | None
+    """The first row whose id cannot be read: every search of the networks meets it."""
+
+
+def _peered_networks(ctx: EvalContext) -> _PeeredNetworks:
+    by_id: dict[str, list[tuple[int, set[str] | Exception]]] = {}
+    unreadable_id: tuple[int, Exception] | None = None
+    for position, vnet in enumerate(ctx.resources_of_type(VNET_TYPE)):
+        try:
+            vnet_id = require_str(vnet, "id", at="virtualNetworks[]").lower()
+        except ShapeError as error:
+            unreadable_id = unreadable_id or (position, error)
             continue
         at = f"virtualNetworks[{vnet_id}].properties"
-        peerings = objects(optional_list(vnet, "properties.virtualNetworkPeerings", at=at), at=at)
-        for peering in peerings:
-            state = require_str(peering, "properties.peeringState", at=f"{at}.peerings[]")
-            remote = require_str(
-                peering, "properties.remoteVirtualNetwork.id", at=f"{at}.peerings[]"
+        connected: set[str] = set()
+        peers: set[str] | Exception = connected
+        try:
+            peerings = objects(
+                optional_list(vnet, "properties.virtualNetworkPeerings", at=at), at=at
             )
-            if state.lower() == "connected":
-                reachable.add(remote.lower())
+            for peering in peerings:
+                state = require_str(peering, "properties.peeringState", at=f"{at}.peerings[]")
+                remote = require_str(
+                    peering, "properties.remoteVirtualNetwork.id", at=f"{at}.peerings[]"
+                )
+                if state.lower() == "connected":
+                    connected.add(remote.lower())
+        except ShapeError as error:
+            peers = error
+        by_id.setdefault(vnet_id, []).append((position, peers))
+    return _PeeredNetworks(by_id, unreadable_id)
+
+
+def _reachable_vnets(ctx: EvalContext, vnets: set[str]) -> set[str]:
+    """The VM's virtual networks and those peered with them (Connected).
+
+    The networks are indexed once per scan (`_PeeredNetworks`) instead of walked for every VM;
+    as a walk in inventory order would, the first unreadable row among the VM's networks (or
+    the first row without a readable id) makes the answer an error.
+    """
+    networks = ctx.snapshot.derived(("peered-networks",), lambda: _peered_networks(ctx))
+    reachable = set(vnets)
+    first_error = networks.unreadable_id
+    for vnet_id in vnets:
+        for position, peers in networks.by_id.get(vnet_id, ()):
+            if isinstance(peers, Exception):
+                if first_error is None or position < first_error[0]:
+                    first_error = (position, peers)
+            else:
+                reachable |= peers
+    if first_error is not None:
+        raise first_error[1].with_traceback(None)
     return reachable
 
 
@@ -573,17 +644,33 @@ def _bastion(ctx: EvalContext, vnets: set[str]) -> str | None:
     (https://learn.microsoft.com/azure/bastion/configuration-settings).
     """
     reachable = _reachable_vnets(ctx, vnets)
-    for host in ctx.resources_of_type(BASTION_TYPE):
-        host_id = require_str(host, "id", at="bastionHosts[]")
-        at = f"bastionHosts[{host_id}].properties"
-        own = optional_str(host, "properties.virtualNetwork.id", at=at)
-        homes = {own.lower()} if own else set()
-        configs = objects(optional_list(host, "properties.ipConfigurations", at=at), at=at)
-        for config in configs:
-            homes.add(_vnet_of(require_str(config, "properties.subnet.id", at=f"{at}.ip[]")))
+    for host in ctx.snapshot.derived(("bastion-homes",), lambda: _bastion_homes(ctx)):
+        if isinstance(host, Exception):
+            raise host.with_traceback(None)
+        name, homes = host
         if homes & reachable:
-            return host_id.rsplit("/", 1)[-1]
+            return name
     return None
+
+
+def _bastion_homes(ctx: EvalContext) -> list[tuple[str, set[str]] | Exception]:
+    """Every Bastion host's name and virtual networks, in inventory order, up to and including
+    the first that cannot be read (kept as its error: no search ever reads past it)."""
+    out: list[tuple[str, set[str]] | Exception] = []
+    for host in ctx.resources_of_type(BASTION_TYPE):
+        try:
+            host_id = require_str(host, "id", at="bastionHosts[]")
+            at = f"bastionHosts[{host_id}].properties"
+            own = optional_str(host, "properties.virtualNetwork.id", at=at)
+            homes = {own.lower()} if own else set()
+            configs = objects(optional_list(host, "properties.ipConfigurations", at=at), at=at)
+            for config in configs:
+                homes.add(_vnet_of(require_str(config, "properties.subnet.id", at=f"{at}.ip[]")))
+        except ShapeError as error:
+            out.append(error)
+            break
+        out.append((host_id.rsplit("/", 1)[-1], homes))
+    return out
 
 
 def _management_access(ctx: EvalContext, params: Mapping[str, Any]) -> Iterator[Outcome]:

@@ -428,6 +428,14 @@ def test_bastion_in_a_peered_hub_serves_the_spoke_only_while_connected() -> None
     assert _access(initiated, []).status is Status.FAIL
 
 
+def test_a_nic_missing_from_the_inventory_is_an_error_naming_it() -> None:
+    other = {**_nic(), "id": NIC_ID + "-2", "name": "vm1-nic-2"}
+    finding = _access([other], [])
+    assert finding.status is Status.ERROR
+    assert f"networkInterfaces[{NIC_ID}]" in finding.message
+    assert _access([other, _nic()], [_policy(VM_ID)]).status is Status.PASS
+
+
 def test_vm_without_public_ip_is_not_judged() -> None:
     assert _access([_nic(public=False)], []).status is Status.NOT_APPLICABLE
 

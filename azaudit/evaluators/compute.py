@@ -495,7 +495,8 @@ def _network(ctx: EvalContext) -> tuple[list[str], set[str]]:
     """`(public IP ids, virtual network ids)` of the VM's network interfaces.
 
     A VM's `networkProfile.networkInterfaces` names its NICs; each NIC is an inventory row in
-    the same resource group namespace, found through the child index rather than a scan.
+    the same resource group namespace, found by id in an index of that namespace's NICs built
+    once per scan (`_nics_by_id`), not by a search of them for every VM.
     """
     props = require_obj(ctx.resource, "properties", at="resource")
     refs = objects(
@@ -506,12 +507,7 @@ def _network(ctx: EvalContext) -> tuple[list[str], set[str]]:
     vnets: set[str] = set()
     for index, ref in enumerate(refs):
         nic_id = require_str(ref, "id", at=f"properties.networkProfile.networkInterfaces[{index}]")
-        parent = nic_id.rstrip("/").rsplit("/", 2)[0]
-        rows = [
-            r
-            for r in ctx.child_resources(parent, NIC_TYPE)
-            if str(r.get("id", "")).lower() == nic_id.lower()
-        ]
+        rows = _nics_by_id(ctx, nic_id.rstrip("/").rsplit("/", 2)[0]).get(nic_id.lower())
         if not rows:
             raise ShapeError(f"networkInterfaces[{nic_id}]", "the NIC in the inventory", "absent")
         at = f"networkInterfaces[{nic_id}].properties"
@@ -526,6 +522,20 @@ def _network(ctx: EvalContext) -> tuple[list[str], set[str]]:
             if pip:
                 public.append(pip)
     return public, vnets
+
+
+def _nics_by_id(ctx: EvalContext, parent: str) -> dict[str, list[Mapping[str, JSON]]]:
+    """The NIC rows below `parent` in the VM's subscription (`EvalContext.child_resources`), by
+    id in lower case, in inventory order."""
+
+    def index() -> dict[str, list[Mapping[str, JSON]]]:
+        rows: dict[str, list[Mapping[str, JSON]]] = {}
+        for row in ctx.child_resources(parent, NIC_TYPE):
+            rows.setdefault(str(row.get("id", "")).lower(), []).append(row)
+        return rows
+
+    key = ("nics-by-id", parent.rstrip("/").lower(), str(ctx.subscription_id).lower())
+    return ctx.snapshot.derived(key, index)
 
 
 def _jit_policy(ctx: EvalContext) -> str | None:

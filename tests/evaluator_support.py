@@ -6,13 +6,15 @@ test exercises the engine's ERROR handling and target filtering and not only the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from azaudit.casebook import run_case
+from azaudit.casebook import case_config, run_case
 from azaudit.catalogue import Case, Check, Rule
-from azaudit.models import Finding, Status
+from azaudit.engine import evaluate_check
+from azaudit.models import CollectionGap, Finding, Status
+from azaudit.snapshot import Snapshot
 from tests.catalogue_support import builtin_catalogue
 
 CATALOGUE = builtin_catalogue()
@@ -45,3 +47,29 @@ def run_check(check: Check, body: dict[str, Any], **params: Any) -> list[Finding
 def statuses(findings: list[Finding]) -> list[Status]:
     """The status of each finding, in order."""
     return [f.status for f in findings]
+
+
+def estate_snapshot(
+    subscription_ids: Iterable[str],
+    resources: Iterable[Mapping[str, Any]],
+    details: Mapping[str, Mapping[str, Any]],
+    gaps: Iterable[CollectionGap] = (),
+) -> Snapshot:
+    """A snapshot of several targets, for what one case's single resource cannot show (a
+    shared index serving every target alike)."""
+    return Snapshot(
+        collected_at="2026-11-01T00:00:00Z",
+        tool_version="test",
+        cloud={"name": "AzureCloud"},
+        tenant={"tenantId": "tenant-1"},
+        subscriptions=tuple({"subscriptionId": sub} for sub in subscription_ids),
+        resources=tuple(resources),
+        details=details,
+        graph={},
+        gaps=tuple(gaps),
+    )
+
+
+def evaluate_on(snapshot: Snapshot, check: Check) -> list[Finding]:
+    """The findings of `check` on a whole snapshot, under the cases' configuration."""
+    return list(evaluate_check(snapshot, check, case_config()))

@@ -8,13 +8,9 @@ import pytest
 
 from azaudit.casebook import CASE_SUBSCRIPTION
 from azaudit.catalogue import Check
-from azaudit.demo.org import DEMO_NOW
-from azaudit.engine import evaluate_check
-from azaudit.evaluators.base import ScanConfig
 from azaudit.models import Finding, Status
-from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.snapshot import Snapshot
-from tests.evaluator_support import builtin_check, run_check
+from tests.evaluator_support import builtin_check, estate_snapshot, evaluate_on, run_check
 
 RG = f"/subscriptions/{CASE_SUBSCRIPTION}/resourceGroups/rg-case/providers"
 VM_ID = f"{RG}/Microsoft.Compute/virtualMachines/vm1"
@@ -491,22 +487,11 @@ def _estate(
     for row in rows:
         row["subscriptionId"] = CASE_SUBSCRIPTION
         row["location"] = "eastus"
-    return Snapshot(
-        collected_at="2026-11-01T00:00:00Z",
-        tool_version="test",
-        cloud={"name": "AzureCloud"},
-        tenant={"tenantId": "tenant-1"},
-        subscriptions=({"subscriptionId": CASE_SUBSCRIPTION},),
-        resources=tuple(rows),
-        details={SUB_SCOPE: {JIT: {"value": policies}}},
-        graph={},
-        gaps=(),
-    )
+    return estate_snapshot([CASE_SUBSCRIPTION], rows, {SUB_SCOPE: {JIT: {"value": policies}}})
 
 
 def _access_by_vm(snapshot: Snapshot) -> dict[str, Status]:
-    config = ScanConfig(default_baa_list(), frozenset(default_us_regions()), DEMO_NOW)
-    return {f.resource_name: f.status for f in evaluate_check(snapshot, ACCESS, config)}
+    return {f.resource_name: f.status for f in evaluate_on(snapshot, ACCESS)}
 
 
 def test_each_vm_is_judged_by_its_own_networks_and_the_policies_before_an_unreadable_one() -> None:

@@ -20,7 +20,13 @@ from azaudit.models import CollectionGap, Status, TargetKind
 from azaudit.reference import default_baa_list, default_us_regions
 from azaudit.snapshot import Snapshot, subscription_scope
 from azaudit.sources import DIAGNOSTIC_SETTINGS, find_source
-from tests.evaluator_support import builtin_check, run_check, statuses
+from tests.evaluator_support import (
+    builtin_check,
+    estate_snapshot,
+    evaluate_on,
+    run_check,
+    statuses,
+)
 
 SUB = subscription_scope(CASE_SUBSCRIPTION)
 OTHER_SUB = "00000000-0000-0000-0000-0000000000c2"
@@ -317,17 +323,7 @@ def _sink_tenant(gap_in_second: bool) -> Snapshot:
     else:
         settings = [export("to-b", accounts[1]), export("also-a", accounts[0])]
         details[subscription_scope(second)] = {DIAGNOSTIC_SETTINGS: {"value": settings}}
-    return Snapshot(
-        collected_at="2026-11-01T00:00:00Z",
-        tool_version="test",
-        cloud={"name": "AzureCloud"},
-        tenant={"tenantId": "tenant-1"},
-        subscriptions=({"subscriptionId": first}, {"subscriptionId": second}),
-        resources=tuple(accounts),
-        details=details,
-        graph={},
-        gaps=tuple(gaps),
-    )
+    return estate_snapshot((first, second), accounts, details, gaps)
 
 
 @pytest.mark.parametrize("gap_in_second", [False, True])
@@ -337,9 +333,8 @@ def test_every_account_is_judged_by_the_exports_of_every_subscription(
     """One scan reads each subscription's export settings for all accounts alike: each account
     is named by exactly the exports to it, in subscription order, and an account no readable
     export names is ERROR while any subscription's settings are unknown."""
-    config = ScanConfig(default_baa_list(), frozenset(default_us_regions()), DEMO_NOW)
     check = builtin_check("log_log_store_protected")
-    found = {f.resource_name: f for f in evaluate_check(_sink_tenant(gap_in_second), check, config)}
+    found = {f.resource_name: f for f in evaluate_on(_sink_tenant(gap_in_second), check)}
     assert found["a"].status is Status.FAIL
     if gap_in_second:
         assert f"receives the activity log of {CASE_SUBSCRIPTION} (to-a), but" in found["a"].message
